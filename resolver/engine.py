@@ -1,0 +1,610 @@
+"""The resolution engine: a message in, a resolution (or a clear next step) out.
+
+`Engine.handle` finds the employee's open conversation, understands the message in the light of
+where the conversation stands, decides and acts through `PlaybookRunner`, and writes every
+event of the turn durably to the event log before it returns the reply.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from resolver.catalogue import Catalogue
+from resolver.connectors.base import Approval
+from resolver.conversation import Conversation, ConversationStore
+from resolver.events import EventLog, IdFactory, format_time, random_ids
+from resolver.knowledge import KnowledgeBase
+from resolver.playbooks import Connectors, PlaybookRunner
+from resolver.redaction import redact, redact_code
+from resolver.turn import Reply, Turn
+from resolver.understanding import (
+    Understander,
+    Understanding,
+    asks_for_human,
+    choice,
+    one_time_code,
+    yes_or_no,
+)
+from resolver.verification import OneTimeCodes
+from unticket.settings import Settings
+
+CHANNELS = frozenset({"slack", "teams", "web", "cli", "api", "email", "proactive"})
+MAX_TEXT = 4000
+_APPROVAL_COMMAND = re.compile(r"^\s*(approve|deny|reject)\s+(APR-[0-9A-F]{8})\b", re.IGNORECASE)
+_SMALL_TALK_REPLIES = {
+    "greeting": "Hi{name}! I'm Unticket. Tell me what's wrong or what you need.",
+    "thanks": "You're welcome! Anything else?",
+    "goodbye": "Bye for now.",
+}
+_NOT_UNDERSTOOD = (
+    "I'm not sure I understood. I can reset passwords, unlock accounts, reset MFA, fix VPN "
+    "problems, grant access, install software and answer IT questions. Could you say it "
+    'another way, or say "talk to a human"?'
+)
+
+
+class RequestError(ValueError):
+    """A request the engine cannot accept; `status` is the HTTP status that describes it."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A chat message, normalised by whichever channel adapter received it."""
+
+    user: str
+    text: str
+    channel: str = "api"
+    interaction_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    """What became of an approver's decision."""
+
+    approval_id: str
+    status: str
+    message: str
+
+
+class Engine:
+    """Understands, decides, acts, and records every step."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        catalogue: Catalogue,
+        understander: Understander,
+        knowledge: KnowledgeBase,
+        connectors: Connectors,
+        conversations: ConversationStore,
+        codes: OneTimeCodes,
+        log: EventLog,
+        ids: IdFactory = random_ids,
+    ) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.understander = understander
+        self.knowledge = knowledge
+        self.c = connectors
+        self.conversations = conversations
+        self.codes = codes
+        self.log = log
+        self.ids = ids
+        self.playbooks = PlaybookRunner(catalogue, connectors, codes)
+        self._lock = threading.Lock()
+
+    # -- entry points -----------------------------------------------------------------------
+
+    def handle(self, message: InboundMessage, now: datetime | None = None) -> Reply:
+        """Answer one message; its events are on disk before this returns."""
+        now = now or datetime.now(UTC)
+        text = _validate(message)
+        command = _APPROVAL_COMMAND.match(text)
+        if command:
+            decision = "approved" if command[1].lower() == "approve" else "denied"
+            result = self.decide_approval(message.user, command[2], decision, now, message.channel)
+            return Reply(
+                "",
+                None,
+                None,
+                None,
+                "pending",
+                "closed",
+                result.message,
+                approval_id=result.approval_id,
+            )
+        with self._lock:
+            convo, opening = self._conversation_for(message, now)
+            turn = Turn(convo, now, self.ids, events=opening)
+            self._receive(turn, text, message.user)
+            self._dispatch(turn, text)
+            return self._commit(turn)
+
+    def decide_approval(
+        self,
+        approver_ref: str,
+        approval_id: str,
+        decision: str,
+        now: datetime | None = None,
+        channel: str = "api",
+    ) -> ApprovalResult:
+        """Record an approver's decision; grant once every named approver said yes."""
+        now = now or datetime.now(UTC)
+        if decision not in ("approved", "denied"):
+            raise RequestError("decision must be 'approved' or 'denied'")
+        with self._lock:
+            approver = self.c.directory.find_person(approver_ref)
+            approval = self.c.approvals.get(approval_id)
+            if approval is None:
+                raise RequestError(f"no approval {approval_id}", status=404)
+            convo = self.conversations.get(approval.interaction_id)
+            assert convo is not None
+            turn = Turn(convo, now, self.ids)
+            if approver is None or approver.employee_id not in approval.approvers.values():
+                turn.emit(
+                    "request_refused",
+                    reason="not_an_approver",
+                    approval_id=approval.approval_id,
+                    approver_ref=approver.employee_id if approver else "unknown",
+                )
+                self._commit(turn, keep_activity=True)
+                raise RequestError(f"you are not an approver of {approval.approval_id}", status=403)
+            if approval.status != "pending":
+                raise RequestError(
+                    f"{approval.approval_id} is already {approval.status}", status=409
+                )
+            return self._apply_decision(turn, approval, approver.employee_id, decision)
+
+    def update_ticket(self, ticket_id: str, status: str, now: datetime | None = None) -> None:
+        """Record a service-desk status change on a ticket (resolved, closed, ...)."""
+        now = now or datetime.now(UTC)
+        with self._lock:
+            ticket = self.c.ticketing.set_status(ticket_id, status, now)
+            convo = self.conversations.get(ticket.interaction_id or "")
+            if convo is None:
+                convo = Conversation(
+                    interaction_id=None,
+                    user_key="",
+                    channel="service_desk",  # type: ignore[arg-type]
+                    employee_id=ticket.requester_id,
+                    started_at="",
+                    last_activity="",
+                )
+            turn = Turn(convo, now, self.ids)
+            turn.emit("ticket_status_changed", ticket_id=ticket.ticket_id, status=status)
+            self.log.append(turn.events)
+
+    def expire(self, now: datetime | None = None) -> int:
+        """Close conversations nobody answered in time and expire stale approvals."""
+        now = now or datetime.now(UTC)
+        closed = 0
+        with self._lock:
+            for convo in self.conversations.due(now):
+                turn = Turn(convo, now, self.ids)
+                if convo.state == "approval":
+                    self._expire_approval(turn)
+                else:
+                    turn.close("feedback_window" if convo.state == "feedback" else "idle_timeout")
+                self._commit(turn, keep_activity=True)
+                closed += 1
+        return closed
+
+    # -- turn mechanics ---------------------------------------------------------------------
+
+    def _conversation_for(
+        self, message: InboundMessage, now: datetime
+    ) -> tuple[Conversation, list]:
+        person = self.c.directory.find_person(message.user)
+        user_key = person.employee_id if person else f"unknown:{message.user.strip().lower()}"
+        events: list = []
+        if message.interaction_id:
+            convo = self.conversations.get(message.interaction_id)
+            if convo is None or convo.user_key != user_key:
+                raise RequestError(
+                    f"no interaction {message.interaction_id} for this user", status=404
+                )
+            if not convo.is_open:
+                raise RequestError(
+                    f"interaction {message.interaction_id} is closed; send without interaction_id "
+                    "to start a new one",
+                    status=409,
+                )
+            return convo, events
+        convo = self.conversations.open_for(user_key, message.channel)
+        if convo is not None and self._due(convo) <= now:
+            turn = Turn(convo, now, self.ids)
+            if convo.state == "approval":
+                self._expire_approval(turn)
+            else:
+                turn.close("idle_timeout")
+            self.conversations.save(convo, now)
+            events = turn.events
+            convo = None
+        if convo is None:
+            convo = self._new_conversation(
+                user_key, person.employee_id if person else None, message, now
+            )
+            events.append(self._started_event(convo, message.user, now))
+        return convo, events
+
+    def _new_conversation(
+        self, user_key: str, employee_id: str | None, message: InboundMessage, now: datetime
+    ) -> Conversation:
+        stamp = format_time(now)
+        return Conversation(
+            interaction_id=self.ids(),
+            user_key=user_key,
+            channel=message.channel,
+            employee_id=employee_id,
+            started_at=stamp,
+            last_activity=stamp,
+        )
+
+    def _started_event(self, convo: Conversation, user_ref: str, now: datetime) -> dict:
+        turn = Turn(convo, now, self.ids)
+        turn.emit("interaction_started", user_ref=user_ref)
+        return turn.events[0]
+
+    def _receive(self, turn: Turn, text: str, user_ref: str) -> None:
+        convo = turn.convo
+        logged = redact_code(text) if convo.state == "verify" else redact(text)
+        convo.turns += 1
+        convo.transcript.append(f"employee: {logged}")
+        turn.emit("message_received", text=logged, turn=convo.turns)
+
+    def _commit(self, turn: Turn, keep_activity: bool = False) -> Reply:
+        reply = turn.reply()
+        if turn.says:
+            turn.emit("reply_sent", text=reply.reply)
+            turn.convo.transcript.append(f"unticket: {reply.reply}")
+        if not keep_activity:
+            turn.stamp()
+        self.log.append(turn.events)
+        for convo in turn.touched:
+            self.conversations.save(convo, self._due(convo))
+        return reply
+
+    def _due(self, convo: Conversation) -> datetime:
+        if convo.state == "approval":
+            approval = self.c.approvals.get(convo.approval_id or "")
+            created = approval.created_at if approval else convo.idle_since()
+            return created + timedelta(days=self.catalogue.policy["approval_expiry_days"])
+        minutes = (
+            self.settings.feedback_window_minutes
+            if convo.state == "feedback"
+            else self.settings.idle_timeout_minutes
+        )
+        return convo.idle_since() + timedelta(minutes=minutes)
+
+    def _restart(self, turn: Turn, text: str) -> None:
+        """The employee moved on to a new need: close this conversation, open the next."""
+        turn.close("new_request")
+        old = turn.convo
+        message = InboundMessage(old.user_key, text, old.channel)
+        convo = self._new_conversation(old.user_key, old.employee_id, message, turn.now)
+        turn.switch_to(convo)
+        turn.events.append(self._started_event(convo, old.user_key, turn.now))
+        self._receive(turn, text, old.user_key)
+        self._understand_new(turn, text)
+
+    # -- conversation states ----------------------------------------------------------------
+
+    def _dispatch(self, turn: Turn, text: str) -> None:
+        state = turn.convo.state
+        if state != "verify" and asks_for_human(text):
+            turn.set_intent("human_handoff", 1.0)
+            self.playbooks.escalate(turn, "user_request")
+            return
+        handler = {
+            "new": self._understand_new,
+            "clarify": self._on_clarify,
+            "need_entity": self._on_entity,
+            "verify": self._on_code,
+            "approval": self._on_waiting_approval,
+            "offer_ticket": self._on_offer_ticket,
+            "feedback": self._on_feedback,
+        }[state]
+        handler(turn, text)
+
+    def _understand_new(self, turn: Turn, text: str) -> None:
+        understanding = self.understander.understand(text)
+        turn.emit(
+            "intent_detected",
+            intent=understanding.intent,
+            confidence=round(understanding.confidence, 4),
+            alternatives=[[i, round(p, 4)] for i, p in understanding.alternatives],
+            entities={e.type: e.id for e in understanding.entities},
+        )
+        if understanding.confidence >= self.settings.act_confidence:
+            self._start(turn, understanding, text)
+        elif understanding.confidence >= self.settings.clarify_confidence and self._clarify(
+            turn, understanding
+        ):
+            turn.convo.facts["request"] = redact(text)
+        else:
+            self._fallback(turn, text)
+
+    def _start(self, turn: Turn, understanding: Understanding, text: str) -> None:
+        intent = self.catalogue.intent(understanding.intent)
+        kind = intent.handling_kind
+        if kind == "small_talk":
+            self._small_talk(turn, intent.id)
+            return
+        if kind == "none":
+            self._not_understood(turn)
+            return
+        current = self.catalogue.intents.get(turn.convo.intent or "")
+        if current and current.support and current.id != intent.id:
+            self._restart(turn, text)
+            return
+        turn.set_intent(intent.id, understanding.confidence)
+        for entity in understanding.entities:
+            turn.convo.entities.setdefault(entity.type, entity.id)
+        if kind == "playbook":
+            self.playbooks.run(turn, intent.playbook_id or "", text)
+        elif kind == "article":
+            self.playbooks.answer_article(turn, self.catalogue.articles[intent.article_id or ""])
+        elif kind == "knowledge_search":
+            self._search_knowledge(turn, text, offer_ticket=True)
+        else:
+            self.playbooks.escalate(turn, "user_request")
+
+    def _clarify(self, turn: Turn, understanding: Understanding) -> bool:
+        ranked = ((understanding.intent, understanding.confidence), *understanding.alternatives)
+        options = [
+            intent
+            for intent, probability in ranked
+            if probability >= 0.1 and self.catalogue.intent(intent).support
+        ]
+        if not options:
+            return False
+        labels = [f"{n}. {self.catalogue.intent(o).label}" for n, o in enumerate(options, 1)]
+        turn.convo.options = options
+        turn.convo.state = "clarify"
+        turn.emit("clarification_requested", reason="low_confidence", options=options)
+        turn.say(
+            "Just to be sure, do you want me to:\n"
+            + "\n".join(labels)
+            + "\nReply with a number, or tell me more."
+        )
+        return True
+
+    def _fallback(self, turn: Turn, text: str) -> None:
+        if not self._search_knowledge(turn, text, offer_ticket=False):
+            self._not_understood(turn)
+
+    def _search_knowledge(self, turn: Turn, text: str, offer_ticket: bool) -> bool:
+        hit = self.knowledge.search(text)
+        threshold = (
+            self.settings.knowledge_min_score
+            if offer_ticket
+            else self.settings.knowledge_fallback_score
+        )
+        if hit and hit.score >= threshold:
+            turn.set_intent("it_question", turn.convo.confidence)
+            self.playbooks.answer_article(turn, hit.article, score=round(hit.score, 4))
+            return True
+        if offer_ticket:
+            turn.say("I don't have an answer for that yet. Shall I ask the service desk? (yes/no)")
+            turn.convo.state = "offer_ticket"
+            return True
+        return False
+
+    def _not_understood(self, turn: Turn) -> None:
+        convo = turn.convo
+        convo.misunderstood += 1
+        convo.state = "new"
+        if convo.misunderstood >= 2:
+            if convo.intent in (None, "out_of_scope") and convo.outcome is None:
+                convo.intent = convo.intent or "out_of_scope"
+                turn.record_outcome("unrecognized")
+            turn.say(
+                "I still can't work out what you need. Say \"talk to a human\" and I'll pass "
+                "this to the service desk."
+            )
+        else:
+            turn.say(_NOT_UNDERSTOOD)
+
+    def _small_talk(self, turn: Turn, intent: str) -> None:
+        turn.set_intent(intent, 1.0)
+        person = self.c.directory.get_person(turn.convo.employee_id or "")
+        name = f" {person.name.split()[0]}" if person else ""
+        turn.say(_SMALL_TALK_REPLIES[intent].format(name=name))
+        if intent == "goodbye":
+            turn.close("goodbye")
+
+    def _on_clarify(self, turn: Turn, text: str) -> None:
+        convo = turn.convo
+        picked = choice(text, convo.options)
+        if picked is None and len(convo.options) == 1 and yes_or_no(text):
+            picked = 0
+        if picked is None:
+            convo.state, convo.options = "new", []
+            self._understand_new(turn, text)
+            return
+        intent = convo.options[picked]
+        convo.state, convo.options = "new", []
+        original = convo.facts.pop("request", text)
+        entities = self.understander.extractor.extract(original)
+        turn.emit("intent_detected", intent=intent, confidence=1.0, source="clarification")
+        self._start(turn, Understanding(intent, 1.0, (), entities), original)
+
+    def _on_entity(self, turn: Turn, text: str) -> None:
+        convo = turn.convo
+        needed = self.catalogue.playbooks[convo.playbook or ""].needs
+        types = {"application", "group"} if needed == "group" else {needed or ""}
+        entities = self.understander.extractor.extract(text, types)
+        if entities:
+            convo.entities[entities[0].type] = entities[0].id
+            convo.state = "new"
+            self.playbooks.run(turn, convo.playbook or "", text, check_target=False)
+            return
+        if self._is_new_need(text):
+            self._restart(turn, text)
+            return
+        convo.misunderstood += 1
+        if convo.misunderstood >= 2:
+            turn.say("I can't find that one in the catalogue.")
+            self.playbooks.escalate(turn, "unknown_resource")
+        else:
+            turn.say("I couldn't find that in the catalogue. Could you give me its exact name?")
+
+    def _on_code(self, turn: Turn, text: str) -> None:
+        convo = turn.convo
+        code = one_time_code(text)
+        if code is None:
+            if asks_for_human(text):
+                self.playbooks.escalate(turn, "user_request")
+            elif self._is_new_need(text):
+                self._restart(turn, text)
+            else:
+                turn.say('Please reply with the 6-digit code I sent you, or say "talk to a human".')
+            return
+        result = self.codes.check(convo.employee_id or "", code, turn.now)
+        turn.emit("verification_checked", method="otp", result=result)
+        if result == "passed":
+            convo.verified = True
+            convo.state = "new"
+            self.playbooks.run(turn, convo.playbook or "", "", check_target=False)
+        elif result == "wrong":
+            turn.say(
+                f"That code doesn't match. You have {self.codes.tries_left(convo.employee_id or '')} tries left."
+            )
+        elif result in ("expired", "none"):
+            turn.say("That code has expired, so here's a new one.")
+            self.playbooks.request_code(turn)
+        else:
+            turn.say("That's too many wrong codes, so I can't verify you here.")
+            self.playbooks.escalate(turn, "verification_failed")
+
+    def _on_waiting_approval(self, turn: Turn, text: str) -> None:
+        if self._is_new_need(text):
+            self._restart(turn, text)
+            return
+        approval = self.c.approvals.get(turn.convo.approval_id or "")
+        waiting = [
+            a
+            for a in (approval.approvers.values() if approval else [])
+            if a not in approval.decisions
+        ]  # type: ignore[union-attr]
+        names = ", ".join(p.name for p in map(self.c.directory.get_person, waiting) if p)
+        turn.say(
+            f"Your request {turn.convo.approval_id} is still waiting for {names or 'approval'}. I'll tell you as soon as they decide."
+        )
+
+    def _on_offer_ticket(self, turn: Turn, text: str) -> None:
+        answer = yes_or_no(text)
+        if answer:
+            self.playbooks.escalate(turn, "user_accepted")
+        elif answer is False:
+            turn.say("OK, I won't open a ticket. Message me any time.")
+            turn.close("declined_ticket")
+        else:
+            turn.convo.state = "new"
+            self._understand_new(turn, text)
+
+    def _on_feedback(self, turn: Turn, text: str) -> None:
+        convo = turn.convo
+        answer = yes_or_no(text)
+        if answer is None:
+            understanding = self.understander.understand(text)
+            if (
+                understanding.intent == "thanks"
+                and understanding.confidence >= self.settings.clarify_confidence
+            ):
+                answer = True
+            elif (
+                understanding.intent == "goodbye"
+                and understanding.confidence >= self.settings.act_confidence
+            ):
+                turn.say(_SMALL_TALK_REPLIES["goodbye"])
+                turn.close("goodbye")
+                return
+        if answer is None:
+            self._restart(turn, text)
+            return
+        convo.feedback = "confirmed" if answer else "rejected"
+        turn.emit("feedback_received", feedback=convo.feedback)
+        if answer:
+            turn.say("Great, glad that's sorted.")
+            turn.close("confirmed")
+        else:
+            turn.say("Sorry that didn't do it.")
+            self.playbooks.escalate(turn, "rejected_feedback")
+
+    def _is_new_need(self, text: str) -> bool:
+        understanding = self.understander.understand(text)
+        intent = self.catalogue.intents.get(understanding.intent)
+        return bool(
+            intent and intent.support and understanding.confidence >= self.settings.act_confidence
+        )
+
+    # -- approvals --------------------------------------------------------------------------
+
+    def _apply_decision(
+        self, turn: Turn, approval: Approval, approver_id: str, decision: str
+    ) -> ApprovalResult:
+        approval.decisions[approver_id] = decision
+        turn.emit(
+            "approval_decided",
+            approval_id=approval.approval_id,
+            approver_id=approver_id,
+            decision=decision,
+        )
+        convo = turn.convo
+        if decision == "denied":
+            approval = _with_status(approval, "denied")
+            turn.say(
+                f"Your request {approval.approval_id} was declined. If you think that's wrong, talk to your manager."
+            )
+            turn.record_outcome("answered")
+            turn.close("approval_denied")
+        elif set(approval.approvers.values()) <= {
+            a for a, d in approval.decisions.items() if d == "approved"
+        }:
+            approval = _with_status(approval, "approved")
+            convo.state = "new"
+            self.playbooks.execute(turn, self.catalogue.playbooks[convo.playbook or ""])
+        self.c.approvals.save(approval)
+        if turn.says:
+            self.c.notifier.deliver(
+                convo.employee_id or "",
+                f"Update on {approval.approval_id}",
+                "\n\n".join(turn.says),
+                turn.now,
+            )
+        self._commit(turn)
+        message = f"Recorded: {approval.approval_id} {decision}. Status: {approval.status}."
+        return ApprovalResult(approval.approval_id, approval.status, message)
+
+    def _expire_approval(self, turn: Turn) -> None:
+        approval = self.c.approvals.get(turn.convo.approval_id or "")
+        if approval is not None and approval.status == "pending":
+            self.c.approvals.save(_with_status(approval, "expired"))
+        turn.say("Nobody decided on your request in time, so I've handed it to the service desk.")
+        self.playbooks.escalate(turn, "approval_expired")
+
+
+def _with_status(approval: Approval, status: str) -> Approval:
+    return replace(approval, status=status)
+
+
+def _validate(message: InboundMessage) -> str:
+    if not message.user or not message.user.strip():
+        raise RequestError("'user' is required: the employee's id, username or e-mail")
+    text = (message.text or "").strip()
+    if not text:
+        raise RequestError("'text' is empty: send what the employee wrote")
+    if len(text) > MAX_TEXT:
+        raise RequestError(f"'text' is longer than {MAX_TEXT} characters")
+    if message.channel not in CHANNELS:
+        raise RequestError(f"unknown channel {message.channel!r}; use one of {sorted(CHANNELS)}")
+    return text

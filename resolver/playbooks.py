@@ -1,0 +1,448 @@
+"""Deciding and acting: run a playbook under the policy (whose account, which entity, identity
+check, approvals), call the connectors, and escalate to a ticket when a person is needed."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from resolver.catalogue import Article, Catalogue, Playbook
+from resolver.connectors.base import (
+    Approval,
+    ConnectorError,
+    Directory,
+    NoLicenceError,
+    Notifier,
+    Resource,
+    Resources,
+    Software,
+    Ticketing,
+    Vpn,
+)
+from resolver.connectors.embedded import EmbeddedApprovals
+from resolver.knowledge import summarise
+from resolver.targets import other_person_reference
+from resolver.turn import Turn
+from resolver.verification import OneTimeCodes
+
+# What a connector call means for the interaction's outcome.
+FIX, LOOKUP, LINK = "fix", "lookup", "link"
+
+
+@dataclass
+class Connectors:
+    """The systems the engine acts on; embedded or real, behind the same interfaces."""
+
+    directory: Directory
+    resources: Resources
+    software: Software
+    vpn: Vpn
+    ticketing: Ticketing
+    notifier: Notifier
+    approvals: EmbeddedApprovals
+
+
+def ticket_priority(blocking_factor: float) -> str:
+    """Priority of a ticket from how much the issue blocks the employee."""
+    if blocking_factor >= 0.8:
+        return "P2"
+    return "P3" if blocking_factor >= 0.4 else "P4"
+
+
+class PlaybookRunner:
+    """Runs playbooks for one engine."""
+
+    def __init__(self, catalogue: Catalogue, connectors: Connectors, codes: OneTimeCodes) -> None:
+        self.catalogue = catalogue
+        self.c = connectors
+        self.codes = codes
+
+    # -- policy ---------------------------------------------------------------------------
+
+    def run(self, turn: Turn, playbook_id: str, text: str, check_target: bool = True) -> None:
+        """Advance a playbook as far as policy allows in this turn."""
+        convo, playbook = turn.convo, self.catalogue.playbooks[playbook_id]
+        convo.playbook = playbook.id
+        if convo.employee_id is None:
+            self._refuse_unknown(turn)
+            return
+        if check_target and self._refuse_other_person(turn, text):
+            return
+        if playbook.needs and not self._resolve_needed_entity(turn, playbook):
+            return
+        if playbook.verification == "otp" and not convo.verified:
+            self.request_code(turn)
+            return
+        if playbook.approval != "none" and convo.approval_id is None:
+            resource = self._resource(turn, playbook)
+            if resource is None:
+                return
+            roles = self.catalogue.approval_roles(playbook.approval, resource.privilege)
+            if roles:
+                self._request_approval(turn, resource, roles)
+                return
+        self.execute(turn, playbook)
+
+    def _refuse_unknown(self, turn: Turn) -> None:
+        turn.emit("request_refused", reason="unknown_user", intent=turn.convo.intent)
+        turn.say(
+            "I can't find you in the company directory, so I can't change anything on an "
+            "account for you. Shall I pass this to the service desk so a person can check who "
+            "you are? (yes/no)"
+        )
+        turn.convo.state = "offer_ticket"
+
+    def _refuse_other_person(self, turn: Turn, text: str) -> bool:
+        person = self.c.directory.get_person(turn.convo.employee_id or "")
+        if person is None:
+            return False
+        own = {person.employee_id.lower(), person.username.lower(), person.email.lower()}
+
+        def lookup(handle: str) -> str | None:
+            found = self.c.directory.find_person(handle)
+            return found.employee_id if found else None
+
+        phrase = other_person_reference(text, own, lookup)
+        if phrase is None:
+            return False
+        label = self.catalogue.intent(turn.convo.intent or "").label
+        turn.emit("request_refused", reason="not_own_account", intent=turn.convo.intent)
+        turn.say(
+            f'I can only {label} for the person asking, so I won\'t act on "{phrase}". '
+            "If they need help, they can message me themselves; if this needs an administrator, "
+            'say "talk to a human".'
+        )
+        turn.convo.state = "new"
+        return True
+
+    def _resolve_needed_entity(self, turn: Turn, playbook: Playbook) -> bool:
+        convo = turn.convo
+        if playbook.needs == "application" and "application" in convo.entities:
+            return True
+        if playbook.needs == "group" and ({"group", "application"} & set(convo.entities)):
+            return True
+        what = (
+            "application"
+            if playbook.needs == "application"
+            else "application, group or shared drive"
+        )
+        turn.emit("clarification_requested", reason="missing_entity", entity_type=playbook.needs)
+        turn.say(f"Which {what} do you need? For example: {self._examples(playbook.needs)}.")
+        convo.state = "need_entity"
+        return False
+
+    def _examples(self, entity_type: str | None) -> str:
+        key = "applications" if entity_type == "application" else "groups"
+        return ", ".join(item["name"] for item in self.catalogue.enterprise[key][:3])
+
+    def _resource(self, turn: Turn, playbook: Playbook) -> Resource | None:
+        """The group or application a playbook acts on, recording its name in the facts."""
+        convo = turn.convo
+        if playbook.needs == "application":
+            resource = self.c.resources.get_resource("application", convo.entities["application"])
+        elif "group" in convo.entities:
+            resource = self.c.resources.get_resource("group", convo.entities["group"])
+        else:
+            resource = self.c.resources.get_resource(
+                "group", f"app-{convo.entities['application']}"
+            )
+        if resource is None:
+            turn.say("I couldn't find that in the catalogue, so I'll pass it to the service desk.")
+            self.escalate(turn, "unknown_resource")
+            return None
+        convo.facts.update(resource_type=resource.type, resource_id=resource.id)
+        convo.facts.update(group_name=resource.name, application_name=resource.name)
+        return resource
+
+    # -- identity and approvals -------------------------------------------------------------
+
+    def request_code(self, turn: Turn) -> None:
+        """Send a one-time code to the requester and wait for it."""
+        destination = self.codes.issue(turn.convo.employee_id or "", turn.now)
+        turn.emit("verification_requested", method="otp", destination=destination)
+        turn.say(
+            f"First I need to check it's really you. I've sent a 6-digit code to {destination}. "
+            "Reply with the code."
+        )
+        turn.convo.state = "verify"
+
+    def _approvers(self, turn: Turn, resource: Resource, roles: list[str]) -> dict[str, str] | None:
+        requester = self.c.directory.get_person(turn.convo.employee_id or "")
+        assert requester is not None
+        approvers: dict[str, str] = {}
+        for role in roles:
+            candidate = requester.manager_id if role == "manager" else resource.owner_id
+            if candidate == requester.employee_id:  # nobody approves their own request
+                candidate = requester.manager_id
+            if candidate is None or candidate in approvers.values():
+                candidate = self._manager_of(candidate, exclude=set(approvers.values()))
+            if candidate is None:
+                return None
+            approvers[role] = candidate
+        return approvers
+
+    def _manager_of(self, employee_id: str | None, exclude: set[str]) -> str | None:
+        person = self.c.directory.get_person(employee_id or "")
+        while person is not None and person.manager_id:
+            if person.manager_id not in exclude:
+                return person.manager_id
+            person = self.c.directory.get_person(person.manager_id)
+        return None
+
+    def _request_approval(self, turn: Turn, resource: Resource, roles: list[str]) -> None:
+        convo = turn.convo
+        approvers = self._approvers(turn, resource, roles)
+        if approvers is None:
+            self.escalate(turn, "no_approver")
+            return
+        approval = Approval(
+            approval_id=f"APR-{secrets.token_hex(4).upper()}",
+            interaction_id=convo.interaction_id,
+            requester_id=convo.employee_id or "",
+            resource_type=resource.type,
+            resource_id=resource.id,
+            approvers=approvers,
+            decisions={},
+            status="pending",
+            created_at=turn.now,
+        )
+        self.c.approvals.create(approval)
+        requester = self.c.directory.get_person(approval.requester_id)
+        for approver in approvers.values():
+            self.c.notifier.deliver(
+                approver,
+                f"Approval needed: {approval.approval_id}",
+                f"{requester.name if requester else approval.requester_id} asks for access to "
+                f'{resource.name} ({resource.privilege}). Reply "approve {approval.approval_id}" '
+                f'or "deny {approval.approval_id}".',
+                turn.now,
+            )
+        convo.approval_id = approval.approval_id
+        convo.state = "approval"
+        turn.emit(
+            "approval_requested",
+            approval_id=approval.approval_id,
+            resource_type=resource.type,
+            resource_id=resource.id,
+            privilege=resource.privilege,
+            approvers=approvers,
+        )
+        names = self._approver_names(approvers)
+        turn.say(
+            f"{resource.name} is {resource.privilege}, so it needs approval from {names}. "
+            f"I've asked them (request {approval.approval_id}) and I'll tell you as soon as they decide."
+        )
+
+    def _approver_names(self, approvers: dict[str, str]) -> str:
+        parts = []
+        for role, employee_id in approvers.items():
+            person = self.c.directory.get_person(employee_id)
+            parts.append(
+                f"your {role} {person.name}"
+                if role == "manager" and person
+                else f"the {role} {person.name if person else employee_id}"
+            )
+        return " and ".join(parts)
+
+    # -- acting ---------------------------------------------------------------------------
+
+    def execute(self, turn: Turn, playbook: Playbook) -> None:
+        """Run a playbook's steps and record the outcome they amount to."""
+        convo = turn.convo
+        context: dict[str, Any] = {**convo.facts, "device": convo.entities.get("device", "laptop")}
+        kinds: set[str] = set()
+        for step in playbook.steps:
+            if step.when and not context.get(step.when):
+                continue
+            if step.switch_to:
+                turn.say(step.say or "")
+                convo.facts.update({k: str(v) for k, v in context.items()})
+                self.run(turn, step.switch_to, "", check_target=False)
+                return
+            if step.article:
+                self.answer_article(turn, self.catalogue.articles[step.article], record=False)
+                kinds.add("answer")
+                continue
+            result = self._call(turn, step.call or "", context)
+            if result is None:
+                return
+            kind, message = result
+            kinds.add(kind)
+            turn.say(message or (step.success or "").format(**context))
+            if step.stop:
+                break
+        self._finish(turn, playbook, kinds)
+
+    def _finish(self, turn: Turn, playbook: Playbook, kinds: set[str]) -> None:
+        if LINK in kinds:
+            turn.record_outcome("escalated")
+            turn.close("linked_to_incident")
+            return
+        turn.record_outcome("auto_resolved" if FIX in kinds else "answered")
+        if playbook.confirm:
+            turn.say(f"{playbook.confirm} (yes/no)")
+            turn.convo.state = "feedback"
+        else:
+            turn.close("answered")
+
+    def _call(
+        self, turn: Turn, call: str, context: dict[str, Any]
+    ) -> tuple[str, str | None] | None:
+        """Call a connector; on failure escalate and return None."""
+        handler = getattr(self, "_" + call.replace(".", "_"), None)
+        if handler is None:
+            raise ValueError(f"playbook names an unknown connector call {call!r}")
+        try:
+            kind, message, detail = handler(turn, context)
+        except NoLicenceError as error:
+            turn.emit(
+                "action_executed", action=call, result="failure", detail={"error": str(error)}
+            )
+            turn.say(
+                f"I can't install it right now: {error}. I'll ask the service desk to find a licence."
+            )
+            self.escalate(turn, "no_licence")
+            return None
+        except ConnectorError as error:
+            turn.emit(
+                "action_executed", action=call, result="failure", detail={"error": str(error)}
+            )
+            turn.say("Something went wrong on our side while I was doing that.")
+            self.escalate(turn, "action_failed")
+            return None
+        turn.emit("action_executed", action=call, result="success", detail=detail)
+        turn.convo.actions.append(call)
+        return kind, message
+
+    def _directory_reset_password(self, turn: Turn, context: dict[str, Any]) -> tuple:
+        employee_id = turn.convo.employee_id or ""
+        password = self.c.directory.reset_password(employee_id)
+        context["destination"] = self.c.notifier.deliver(
+            employee_id,
+            "Your temporary password",
+            f"Your temporary password is {password} . You'll be asked to choose a new one at sign-in.",
+            turn.now,
+        )
+        return FIX, None, {"must_change": True}
+
+    def _directory_unlock_account(self, turn: Turn, context: dict[str, Any]) -> tuple:
+        if self.c.directory.unlock_account(turn.convo.employee_id or ""):
+            return FIX, None, {"was_locked": True}
+        message = (
+            "Good news: your account isn't locked. If your password isn't accepted, I can reset "
+            'it - just say "reset my password".'
+        )
+        return LOOKUP, message, {"was_locked": False}
+
+    def _directory_reset_mfa(self, turn: Turn, context: dict[str, Any]) -> tuple:
+        self.c.directory.reset_mfa(turn.convo.employee_id or "")
+        return FIX, None, {}
+
+    def _directory_add_to_group(self, turn: Turn, context: dict[str, Any]) -> tuple:
+        group_id = context["resource_id"]
+        if self.c.directory.add_to_group(turn.convo.employee_id or "", group_id):
+            return FIX, None, {"group": group_id}
+        return LOOKUP, f"You're already a member of {context['group_name']}.", {"group": group_id}
+
+    def _software_install(self, turn: Turn, context: dict[str, Any]) -> tuple:
+        app_id = context["resource_id"]
+        self.c.software.install(turn.convo.employee_id or "", app_id, context["device"])
+        return FIX, None, {"application": app_id, "device": context["device"]}
+
+    def _vpn_diagnose(self, turn: Turn, context: dict[str, Any]) -> tuple:
+        diagnosis = self.c.vpn.diagnose(turn.convo.employee_id or "")
+        context.update(diagnosis)
+        problems = ("gateway_down", "account_locked", "client_outdated")
+        context["nothing_fixed"] = not any(diagnosis[p] for p in problems)
+        return LOOKUP, "", dict(diagnosis)
+
+    def _vpn_update_client(self, turn: Turn, context: dict[str, Any]) -> tuple:
+        context["required_version"] = self.c.vpn.update_client(turn.convo.employee_id or "")
+        return FIX, None, {"version": context["required_version"]}
+
+    def _ticketing_link_to_outage(self, turn: Turn, context: dict[str, Any]) -> tuple:
+        service = f"vpn:{context['gateway']}"
+        incident = self.c.ticketing.open_outage(service)
+        if incident is None:
+            incident = self.c.ticketing.open_ticket(
+                requester_id=None,
+                title=f"Major incident: VPN gateway {context['gateway']} is down",
+                description=f"Opened by Unticket after diagnosing {service} as down.",
+                intent="vpn_issue",
+                priority="P1",
+                interaction_id=None,
+                now=turn.now,
+                service=service,
+            )
+        context["ticket_id"] = incident.ticket_id
+        turn.convo.ticket_id = incident.ticket_id
+        return LINK, None, {"ticket_id": incident.ticket_id, "service": service}
+
+    def _ticketing_status(self, turn: Turn, context: dict[str, Any]) -> tuple:
+        employee_id = turn.convo.employee_id or ""
+        wanted = turn.convo.entities.get("ticket")
+        tickets = self.c.ticketing.tickets_of(employee_id)
+        if wanted:
+            ticket = self.c.ticketing.get_ticket(wanted)
+            if ticket is None or ticket.requester_id != employee_id:
+                return LOOKUP, f"I can't find a ticket {wanted} of yours.", {"found": False}
+            tickets = [ticket]
+        if not tickets:
+            return LOOKUP, "You have no tickets with the service desk.", {"found": 0}
+        lines = [f"- {t.ticket_id} ({t.status.replace('_', ' ')}): {t.title}" for t in tickets[:5]]
+        return LOOKUP, "Your tickets:\n" + "\n".join(lines), {"found": len(tickets)}
+
+    # -- answering and escalating -----------------------------------------------------------
+
+    def answer_article(
+        self, turn: Turn, article: Article, record: bool = True, score: float | None = None
+    ) -> None:
+        """Answer from a knowledge article and ask whether it helped."""
+        turn.emit("knowledge_answered", article_id=article.id, score=score)
+        turn.say(summarise(article))
+        if record:
+            turn.record_outcome("answered")
+            turn.say("Did that solve it? (yes/no)")
+            turn.convo.state = "feedback"
+
+    def escalate(self, turn: Turn, reason: str) -> None:
+        """Open a ticket carrying the whole conversation, tell the employee, close."""
+        convo = turn.convo
+        intent = self.catalogue.intents.get(convo.intent or "human_handoff")
+        intent = intent or self.catalogue.intent("human_handoff")
+        first = next((line for line in convo.transcript if line.startswith("employee: ")), "")
+        ticket = self.c.ticketing.open_ticket(
+            requester_id=convo.employee_id,
+            title=f"{intent.label.capitalize()}: {first.removeprefix('employee: ')[:80]}",
+            description=self._context(turn, reason),
+            intent=convo.intent,
+            priority=ticket_priority(intent.blocking_factor),
+            interaction_id=convo.interaction_id,
+            now=turn.now,
+        )
+        convo.ticket_id = ticket.ticket_id
+        turn.emit(
+            "ticket_opened", ticket_id=ticket.ticket_id, reason=reason, priority=ticket.priority
+        )
+        turn.record_outcome("escalated")
+        turn.say(
+            f"I've opened ticket {ticket.ticket_id} for the service desk with everything we've "
+            "covered, so nobody will ask you to repeat it. Ask me for its status any time."
+        )
+        turn.close("escalated")
+
+    def _context(self, turn: Turn, reason: str) -> str:
+        convo = turn.convo
+        lines = [
+            f"Requester: {convo.employee_id or convo.user_key} (channel {convo.channel})",
+            f"Escalation reason: {reason}",
+            f"Understood need: {convo.intent} (confidence {convo.confidence})",
+            f"Entities: {convo.entities}",
+            f"Identity verified: {convo.verified}",
+            f"Actions tried: {', '.join(convo.actions) or 'none'}",
+            f"Findings: {convo.facts}",
+            "Conversation (secrets redacted):",
+            *convo.transcript,
+        ]
+        return "\n".join(lines)

@@ -1,0 +1,101 @@
+"""Assemble a working engine from the settings: store, connectors, models, event log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.entities import Alias, EntityExtractor
+from models.intents import load_or_train
+from resolver.catalogue import Catalogue, cached_catalogue
+from resolver.connectors.embedded import (
+    EmbeddedApprovals,
+    EmbeddedDirectory,
+    EmbeddedNotifier,
+    EmbeddedResources,
+    EmbeddedSoftware,
+    EmbeddedTicketing,
+    EmbeddedVpn,
+    EnterpriseStore,
+)
+from resolver.conversation import ConversationStore
+from resolver.engine import Engine
+from resolver.enterprise import generate_enterprise
+from resolver.events import EventLog, IdFactory, random_ids
+from resolver.knowledge import KnowledgeBase
+from resolver.playbooks import Connectors
+from resolver.understanding import Understander
+from resolver.verification import OneTimeCodes
+from unticket.settings import Settings
+
+DEFAULT_EMPLOYEES = 2000
+DEFAULT_SEED = 7
+
+
+@dataclass
+class Runtime:
+    """A running engine and the embedded store behind it."""
+
+    engine: Engine
+    store: EnterpriseStore
+    connectors: Connectors
+
+    def close(self) -> None:
+        """Release the event log and the store."""
+        self.engine.log.close()
+        self.store.close()
+
+
+def embedded_connectors(store: EnterpriseStore) -> Connectors:
+    """Connectors backed by the local enterprise store."""
+    directory = EmbeddedDirectory(store)
+    return Connectors(
+        directory=directory,
+        resources=EmbeddedResources(store),
+        software=EmbeddedSoftware(store),
+        vpn=EmbeddedVpn(store, directory),
+        ticketing=EmbeddedTicketing(store),
+        notifier=EmbeddedNotifier(store, directory),
+        approvals=EmbeddedApprovals(store),
+    )
+
+
+def ensure_enterprise(store: EnterpriseStore, catalogue: Catalogue) -> bool:
+    """Generate the default demo enterprise into an empty store; return whether it did."""
+    if not store.is_empty():
+        return False
+    generate_enterprise(store, catalogue.enterprise, DEFAULT_EMPLOYEES, DEFAULT_SEED)
+    return True
+
+
+def build_understander(
+    catalogue: Catalogue, store: EnterpriseStore, settings: Settings
+) -> Understander:
+    """Train (or load) the intent model and build the entity extractor from the enterprise."""
+    classifier = load_or_train(catalogue.examples, settings.models_dir)
+    aliases = [
+        Alias(kind, item_id, alias) for kind, item_id, alias in EmbeddedResources(store).aliases()
+    ]
+    entity_types = {i.id: set(i.entities) for i in catalogue.intents.values()}
+    return Understander(classifier, EntityExtractor(aliases), entity_types)
+
+
+def build_runtime(settings: Settings, ids: IdFactory = random_ids) -> Runtime:
+    """Build the engine on the embedded enterprise in `settings.data_dir`."""
+    catalogue = cached_catalogue(settings.catalogue_dir)
+    store = EnterpriseStore(settings.state_db)
+    ensure_enterprise(store, catalogue)
+    connectors = embedded_connectors(store)
+    engine = Engine(
+        settings=settings,
+        catalogue=catalogue,
+        understander=build_understander(catalogue, store, settings),
+        knowledge=KnowledgeBase(catalogue.articles),
+        connectors=connectors,
+        conversations=ConversationStore(store),
+        codes=OneTimeCodes(
+            store, connectors.notifier, settings.otp_ttl_seconds, settings.otp_max_attempts
+        ),
+        log=EventLog(settings.events_dir, fsync=settings.events_fsync == "always"),
+        ids=ids,
+    )
+    return Runtime(engine=engine, store=store, connectors=connectors)

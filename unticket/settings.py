@@ -1,0 +1,132 @@
+"""The one settings object: `UNTICKET_*` environment variables, then an optional TOML file.
+
+Every path is absolute, resolved from the project root, so commands behave the same from any
+working directory. Everything generated lives under `data_dir`, so two data dirs never interfere.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_FILE_ENV = "UNTICKET_CONFIG"
+
+
+def _config_file() -> Path:
+    """Return the TOML file to read: `$UNTICKET_CONFIG`, else `unticket.toml` in the root."""
+    return Path(os.environ.get(CONFIG_FILE_ENV, PROJECT_ROOT / "unticket.toml"))
+
+
+class Settings(BaseSettings):
+    """Configuration for every Unticket command and service."""
+
+    model_config = SettingsConfigDict(env_prefix="UNTICKET_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "data" / "local",
+        description="Everything generated: events, enterprise state, warehouse, models, reports.",
+    )
+    catalogue_dir: Path = Field(
+        default=PROJECT_ROOT / "data" / "catalogue",
+        description="Intents, playbooks, knowledge articles, costs and the enterprise seed.",
+    )
+    events_fsync: Literal["always", "never"] = Field(
+        default="always",
+        description="'always' fsyncs each acknowledged batch of events (survives power loss); "
+        "'never' only flushes to the OS (survives a killed process).",
+    )
+    act_confidence: float = Field(
+        default=0.6, ge=0, le=1, description="Lowest intent confidence the engine acts on."
+    )
+    clarify_confidence: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="Below act_confidence but at least this: ask a clarifying question.",
+    )
+    knowledge_min_score: float = Field(
+        default=0.35, ge=0, le=1, description="Lowest similarity to answer an IT question."
+    )
+    knowledge_fallback_score: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Lowest similarity to answer a message the intent model did not understand.",
+    )
+    idle_timeout_minutes: int = Field(
+        default=30, gt=0, description="An open conversation with no reply for this long closes."
+    )
+    feedback_window_minutes: int = Field(
+        default=240, gt=0, description="How long a resolved conversation waits for feedback."
+    )
+    otp_ttl_seconds: int = Field(default=600, gt=0, description="Lifetime of a one-time code.")
+    otp_max_attempts: int = Field(default=3, gt=0, description="Wrong codes before lock-out.")
+    recontact_window_hours: int = Field(
+        default=72,
+        gt=0,
+        description="A repeat of the same intent within this window is a re-contact.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `unticket serve` binds to.")
+    port: int = Field(default=8080, gt=0, lt=65536, description="Port `unticket serve` uses.")
+
+    @field_validator("data_dir", "catalogue_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        """Resolve relative paths from the project root, not the working directory."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit arguments win, then the environment, then the TOML file."""
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return init_settings, env_settings, toml
+
+    @property
+    def events_dir(self) -> Path:
+        """Folder of the append-only event log (JSON Lines, partitioned by date)."""
+        return self.data_dir / "events"
+
+    @property
+    def state_db(self) -> Path:
+        """SQLite file of the embedded enterprise: directory, approvals, tickets, conversations."""
+        return self.data_dir / "enterprise.sqlite"
+
+    @property
+    def models_dir(self) -> Path:
+        """Folder of trained model artefacts and their metrics."""
+        return self.data_dir / "models"
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The published DuckDB warehouse."""
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Folder of rendered reports."""
+        return self.data_dir / "reports"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()
