@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from models.intents import normalise
+from models.text import FastTfidf, normalise
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9&+./-]*")
 _TICKET = re.compile(r"\b(?:INC|REQ|RITM|TKT)[- ]?\d{4,10}\b", re.IGNORECASE)
@@ -55,7 +55,10 @@ class EntityExtractor:
         )
         self._max_words = max(len(a.alias.split()) for a in self.aliases)
         self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4))
-        self._alias_matrix = self._vectorizer.fit_transform([a.alias for a in self.aliases])
+        matrix = self._vectorizer.fit_transform([a.alias for a in self.aliases])
+        self._alias_weights = np.ascontiguousarray(matrix.T.toarray())
+        self._fast = FastTfidf(self._vectorizer)
+        self._types = {a.type for a in self.aliases}
 
     def extract(self, text: str, types: set[str] | None = None) -> list[Entity]:
         """Return the entities in a message, best first; restrict to `types` if given."""
@@ -67,8 +70,8 @@ class EntityExtractor:
         for match in self._exact_pattern.finditer(clean):
             alias = self._exact[match[1]]
             found.append(Entity(alias.type, alias.id, match[1], 1.0))
-        wanted = types or {a.type for a in self.aliases}
-        if not any(e.type in wanted for e in found):
+        wanted = (types or self._types) & self._types
+        if wanted and not any(e.type in wanted for e in found):
             found.extend(self._fuzzy(clean, wanted))
         unique: dict[tuple[str, str], Entity] = {}
         for entity in sorted(found, key=lambda e: e.score, reverse=True):
@@ -83,18 +86,21 @@ class EntityExtractor:
             for start in range(len(words) - size + 1)
             if len(" ".join(words[start : start + size])) >= 4
         ]
-        if not spans:
-            return []
-        similarity = (self._vectorizer.transform(spans) @ self._alias_matrix.T).toarray()
         results = []
-        for span_index, alias_index in zip(
-            *np.nonzero(similarity >= self.min_similarity), strict=True
-        ):
-            alias = self.aliases[alias_index]
-            close_in_length = abs(len(spans[span_index]) - len(alias.alias)) <= max(
-                2, len(alias.alias) // 4
-            )
-            if alias.type in types and close_in_length:
-                score = float(similarity[span_index, alias_index])
-                results.append(Entity(alias.type, alias.id, spans[span_index], score))
+        for span in spans:
+            indices, values = self._fast.features(span)
+            if not indices:
+                continue
+            similarity = values @ self._alias_weights[indices]
+            for alias_index in np.nonzero(similarity >= self.min_similarity)[0]:
+                score = float(similarity[alias_index])
+                results.extend(self._accept(span, int(alias_index), score, types))
         return results
+
+    def _accept(self, span: str, alias_index: int, score: float, types: set[str]) -> list[Entity]:
+        """Keep a fuzzy match of a wanted type whose length is close to the alias's."""
+        alias = self.aliases[alias_index]
+        close_in_length = abs(len(span) - len(alias.alias)) <= max(2, len(alias.alias) // 4)
+        if alias.type in types and close_in_length:
+            return [Entity(alias.type, alias.id, span, score)]
+        return []

@@ -4,7 +4,7 @@ restart picks every conversation (and every pending approval) up where it left o
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from resolver.connectors.embedded import EnterpriseStore
@@ -69,7 +69,8 @@ class ConversationStore:
     def open_for(self, user_key: str, channel: str) -> Conversation | None:
         """Return the user's open conversation on a channel, if any."""
         row = self.store.query_one(
-            "select state from conversations where user_key = ? and channel = ? and status = 'open' "
+            "select state from conversations "
+            "where user_key = ? and channel = ? and status = 'open' "
             "order by due_at desc limit 1",
             user_key,
             channel,
@@ -85,7 +86,7 @@ class ConversationStore:
             conversation.channel,
             "open" if conversation.is_open else "closed",
             format_time(due_at),
-            json.dumps(asdict(conversation)),
+            json.dumps(vars(conversation)),
         )
 
     def due(self, now: datetime) -> list[Conversation]:

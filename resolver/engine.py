@@ -98,7 +98,7 @@ class Engine:
         self.codes = codes
         self.log = log
         self.ids = ids
-        self.playbooks = PlaybookRunner(catalogue, connectors, codes)
+        self.playbooks = PlaybookRunner(catalogue, connectors, codes, ids)
         self._lock = threading.Lock()
 
     # -- entry points -----------------------------------------------------------------------
@@ -476,7 +476,8 @@ class Engine:
             self.playbooks.run(turn, convo.playbook or "", "", check_target=False)
         elif result == "wrong":
             turn.say(
-                f"That code doesn't match. You have {self.codes.tries_left(convo.employee_id or '')} tries left."
+                f"That code doesn't match. You have "
+                f"{self.codes.tries_left(convo.employee_id or '')} tries left."
             )
         elif result in ("expired", "none"):
             turn.say("That code has expired, so here's a new one.")
@@ -497,7 +498,8 @@ class Engine:
         ]  # type: ignore[union-attr]
         names = ", ".join(p.name for p in map(self.c.directory.get_person, waiting) if p)
         turn.say(
-            f"Your request {turn.convo.approval_id} is still waiting for {names or 'approval'}. I'll tell you as soon as they decide."
+            f"Your request {turn.convo.approval_id} is still waiting for {names or 'approval'}. "
+            "I'll tell you as soon as they decide."
         )
 
     def _on_offer_ticket(self, turn: Turn, text: str) -> None:
@@ -563,7 +565,8 @@ class Engine:
         if decision == "denied":
             approval = _with_status(approval, "denied")
             turn.say(
-                f"Your request {approval.approval_id} was declined. If you think that's wrong, talk to your manager."
+                f"Your request {approval.approval_id} was declined. "
+                "If you think that's wrong, talk to your manager."
             )
             turn.record_outcome("answered")
             turn.close("approval_denied")

@@ -60,20 +60,23 @@ def new_event(
     event_type: str,
     *,
     event_id: str,
-    occurred_at: datetime,
+    occurred_at: datetime | str,
     interaction_id: str | None,
     employee_id: str | None,
     channel: str,
     **fields: Any,
 ) -> Event:
-    """Build one event with the common fields every event carries, then its own fields."""
+    """Build one event with the common fields every event carries, then its own fields.
+
+    `occurred_at` may be given already formatted, to format a turn's time once.
+    """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     event: Event = {
         "event_id": event_id,
         "schema_version": SCHEMA_VERSION,
         "event_type": event_type,
-        "occurred_at": format_time(occurred_at),
+        "occurred_at": occurred_at if isinstance(occurred_at, str) else format_time(occurred_at),
         "interaction_id": interaction_id,
         "employee_id": employee_id,
         "channel": channel,
@@ -103,7 +106,7 @@ class EventLog:
         return descriptor
 
     def append(self, events: Iterable[Event]) -> None:
-        """Write a batch durably: on return it is on disk (or at least in the OS, if fsync is off)."""
+        """Write a batch durably: on return it is on disk (in the OS at least, if fsync is off)."""
         by_day: dict[str, list[bytes]] = {}
         for event in events:
             line = orjson.dumps(event) + b"\n"

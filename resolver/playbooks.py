@@ -3,7 +3,6 @@ check, approvals), call the connectors, and escalate to a ticket when a person i
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from resolver.connectors.base import (
     Vpn,
 )
 from resolver.connectors.embedded import EmbeddedApprovals
+from resolver.events import IdFactory
 from resolver.knowledge import summarise
 from resolver.targets import other_person_reference
 from resolver.turn import Turn
@@ -53,10 +53,13 @@ def ticket_priority(blocking_factor: float) -> str:
 class PlaybookRunner:
     """Runs playbooks for one engine."""
 
-    def __init__(self, catalogue: Catalogue, connectors: Connectors, codes: OneTimeCodes) -> None:
+    def __init__(
+        self, catalogue: Catalogue, connectors: Connectors, codes: OneTimeCodes, ids: IdFactory
+    ) -> None:
         self.catalogue = catalogue
         self.c = connectors
         self.codes = codes
+        self.ids = ids
 
     # -- policy ---------------------------------------------------------------------------
 
@@ -197,7 +200,7 @@ class PlaybookRunner:
             self.escalate(turn, "no_approver")
             return
         approval = Approval(
-            approval_id=f"APR-{secrets.token_hex(4).upper()}",
+            approval_id=f"APR-{self.ids()[:8].upper()}",
             interaction_id=convo.interaction_id,
             requester_id=convo.employee_id or "",
             resource_type=resource.type,
@@ -231,7 +234,8 @@ class PlaybookRunner:
         names = self._approver_names(approvers)
         turn.say(
             f"{resource.name} is {resource.privilege}, so it needs approval from {names}. "
-            f"I've asked them (request {approval.approval_id}) and I'll tell you as soon as they decide."
+            f"I've asked them (request {approval.approval_id}) and I'll tell you as soon as "
+            "they decide."
         )
 
     def _approver_names(self, approvers: dict[str, str]) -> str:
@@ -300,7 +304,8 @@ class PlaybookRunner:
                 "action_executed", action=call, result="failure", detail={"error": str(error)}
             )
             turn.say(
-                f"I can't install it right now: {error}. I'll ask the service desk to find a licence."
+                f"I can't install it right now: {error}. "
+                "I'll ask the service desk to find a licence."
             )
             self.escalate(turn, "no_licence")
             return None
@@ -321,7 +326,8 @@ class PlaybookRunner:
         context["destination"] = self.c.notifier.deliver(
             employee_id,
             "Your temporary password",
-            f"Your temporary password is {password} . You'll be asked to choose a new one at sign-in.",
+            f"Your temporary password is {password} . "
+            "You'll be asked to choose a new one at sign-in.",
             turn.now,
         )
         return FIX, None, {"must_change": True}

@@ -17,7 +17,8 @@ _SECRET_WORDS = (
 
 # "my password is Hunter2!x", "pw: abc", "password=abc", "new passcode 1234"
 _SECRET_AFTER_WORD = re.compile(
-    rf"\b(?P<lead>(?:{_SECRET_WORDS})\b\s*(?P<sep>is|was|=|:|should be|will be|set to|to)?\s*[\"']?)"
+    rf"\b(?P<lead>(?:{_SECRET_WORDS})\b\s*"
+    r"(?P<sep>is|was|=|:|should be|will be|set to|to)?\s*[\"']?)"
     r"(?P<secret>[^\s\"']{3,})",
     re.IGNORECASE,
 )

@@ -42,6 +42,7 @@ class Turn:
 
     def __post_init__(self) -> None:
         self.touched.append(self.convo)
+        self._stamp = format_time(self.now)
 
     def emit(self, event_type: str, **fields: object) -> None:
         """Record an event about the current conversation."""
@@ -49,7 +50,7 @@ class Turn:
             new_event(
                 event_type,
                 event_id=self.ids(),
-                occurred_at=self.now,
+                occurred_at=self._stamp,
                 interaction_id=self.convo.interaction_id,
                 employee_id=self.convo.employee_id,
                 channel=self.convo.channel,
@@ -108,7 +109,7 @@ class Turn:
     def stamp(self) -> None:
         """Mark every touched conversation as active now."""
         for convo in self.touched:
-            convo.last_activity = format_time(self.now)
+            convo.last_activity = self._stamp
 
     def reply(self) -> Reply:
         """Build the reply for the conversation the turn ended on."""

@@ -48,7 +48,8 @@ class OneTimeCodes:
             self._digest(employee_id, code),
             format_time(now + self.ttl),
         )
-        body = f"Your Unticket verification code is {code}. It expires in {self.ttl.seconds // 60} minutes."
+        minutes = self.ttl.seconds // 60
+        body = f"Your Unticket verification code is {code}. It expires in {minutes} minutes."
         return self.notifier.deliver(employee_id, "Verification code", body, now)
 
     def check(self, employee_id: str, code: str, now: datetime) -> CheckResult:

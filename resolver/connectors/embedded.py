@@ -63,7 +63,8 @@ create table if not exists gateways (
 create table if not exists tickets (
     seq integer primary key autoincrement, ticket_id text unique, requester_id text,
     title text not null, description text not null, status text not null, priority text not null,
-    intent text, interaction_id text, service text, opened_at text not null, updated_at text not null
+    intent text, interaction_id text, service text, opened_at text not null,
+    updated_at text not null
 );
 create table if not exists approvals (
     approval_id text primary key, interaction_id text not null, requester_id text not null,
@@ -84,6 +85,8 @@ create table if not exists conversations (
 );
 create index if not exists conversations_open on conversations (user_key, channel, status);
 create index if not exists conversations_due on conversations (status, due_at);
+create index if not exists outbox_employee on outbox (employee_id);
+create index if not exists tickets_requester on tickets (requester_id);
 create table if not exists meta (key text primary key, value text not null);
 """
 
@@ -198,27 +201,32 @@ def _person(row: sqlite3.Row | None) -> Person | None:
 
 
 class EmbeddedDirectory:
-    """A directory with hashed passwords, forced change after reset, lock-out and groups."""
+    """A directory with hashed passwords, forced change after reset, lock-out and groups.
+
+    People's records are read-only here (the generator or an HR feed writes them), so look-ups
+    are cached for the life of the process.
+    """
 
     def __init__(self, store: EnterpriseStore) -> None:
         self.store = store
+        self._people_by_ref: dict[str, Person | None] = {}
 
     def find_person(self, ref: str) -> Person | None:
         """Find a person by employee id, username or e-mail (case-insensitive)."""
         key = ref.strip().lower()
-        row = self.store.query_one(
-            "select * from people where lower(employee_id) = ? or username = ? or lower(email) = ?",
-            key,
-            key,
-            key,
-        )
-        return _person(row)
+        if key not in self._people_by_ref:
+            row = self.store.query_one(
+                "select * from people where employee_id = ? or username = ? or email = ?",
+                key.upper(),
+                key,
+                key,
+            )
+            self._people_by_ref[key] = _person(row)
+        return self._people_by_ref[key]
 
     def get_person(self, employee_id: str) -> Person | None:
         """Return one person by employee id."""
-        return _person(
-            self.store.query_one("select * from people where employee_id = ?", employee_id)
-        )
+        return self.find_person(employee_id)
 
     def _require_account(self, employee_id: str) -> None:
         if (
@@ -553,7 +561,8 @@ class EmbeddedNotifier:
         if person is None:
             raise ConnectorError(f"notifier: no such employee {employee_id}")
         self.store.execute(
-            "insert into outbox (employee_id, destination, subject, body, created_at) values (?,?,?,?,?)",
+            "insert into outbox (employee_id, destination, subject, body, created_at) "
+            "values (?,?,?,?,?)",
             employee_id,
             person.mobile,
             subject,

@@ -1,0 +1,125 @@
+"""The HTTP API (FastAPI): send a message, decide an approval, check health.
+
+Served by `unticket serve`; OpenAPI docs at `/docs`. A bad request gets a 4xx with a message in
+`{"error": ...}`, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from resolver.engine import InboundMessage, RequestError
+from resolver.runtime import Runtime
+
+EXPIRY_INTERVAL_SECONDS = 60
+logger = logging.getLogger("unticket.api")
+
+
+class MessageIn(BaseModel):
+    """A message from an employee."""
+
+    user: str = Field(description="Employee id, username or e-mail.", examples=["E000100"])
+    text: str = Field(description="What the employee wrote.", examples=["I forgot my password"])
+    channel: str = Field(default="api", description="slack, teams, web, cli or api.")
+    interaction_id: str | None = Field(default=None, description="Continue this interaction.")
+
+
+class MessageOut(BaseModel):
+    """The engine's answer."""
+
+    interaction_id: str
+    employee_id: str | None
+    intent: str | None
+    confidence: float | None
+    outcome: Literal[
+        "auto_resolved", "answered", "escalated", "abandoned", "unrecognized", "pending"
+    ]
+    state: str
+    reply: str
+    ticket_id: str | None = None
+    approval_id: str | None = None
+    options: list[str] = []
+
+
+class DecisionIn(BaseModel):
+    """An approver's decision."""
+
+    approver: str = Field(description="The approver's employee id, username or e-mail.")
+    decision: Literal["approved", "denied"]
+
+
+class DecisionOut(BaseModel):
+    """The approval's state after the decision."""
+
+    approval_id: str
+    status: str
+    message: str
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """Build the API around a running engine."""
+    engine = runtime.engine
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_expire_forever(runtime))
+        yield
+        task.cancel()
+
+    app = FastAPI(
+        title="Unticket",
+        summary="Chat in, resolution out: the resolution engine's HTTP API.",
+        version="1",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(RequestError)
+    async def request_error(_: Request, error: RequestError) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
+            for e in error.errors()
+        ]
+        return JSONResponse({"error": "; ".join(problems)}, status_code=422)
+
+    @app.post("/v1/messages", response_model=MessageOut)
+    def post_message(message: MessageIn) -> MessageOut:
+        """Send an employee's message; the reply says what was understood and done."""
+        reply = engine.handle(InboundMessage(**message.model_dump()))
+        return MessageOut(**asdict(reply))
+
+    @app.post("/v1/approvals/{approval_id}/decision", response_model=DecisionOut)
+    def decide(approval_id: str, body: DecisionIn) -> DecisionOut:
+        """Approve or deny a pending access request; only a named approver may."""
+        result = engine.decide_approval(body.approver, approval_id, body.decision)
+        return DecisionOut(**asdict(result))
+
+    @app.get("/v1/health")
+    def health() -> dict[str, str]:
+        """Liveness check."""
+        return {"status": "ok"}
+
+    return app
+
+
+async def _expire_forever(runtime: Runtime) -> None:
+    """Close timed-out conversations once a minute while the server runs."""
+    while True:
+        await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
+        try:
+            await asyncio.to_thread(runtime.engine.expire)
+        except Exception:
+            logger.exception("closing timed-out conversations failed; retrying next minute")

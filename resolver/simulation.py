@@ -1,0 +1,512 @@
+"""Simulate a company talking to Unticket: realistic conversations driven through the real engine.
+
+Employees start conversations on a simulated clock (weekday and hour seasonality in their own
+time zone, holidays, a documented intent mix), phrase them in varied ways with typos, answer the
+engine's questions (one-time codes read from their phone's outbox, clarifications, app names),
+confirm, reject, come back, give up or ask for a person. Approvers decide, the service desk works
+tickets, and VPN gateway outages flood the engine. Nothing here writes an event: every event
+comes from the engine. The same seed and start date give the same events.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from resolver.engine import InboundMessage, RequestError
+from resolver.runtime import Runtime
+from resolver.turn import Reply
+
+EXPIRY_SWEEP = timedelta(minutes=10)
+_CODE_IN_BODY = re.compile(r"\b(\d{6})\b")
+
+
+@dataclass
+class Session:
+    """One simulated employee working through one need."""
+
+    employee_id: str
+    intent: str
+    channel: str
+    slots: dict[str, str]
+    started_at: datetime
+    interaction_id: str | None = None
+    rephrased: int = 0
+    wrong_code_sent: bool = False
+    recontact: bool = False
+
+
+@dataclass
+class SimulationSummary:
+    """What a simulation produced."""
+
+    interactions: int
+    messages: int
+    outcomes: dict[str, int]
+    intents: dict[str, int]
+    tickets: int
+    start: date
+    days: int
+    seconds: float = 0.0
+
+    @property
+    def interactions_per_second(self) -> float:
+        """Throughput of the run."""
+        return self.interactions / self.seconds if self.seconds else 0.0
+
+
+@dataclass(order=True)
+class _Scheduled:
+    at: datetime
+    seq: int
+    action: Callable[[datetime], None] = field(compare=False)
+
+
+def ids_from_seed(seed: int) -> Callable[[], str]:
+    """A deterministic id factory for reproducible simulations."""
+    rng = random.Random(f"ids-{seed}")
+    return lambda: f"{rng.getrandbits(128):032x}"
+
+
+def add_typos(text: str, rng: random.Random, count: int) -> str:
+    """Swap, drop or double a letter in `count` random longer words."""
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if len(w) > 3 and w.isalpha()]
+    for index in rng.sample(candidates, min(count, len(candidates))):
+        word, at = words[index], rng.randrange(1, len(words[index]) - 1)
+        operation = rng.choice(("swap", "drop", "double"))
+        if operation == "swap":
+            word = word[: at - 1] + word[at] + word[at - 1] + word[at + 1 :]
+        elif operation == "drop":
+            word = word[:at] + word[at + 1 :]
+        else:
+            word = word[:at] + word[at] + word[at:]
+        words[index] = word
+    return " ".join(words)
+
+
+class Simulator:
+    """Plays a whole company against the engine for a number of days."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        scenario: dict[str, Any],
+        phrasings: dict[str, list[str]],
+        seed: int,
+        start: date,
+        days: int,
+    ) -> None:
+        self.runtime = runtime
+        self.engine = runtime.engine
+        self.c = runtime.connectors
+        self.scenario = scenario
+        self.behaviour = scenario["behaviour"]
+        self.phrasings = phrasings
+        self.rng = random.Random(seed)
+        self.start = start
+        self.days = days
+        self.end = datetime.combine(start + timedelta(days=days), time(), UTC)
+        self._queue: list[_Scheduled] = []
+        self._seq = itertools.count()
+        self._messages = 0
+        self._tickets_seen: set[str] = set()
+        self._usable: dict[tuple[str, frozenset[str]], list[str]] = {}
+        self._employees = self._load_employees()
+        self._timezones = {
+            loc["id"]: ZoneInfo(loc["timezone"])
+            for loc in self.engine.catalogue.enterprise["locations"]
+        }
+        self._holidays = {
+            loc["id"]: {date.fromisoformat(str(d)) for d in loc.get("holidays", [])}
+            for loc in self.engine.catalogue.enterprise["locations"]
+        }
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    def _load_employees(self) -> list[dict[str, Any]]:
+        rows = self.runtime.store.query(
+            "select employee_id, location from people order by employee_id"
+        )
+        return [dict(row) for row in rows]
+
+    def _schedule(self, at: datetime, action: Callable[[datetime], None]) -> None:
+        heapq.heappush(self._queue, _Scheduled(at, next(self._seq), action))
+
+    def _local(self, employee: dict[str, Any], day: date, hour: float) -> datetime:
+        local = datetime.combine(day, time(), self._timezones[employee["location"]])
+        return (local + timedelta(hours=hour)).astimezone(UTC)
+
+    def _plan_day(self, day: date) -> None:
+        weekday_factor = self.scenario["weekday_factor"][day.weekday()]
+        rate = self.scenario["interactions_per_employee_per_workday"] * weekday_factor
+        expected = rate * len(self._employees)
+        count = max(0, round(self.rng.gauss(expected, math.sqrt(expected))))
+        hours = list(range(24))
+        for _ in range(count):
+            employee = self.rng.choice(self._employees)
+            if day in self._holidays[employee["location"]] and self.rng.random() < 0.85:
+                continue
+            hour = (
+                self.rng.choices(hours, weights=self.scenario["hour_weight"])[0] + self.rng.random()
+            )
+            at = self._local(employee, day, hour)
+            intent = self._pick_intent(day)
+            self._schedule(at, lambda now, e=employee, i=intent: self._begin(e, i, now))
+
+    def _pick_intent(self, day: date) -> str:
+        mix = dict(self.scenario["intent_mix"])
+        if day.weekday() == 0:
+            for intent, boost in self.scenario["monday_boost"].items():
+                mix[intent] *= boost
+        return self.rng.choices(list(mix), weights=list(mix.values()))[0]
+
+    def _plan_incidents(self) -> None:
+        for incident in self.scenario["incidents"]:
+            if incident["day"] >= self.days:
+                continue
+            location = incident["gateway"].removeprefix("gw-")
+            day = self.start + timedelta(days=incident["day"])
+            anchor = {"location": location}
+            begin = self._local(anchor, day, incident["local_start_hour"])
+            finish = begin + timedelta(hours=incident["hours"])
+            self._schedule(
+                begin, lambda now, g=incident["gateway"]: self.c.vpn.set_gateway_health(g, False)
+            )
+            self._schedule(finish, lambda now, g=incident["gateway"]: self._end_outage(g, now))
+            affected = [e for e in self._employees if e["location"] == location]
+            extra = round(len(affected) * incident["extra_vpn_contacts_per_employee"])
+            window = incident["hours"] * 3600
+            for _ in range(extra):
+                offset = window * (self.rng.random() ** 2)  # front-loaded: most notice early
+                at = begin + timedelta(seconds=offset)
+                employee = self.rng.choice(affected)
+                self._schedule(at, lambda now, e=employee: self._begin(e, "vpn_issue", now))
+
+    def _end_outage(self, gateway: str, now: datetime) -> None:
+        self.c.vpn.set_gateway_health(gateway, True)
+        incident = self.c.ticketing.open_outage(f"vpn:{gateway}")
+        if incident is not None:
+            self.engine.update_ticket(incident.ticket_id, "resolved", now)
+
+    def _sweep(self, now: datetime) -> None:
+        self.engine.expire(now)
+        if now + EXPIRY_SWEEP < self.end:
+            self._schedule(now + EXPIRY_SWEEP, self._sweep)
+
+    # -- employees --------------------------------------------------------------------------
+
+    def _begin(
+        self, employee: dict[str, Any], intent: str, now: datetime, recontact: bool = False
+    ) -> None:
+        channel = self._weighted(self.scenario["channel_mix"])
+        session = Session(
+            employee["employee_id"],
+            intent,
+            channel,
+            self._slots(employee, intent),
+            now,
+            recontact=recontact,
+        )
+        if (
+            intent == "account_unlock"
+            and self.rng.random() >= self.behaviour["not_actually_locked"]
+        ):
+            self._lock_out(employee["employee_id"], now)
+        if self.rng.random() < self.behaviour["greet_first"]:
+            self._send(session, self.rng.choice(self.phrasings["greeting"]), now, then_request=True)
+        else:
+            self._send(session, self._phrase(session), now)
+
+    def _lock_out(self, employee_id: str, now: datetime) -> None:
+        for attempt in range(5):
+            self.c.directory.sign_in(
+                employee_id, f"not-the-password-{attempt}", now - timedelta(minutes=5)
+            )  # type: ignore[attr-defined]
+
+    def _slots(self, employee: dict[str, Any], intent: str) -> dict[str, str]:
+        enterprise = self.engine.catalogue.enterprise
+        slots: dict[str, str] = {}
+        if intent == "access_request":
+            privileged = self.rng.random() < self.behaviour["privileged_access_share"]
+            groups = [
+                g for g in enterprise["groups"] if (g["privilege"] == "privileged") == privileged
+            ]
+            slots["group"] = self.rng.choice(groups)["name"]
+        elif intent == "software_request":
+            slots["application"] = self.rng.choice(
+                [a for a in enterprise["applications"] if a["installable"]]
+            )["name"]
+        elif intent == "hardware_issue":
+            slots["device"] = self.rng.choice(enterprise["devices"])["name"].lower()
+        elif intent == "ticket_status":
+            tickets = self.c.ticketing.tickets_of(employee["employee_id"])
+            if tickets:
+                slots["ticket"] = tickets[0].ticket_id
+        return slots
+
+    def _phrase(self, session: Session) -> str:
+        """A phrasing of the session's need, its slots filled, sometimes with typos."""
+        options = self._phrasings_for(session.intent, frozenset(session.slots))
+        text = self.rng.choice(options).format(**session.slots)
+        if self.rng.random() < self.behaviour["typo"]:
+            text = add_typos(text, self.rng, self.rng.choice((1, 1, 2)))
+        return text
+
+    def _phrasings_for(self, intent: str, slots: frozenset[str]) -> list[str]:
+        """Phrasings whose placeholders are all among the slots (cached)."""
+        key = (intent, slots)
+        if key not in self._usable:
+            placeholders = {"ticket", "group", "application", "device"} - slots
+            usable = [
+                p for p in self.phrasings[intent] if not any(f"{{{k}}}" in p for k in placeholders)
+            ]
+            self._usable[key] = usable or [p for p in self.phrasings[intent] if "{" not in p]
+        return self._usable[key]
+
+    def _send(self, session: Session, text: str, now: datetime, then_request: bool = False) -> None:
+        if now >= self.end:
+            return
+        try:
+            reply = self.engine.handle(
+                InboundMessage(session.employee_id, text, session.channel), now
+            )
+        except RequestError:
+            return
+        self._messages += 1
+        session.interaction_id = reply.interaction_id
+        self._watch_ticket(reply, now)
+        if then_request and reply.state == "new":
+            self._later(session, now, lambda at: self._send(session, self._phrase(session), at))
+            return
+        self._react(session, reply.state, reply, now)
+
+    def _later(
+        self,
+        session: Session,
+        now: datetime,
+        action: Callable[[datetime], None],
+        seconds: tuple | None = None,
+    ) -> None:
+        low, high = seconds or self.behaviour["reply_delay_seconds"]
+        self._schedule(now + timedelta(seconds=self.rng.uniform(low, high)), action)
+
+    def _react(self, session: Session, state: str, reply: Reply, now: datetime) -> None:
+        """Decide what the employee does next, given where the conversation stands."""
+        if state == "closed":
+            return
+        if state == "approval":
+            self._approvers_decide(session, reply.approval_id or "", now)
+            return
+        if state == "feedback":
+            self._give_feedback(session, reply.outcome, now)
+            return
+        if self.rng.random() < self.behaviour["abandon_at_prompt"]:
+            return
+        if self.rng.random() < self.behaviour["ask_human_midway"]:
+            self._later(
+                session,
+                now,
+                lambda at: self._send(
+                    session, self.rng.choice(self.phrasings["human_handoff"]), at
+                ),
+            )
+            return
+        handler = {
+            "verify": self._answer_code,
+            "clarify": self._answer_clarification,
+            "need_entity": self._answer_entity,
+            "offer_ticket": self._answer_offer,
+            "new": self._try_again,
+        }[state]
+        handler(session, reply, now)
+
+    def _answer_code(self, session: Session, reply: Reply, now: datetime) -> None:
+        messages = self.c.notifier.messages_for(session.employee_id)  # type: ignore[attr-defined]
+        match = _CODE_IN_BODY.search(messages[-1]["body"]) if messages else None
+        code = match[1] if match else "000000"
+        if not session.wrong_code_sent and self.rng.random() < self.behaviour["wrong_code_first"]:
+            session.wrong_code_sent = True
+            code = f"{(int(code) + 1) % 10**6:06d}"
+        self._later(session, now, lambda at: self._send(session, code, at))
+
+    def _answer_clarification(self, session: Session, reply: Reply, now: datetime) -> None:
+        if session.intent in reply.options:
+            answer = str(reply.options.index(session.intent) + 1)
+        else:
+            session.rephrased += 1
+            answer = self._phrase(session)
+        self._later(session, now, lambda at: self._send(session, answer, at))
+
+    def _answer_entity(self, session: Session, reply: Reply, now: datetime) -> None:
+        name = session.slots.get("group") or session.slots.get("application")
+        if name is None:
+            name = self.rng.choice(self.engine.catalogue.enterprise["groups"])["name"]
+            session.slots["group"] = name
+        self._later(session, now, lambda at: self._send(session, f"{name} please", at))
+
+    def _answer_offer(self, session: Session, reply: Reply, now: datetime) -> None:
+        answer = (
+            "yes please"
+            if self.rng.random() < self.behaviour["accept_ticket_offer"]
+            else "no thanks"
+        )
+        self._later(session, now, lambda at: self._send(session, answer, at))
+
+    def _try_again(self, session: Session, reply: Reply, now: datetime) -> None:
+        if (
+            session.rephrased < 2
+            and self.rng.random() < self.behaviour["rephrase_when_not_understood"]
+        ):
+            session.rephrased += 1
+            text = self._phrase(session)
+        elif self.rng.random() < self.behaviour["ask_human_when_stuck"]:
+            text = self.rng.choice(self.phrasings["human_handoff"])
+        else:
+            return
+        self._later(session, now, lambda at: self._send(session, text, at))
+
+    def _give_feedback(self, session: Session, outcome: str, now: datetime) -> None:
+        odds = self.behaviour["feedback"].get(outcome, {"confirm": 0.5, "reject": 0.1})
+        draw = self.rng.random()
+        low, high = self.behaviour["feedback_delay_minutes"]
+        delay = (low * 60, high * 60)
+        if draw < odds["confirm"]:
+            self._later(
+                session,
+                now,
+                lambda at: self._send(
+                    session,
+                    self.rng.choice(
+                        ("yes", "yes thanks", "it worked", "thank you!", "yep all good")
+                    ),
+                    at,
+                ),
+                delay,
+            )
+        elif draw < odds["confirm"] + odds["reject"]:
+            self._later(
+                session,
+                now,
+                lambda at: self._send(
+                    session, self.rng.choice(("no", "no, still broken", "didn't work", "nope")), at
+                ),
+                delay,
+            )
+            return
+        if not session.recontact and self.rng.random() < self.behaviour["recontact"].get(
+            outcome, 0.0
+        ):
+            low_h, high_h = self.behaviour["recontact_delay_hours"]
+            at = now + timedelta(hours=self.rng.uniform(low_h, high_h))
+            employee = {"employee_id": session.employee_id}
+            self._schedule(
+                at, lambda when: self._begin(employee, session.intent, when, recontact=True)
+            )
+
+    def _approvers_decide(self, session: Session, approval_id: str, now: datetime) -> None:
+        approval = self.c.approvals.get(approval_id)
+        if approval is None:
+            return
+        resource = self.c.resources.get_resource(approval.resource_type, approval.resource_id)
+        privilege = resource.privilege if resource else "standard"
+        for approver in approval.approvers.values():
+            hours = self.behaviour["approval_delay_hours_median"] * math.exp(self.rng.gauss(0, 0.9))
+            approve = self.rng.random() < self.behaviour["approve_probability"][privilege]
+            decision = "approved" if approve else "denied"
+            self._schedule(
+                now + timedelta(hours=hours),
+                lambda at, a=approver, d=decision: self._decide(session, approval_id, a, d, at),
+            )
+
+    def _decide(
+        self, session: Session, approval_id: str, approver: str, decision: str, now: datetime
+    ) -> None:
+        if now >= self.end:
+            return
+        try:
+            result = self.engine.decide_approval(approver, approval_id, decision, now)
+        except RequestError:
+            return  # someone else already denied it
+        if result.status == "approved":
+            convo = self.engine.conversations.get(session.interaction_id or "")
+            if convo is not None and convo.state == "feedback":
+                self._give_feedback(session, convo.outcome or "auto_resolved", now)
+
+    # -- service desk -----------------------------------------------------------------------
+
+    def _watch_ticket(self, reply: Reply, now: datetime) -> None:
+        ticket_id = reply.ticket_id
+        if not ticket_id or ticket_id in self._tickets_seen:
+            return
+        self._tickets_seen.add(ticket_id)
+        ticket = self.c.ticketing.get_ticket(ticket_id)
+        if ticket is None or ticket.priority == "P1":
+            return  # major incidents close when the outage ends
+        median = self.scenario["desk_hours_median"].get(ticket.priority, 16.0)
+        business_hours = median * math.exp(self.rng.gauss(0, 0.8))
+        pickup = now + timedelta(minutes=self.rng.uniform(5, 90))
+        done = pickup + timedelta(hours=business_hours * 24 / 9)  # nine working hours a day
+        self._schedule(pickup, lambda at: self.engine.update_ticket(ticket_id, "in_progress", at))
+        self._schedule(done, lambda at: self.engine.update_ticket(ticket_id, "resolved", at))
+
+    def _weighted(self, shares: dict[str, float]) -> str:
+        return self.rng.choices(list(shares), weights=list(shares.values()))[0]
+
+    # -- running ----------------------------------------------------------------------------
+
+    def run(self, on_day: Callable[[int], None] | None = None) -> SimulationSummary:
+        """Run the whole simulation; `on_day` is called as each simulated day completes."""
+        for offset in range(self.days):
+            self._plan_day(self.start + timedelta(days=offset))
+        self._plan_incidents()
+        self._schedule(datetime.combine(self.start, time(), UTC), self._sweep)
+        day_done = datetime.combine(self.start, time(), UTC) + timedelta(days=1)
+        while self._queue:
+            item = heapq.heappop(self._queue)
+            while item.at >= day_done:
+                if on_day:
+                    on_day(1)
+                day_done += timedelta(days=1)
+            if item.at < self.end:
+                item.action(item.at)
+        self.engine.expire(self.end + timedelta(days=30))
+        return self._summary()
+
+    def _summary(self) -> SimulationSummary:
+        rows = self.runtime.store.query(
+            "select json_extract(state, '$.outcome') as outcome, json_extract(state, '$.intent') as intent "
+            "from conversations"
+        )
+        tickets = self.runtime.store.query_one("select count(*) as n from tickets")
+        return SimulationSummary(
+            interactions=len(rows),
+            messages=self._messages,
+            outcomes=dict(Counter(r["outcome"] for r in rows).most_common()),
+            intents=dict(Counter(r["intent"] or "none" for r in rows).most_common()),
+            tickets=tickets["n"] if tickets else 0,
+            start=self.start,
+            days=self.days,
+        )
+
+
+def load_scenario(directory: Path) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Read the simulator's scenario and phrasings from `data/simulation/`."""
+    scenario = yaml.safe_load((directory / "scenario.yml").read_text(encoding="utf-8"))
+    phrasings = yaml.safe_load((directory / "phrasings.yml").read_text(encoding="utf-8"))
+    missing = set(scenario["intent_mix"]) - set(phrasings)
+    if missing:
+        raise ValueError(f"phrasings.yml has no phrasings for {sorted(missing)}")
+    return scenario, phrasings

@@ -1,0 +1,5 @@
+"""Run the CLI as `python -m unticket`."""
+
+from unticket.cli import app
+
+app()

@@ -1,0 +1,366 @@
+"""The `unticket` command: a thin layer over the library. Every command honours
+`UNTICKET_DATA_DIR`, so two data dirs never interfere."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from unticket.settings import PROJECT_ROOT, Settings, get_settings
+
+app = typer.Typer(
+    help='Unticket: a system of resolution for IT support.\n\nExample: unticket ask "I forgot my password" --as E000100',
+    no_args_is_help=True,
+    add_completion=False,
+)
+approvals_app = typer.Typer(help="Look at and decide access approvals.", no_args_is_help=True)
+tickets_app = typer.Typer(
+    help="The embedded ticket queue (the service desk's view).", no_args_is_help=True
+)
+enterprise_app = typer.Typer(help="The embedded demo enterprise.", no_args_is_help=True)
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(tickets_app, name="tickets")
+app.add_typer(enterprise_app, name="enterprise")
+console = Console()
+err = Console(stderr=True)
+
+As = Annotated[str, typer.Option("--as", help="Who is asking: employee id, username or e-mail.")]
+
+
+def _runtime(settings: Settings | None = None):  # noqa: ANN202 - the import is deferred for speed
+    from resolver.runtime import build_runtime
+
+    return build_runtime(settings or get_settings())
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def ask(
+    text: Annotated[str, typer.Argument(help="What the employee writes.")],
+    user: As,
+    channel: Annotated[str, typer.Option(help="Channel to ask on.")] = "cli",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full reply as JSON.")] = False,
+) -> None:
+    """Send one message and print the reply; the conversation continues with the next `ask`.
+
+    Example: unticket ask "I forgot my password" --as E000100
+    """
+    from resolver.engine import InboundMessage, RequestError
+
+    runtime = _runtime()
+    try:
+        reply = runtime.engine.handle(InboundMessage(user, text, channel))
+    except RequestError as error:
+        _fail(str(error))
+        return
+    finally:
+        runtime.close()
+    if as_json:
+        console.print_json(json.dumps(asdict(reply)))
+        return
+    console.print(reply.reply)
+    details = f"intent={reply.intent} confidence={reply.confidence} outcome={reply.outcome}"
+    if reply.ticket_id:
+        details += f" ticket={reply.ticket_id}"
+    console.print(f"[dim]{details} interaction={reply.interaction_id}[/dim]")
+
+
+@app.command()
+def chat(
+    user: As,
+    channel: Annotated[str, typer.Option(help="Channel to chat on.")] = "cli",
+) -> None:
+    """Chat with the engine interactively; an empty line or Ctrl-D ends it.
+
+    Example: unticket chat --as E000100
+    """
+    from resolver.engine import InboundMessage, RequestError
+
+    runtime = _runtime()
+    console.print(
+        "[dim]Type your message. One-time codes go to your phone: see `unticket outbox`.[/dim]"
+    )
+    try:
+        while True:
+            try:
+                text = console.input("[bold]you>[/bold] ").strip()
+            except EOFError:
+                break
+            if not text:
+                break
+            try:
+                reply = runtime.engine.handle(InboundMessage(user, text, channel))
+            except RequestError as error:
+                err.print(f"[red]{error}[/red]")
+                continue
+            console.print(f"[bold cyan]unticket>[/bold cyan] {reply.reply}")
+    finally:
+        runtime.close()
+
+
+@app.command()
+def outbox(
+    user: As,
+    last: Annotated[int, typer.Option(help="How many messages to show.")] = 5,
+) -> None:
+    """Show the messages the embedded enterprise delivered to an employee's phone (codes, passwords).
+
+    Example: unticket outbox --as E000100 --last 1
+    """
+    runtime = _runtime()
+    try:
+        person = runtime.connectors.directory.find_person(user)
+        if person is None:
+            _fail(f"nobody called {user!r} in the directory; try an id such as E000100")
+            return
+        for message in runtime.connectors.notifier.messages_for(person.employee_id)[-last:]:  # type: ignore[attr-defined]
+            console.print(
+                f"[dim]{message['created_at']}[/dim] [bold]{message['subject']}[/bold]: {message['body']}"
+            )
+    finally:
+        runtime.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default from settings).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings, 8080).")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs).
+
+    Example: unticket serve --port 8080
+    """
+    import uvicorn
+
+    from resolver.api import create_app
+
+    settings = get_settings()
+    runtime = _runtime(settings)
+    try:
+        uvicorn.run(
+            create_app(runtime),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level="warning",
+        )
+    finally:
+        runtime.close()
+
+
+def _clear_generated(settings: Settings) -> None:
+    """Remove the events and enterprise state of a data dir (models stay cached)."""
+    shutil.rmtree(settings.events_dir, ignore_errors=True)
+    for suffix in ("", "-wal", "-shm"):
+        settings.state_db.with_name(settings.state_db.name + suffix).unlink(missing_ok=True)
+
+
+@app.command()
+def simulate(
+    employees: Annotated[int, typer.Option(help="Employees in the simulated company.")] = 2000,
+    days: Annotated[int, typer.Option(help="Days to simulate.")] = 90,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed and start give the same events.")
+    ] = 7,
+    start: Annotated[
+        str | None,
+        typer.Option(help="First simulated day, YYYY-MM-DD (default: DAYS before today)."),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Delete this data dir's events and enterprise first.")
+    ] = False,
+) -> None:
+    """Simulate a company's employees talking to the real engine, and summarise the outcomes.
+
+    Example: unticket simulate --employees 2000 --days 90 --seed 7 --replace
+    """
+    from resolver.connectors.embedded import EnterpriseStore
+    from resolver.enterprise import generate_enterprise
+    from resolver.events import event_files
+    from resolver.runtime import build_runtime
+    from resolver.simulation import Simulator, ids_from_seed, load_scenario
+
+    settings = get_settings().model_copy(update={"events_fsync": "never"})
+    if (event_files(settings.events_dir) or settings.state_db.exists()) and not replace:
+        _fail(
+            f"{settings.data_dir} already holds events or an enterprise; add --replace to start over, or set UNTICKET_DATA_DIR to another folder"
+        )
+    first_day = (
+        date.fromisoformat(start) if start else datetime.now(UTC).date() - timedelta(days=days)
+    )
+    _clear_generated(settings)
+    runtime_catalogue = EnterpriseStore(settings.state_db)
+    from resolver.catalogue import cached_catalogue
+
+    try:
+        generate_enterprise(
+            runtime_catalogue, cached_catalogue(settings.catalogue_dir).enterprise, employees, seed
+        )
+    except ValueError as error:
+        _fail(str(error))
+    finally:
+        runtime_catalogue.close()
+    runtime = build_runtime(settings, ids=ids_from_seed(seed))
+    scenario, phrasings = load_scenario(PROJECT_ROOT / "data" / "simulation")
+    simulator = Simulator(runtime, scenario, phrasings, seed, first_day, days)
+    began = time.perf_counter()
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task("days", total=days)
+        summary = simulator.run(on_day=lambda n: progress.advance(task, n))
+        progress.update(task, completed=days)
+    summary.seconds = time.perf_counter() - began
+    runtime.close()
+    _print_summary(summary, settings)
+
+
+def _print_summary(summary, settings: Settings) -> None:  # noqa: ANN001
+    table = Table(
+        title=f"{summary.interactions:,} interactions over {summary.days} days from {summary.start}"
+    )
+    table.add_column("outcome")
+    table.add_column("interactions", justify="right")
+    table.add_column("share", justify="right")
+    for outcome, count in summary.outcomes.items():
+        table.add_row(str(outcome), f"{count:,}", f"{count / summary.interactions:.1%}")
+    console.print(table)
+    console.print(
+        f"{summary.messages:,} messages, {summary.tickets:,} tickets, "
+        f"{summary.seconds:.1f} s ({summary.interactions_per_second:,.0f} interactions/s). "
+        f"Events: {settings.events_dir}"
+    )
+
+
+@enterprise_app.command("init")
+def enterprise_init(
+    employees: Annotated[int, typer.Option(help="Employees to generate.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Generate the demo enterprise into an empty data dir.
+
+    Example: unticket enterprise init --employees 500 --seed 3
+    """
+    from resolver.catalogue import cached_catalogue
+    from resolver.connectors.embedded import EnterpriseStore
+    from resolver.enterprise import generate_enterprise
+
+    settings = get_settings()
+    store = EnterpriseStore(settings.state_db)
+    try:
+        count = generate_enterprise(
+            store, cached_catalogue(settings.catalogue_dir).enterprise, employees, seed
+        )
+    except ValueError as error:
+        _fail(str(error))
+        return
+    finally:
+        store.close()
+    console.print(f"Generated {count:,} employees into {settings.state_db}")
+
+
+@approvals_app.command("list")
+def approvals_list(user: As) -> None:
+    """List the approvals waiting on you.
+
+    Example: unticket approvals list --as E000042
+    """
+    runtime = _runtime()
+    try:
+        person = runtime.connectors.directory.find_person(user)
+        if person is None:
+            _fail(f"nobody called {user!r} in the directory")
+            return
+        for approval in runtime.connectors.approvals.pending_for(person.employee_id):
+            console.print(
+                f"{approval.approval_id}: {approval.requester_id} asks for {approval.resource_type} {approval.resource_id}"
+            )
+    finally:
+        runtime.close()
+
+
+@approvals_app.command("decide")
+def approvals_decide(
+    approval_id: Annotated[str, typer.Argument(help="The approval, e.g. APR-1A2B3C4D.")],
+    decision: Annotated[str, typer.Argument(help="approve or deny")],
+    user: As,
+) -> None:
+    """Approve or deny an access request you were asked to decide.
+
+    Example: unticket approvals decide APR-1A2B3C4D approve --as E000042
+    """
+    from resolver.engine import RequestError
+
+    mapping = {"approve": "approved", "deny": "denied"}
+    if decision not in mapping:
+        _fail("decision must be 'approve' or 'deny'")
+    runtime = _runtime()
+    try:
+        result = runtime.engine.decide_approval(user, approval_id, mapping[decision])
+        console.print(result.message)
+    except RequestError as error:
+        _fail(str(error))
+    finally:
+        runtime.close()
+
+
+@tickets_app.command("list")
+def tickets_list(
+    open_only: Annotated[bool, typer.Option("--open", help="Only unresolved tickets.")] = False,
+    limit: Annotated[int, typer.Option(help="How many to show.")] = 20,
+) -> None:
+    """List tickets in the embedded queue, newest first.
+
+    Example: unticket tickets list --open
+    """
+    runtime = _runtime()
+    try:
+        where = "where status not in ('resolved', 'closed')" if open_only else ""
+        rows = runtime.store.query(
+            f"select ticket_id, status, priority, title from tickets {where} order by seq desc limit ?",
+            limit,
+        )
+        for row in rows:
+            console.print(f"{row['ticket_id']} [{row['status']}] {row['priority']} {row['title']}")
+    finally:
+        runtime.close()
+
+
+@tickets_app.command("update")
+def tickets_update(
+    ticket_id: Annotated[str, typer.Argument(help="The ticket, e.g. INC0000042.")],
+    status: Annotated[str, typer.Argument(help="new, in_progress, on_hold, resolved or closed")],
+) -> None:
+    """Move a ticket to a new status, as a service-desk agent would.
+
+    Example: unticket tickets update INC0000042 resolved
+    """
+    from resolver.connectors.base import ConnectorError
+
+    runtime = _runtime()
+    try:
+        runtime.engine.update_ticket(ticket_id, status)
+        console.print(f"{ticket_id} is now {status}")
+    except ConnectorError as error:
+        _fail(str(error))
+    finally:
+        runtime.close()
