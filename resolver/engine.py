@@ -19,7 +19,7 @@ from resolver.events import EventLog, IdFactory, format_time, random_ids
 from resolver.knowledge import KnowledgeBase
 from resolver.playbooks import Connectors, PlaybookRunner
 from resolver.redaction import redact, redact_code
-from resolver.turn import Reply, Turn
+from resolver.turn import SMALL_TALK, Reply, Turn
 from resolver.understanding import (
     Understander,
     Understanding,
@@ -401,6 +401,8 @@ class Engine:
     def _not_understood(self, turn: Turn) -> None:
         convo = turn.convo
         convo.misunderstood += 1
+        if convo.intent in SMALL_TALK:  # a greeting followed by a need we did not understand
+            convo.intent = None
         convo.state = "new"
         if convo.misunderstood >= 2:
             if convo.intent in (None, "out_of_scope") and convo.outcome is None:

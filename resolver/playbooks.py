@@ -154,9 +154,18 @@ class PlaybookRunner:
             turn.say("I couldn't find that in the catalogue, so I'll pass it to the service desk.")
             self.escalate(turn, "unknown_resource")
             return None
+        if resource.type == "application" and not resource.installable:
+            self._switch_to_access(turn, resource)
+            return None
         convo.facts.update(resource_type=resource.type, resource_id=resource.id)
         convo.facts.update(group_name=resource.name, application_name=resource.name)
         return resource
+
+    def _switch_to_access(self, turn: Turn, application: Resource) -> None:
+        """A web application is not installed: what the employee needs is access to it."""
+        turn.say(f"{application.name} runs in the browser, so what you need is access to it.")
+        turn.convo.entities.setdefault("application", application.id)
+        self.run(turn, "access_request", "", check_target=False)
 
     # -- identity and approvals -------------------------------------------------------------
 

@@ -1,0 +1,113 @@
+"""Shared fixtures: a small embedded enterprise in a fresh data dir per test.
+
+The intent model is trained once per session and copied into each data dir, so a test pays
+for its own enterprise (milliseconds) but not for training.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from resolver.catalogue import cached_catalogue
+from resolver.connectors.embedded import EnterpriseStore
+from resolver.engine import InboundMessage
+from resolver.enterprise import generate_enterprise
+from resolver.events import read_events
+from resolver.runtime import Runtime, build_runtime
+from resolver.turn import Reply
+from unticket.settings import PROJECT_ROOT, Settings
+
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+EMPLOYEES = 120
+NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # a Monday morning
+
+
+@pytest.fixture(scope="session")
+def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding the trained intent model."""
+    data_dir = tmp_path_factory.mktemp("models-cache")
+    runtime = build_runtime(Settings(data_dir=data_dir, events_fsync="never"))
+    runtime.close()
+    return data_dir / "models"
+
+
+def make_settings(data_dir: Path, trained_models: Path, **overrides: object) -> Settings:
+    """Settings for a data dir that reuses the session's trained model."""
+    shutil.copytree(trained_models, data_dir / "models", dirs_exist_ok=True)
+    return Settings(data_dir=data_dir, **overrides)
+
+
+def make_runtime(settings: Settings, employees: int = EMPLOYEES) -> Runtime:
+    """An engine on a freshly generated enterprise of `employees` people."""
+    store = EnterpriseStore(settings.state_db)
+    if store.is_empty():
+        generate_enterprise(
+            store, cached_catalogue(settings.catalogue_dir).enterprise, employees, 11
+        )
+    store.close()
+    return build_runtime(settings)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, trained_models: Path) -> Settings:
+    """Settings on a fresh data dir."""
+    return make_settings(tmp_path / "data", trained_models)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    """A running engine on a small enterprise."""
+    built = make_runtime(settings)
+    yield built
+    built.close()
+
+
+class Chat:
+    """Talk to the engine as one employee, on a fixed clock that moves forward."""
+
+    def __init__(self, runtime: Runtime, user: str, channel: str = "api") -> None:
+        self.runtime = runtime
+        self.user = user
+        self.channel = channel
+        self.now = NOW
+
+    def say(self, text: str, after_seconds: int = 20) -> Reply:
+        """Send a message and return the reply."""
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=after_seconds)
+        return self.runtime.engine.handle(InboundMessage(self.user, text, self.channel), self.now)
+
+    def latest_code(self) -> str:
+        """The last one-time code delivered to this employee's phone."""
+        person = self.runtime.connectors.directory.find_person(self.user)
+        assert person is not None
+        messages = self.runtime.connectors.notifier.messages_for(person.employee_id)
+        match = re.search(r"\b(\d{6})\b", messages[-1]["body"])
+        assert match, messages[-1]
+        return match[1]
+
+
+@pytest.fixture
+def employee(runtime: Runtime) -> str:
+    """An ordinary employee with a manager (not the CEO, not a department head)."""
+    row = runtime.store.query_one(
+        "select employee_id from people where level <= 3 order by employee_id limit 1"
+    )
+    assert row is not None
+    return row["employee_id"]
+
+
+def events_of(settings: Settings, interaction_id: str | None = None) -> list[dict]:
+    """Every logged event, or those of one interaction."""
+    return [
+        e
+        for e in read_events(settings.events_dir)
+        if interaction_id is None or e["interaction_id"] == interaction_id
+    ]
