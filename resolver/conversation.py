@@ -3,9 +3,10 @@ restart picks every conversation (and every pending approval) up where it left o
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import orjson
 
 from resolver.connectors.embedded import EnterpriseStore
 from resolver.events import format_time, parse_time
@@ -64,7 +65,7 @@ class ConversationStore:
         row = self.store.query_one(
             "select state from conversations where interaction_id = ?", interaction_id
         )
-        return Conversation(**json.loads(row["state"])) if row else None
+        return Conversation(**orjson.loads(row["state"])) if row else None
 
     def open_for(self, user_key: str, channel: str) -> Conversation | None:
         """Return the user's open conversation on a channel, if any."""
@@ -75,7 +76,7 @@ class ConversationStore:
             user_key,
             channel,
         )
-        return Conversation(**json.loads(row["state"])) if row else None
+        return Conversation(**orjson.loads(row["state"])) if row else None
 
     def save(self, conversation: Conversation, due_at: datetime) -> None:
         """Store a conversation's state and when it times out if the employee says nothing."""
@@ -86,7 +87,7 @@ class ConversationStore:
             conversation.channel,
             "open" if conversation.is_open else "closed",
             format_time(due_at),
-            json.dumps(vars(conversation)),
+            orjson.dumps(vars(conversation)).decode(),
         )
 
     def due(self, now: datetime) -> list[Conversation]:
@@ -95,4 +96,4 @@ class ConversationStore:
             "select state from conversations where status = 'open' and due_at <= ?",
             format_time(now),
         )
-        return [Conversation(**json.loads(row["state"])) for row in rows]
+        return [Conversation(**orjson.loads(row["state"])) for row in rows]

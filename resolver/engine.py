@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -121,7 +123,7 @@ class Engine:
                 result.message,
                 approval_id=result.approval_id,
             )
-        with self._lock:
+        with self._durably():
             convo, opening = self._conversation_for(message, now)
             turn = Turn(convo, now, self.ids, events=opening)
             self._receive(turn, text, message.user)
@@ -140,7 +142,7 @@ class Engine:
         now = now or datetime.now(UTC)
         if decision not in ("approved", "denied"):
             raise RequestError("decision must be 'approved' or 'denied'")
-        with self._lock:
+        with self._durably():
             approver = self.c.directory.find_person(approver_ref)
             approval = self.c.approvals.get(approval_id)
             if approval is None:
@@ -166,7 +168,7 @@ class Engine:
     def update_ticket(self, ticket_id: str, status: str, now: datetime | None = None) -> None:
         """Record a service-desk status change on a ticket (resolved, closed, ...)."""
         now = now or datetime.now(UTC)
-        with self._lock:
+        with self._durably():
             ticket = self.c.ticketing.set_status(ticket_id, status, now)
             convo = self.conversations.get(ticket.interaction_id or "")
             if convo is None:
@@ -186,7 +188,7 @@ class Engine:
         """Close conversations nobody answered in time and expire stale approvals."""
         now = now or datetime.now(UTC)
         closed = 0
-        with self._lock:
+        with self._durably():
             for convo in self.conversations.due(now):
                 turn = Turn(convo, now, self.ids)
                 if convo.state == "approval":
@@ -198,6 +200,16 @@ class Engine:
         return closed
 
     # -- turn mechanics ---------------------------------------------------------------------
+
+    @contextmanager
+    def _durably(self) -> Iterator[None]:
+        """Serialise a turn; once the engine lock is released, wait for its events to be on
+        disk. Waiting outside the lock lets the next turn run during the fsync."""
+        try:
+            with self._lock:
+                yield
+        finally:
+            self.log.sync()
 
     def _conversation_for(
         self, message: InboundMessage, now: datetime

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from models.intents import normalise
+from models.text import FastTfidf, normalise
 from resolver.catalogue import Article
 
 
@@ -41,12 +41,18 @@ class KnowledgeBase:
             documents.extend(normalise(text) for text in texts)
             owners.extend([index] * len(texts))
         self._owners = np.array(owners)
-        self._vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-        self._matrix = self._vectorizer.fit_transform(documents)
+        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+        self._document_weights = np.ascontiguousarray(
+            vectorizer.fit_transform(documents).T.toarray()
+        )
+        self._fast = FastTfidf(vectorizer)
 
     def search(self, question: str) -> Hit | None:
         """Return the best article for a question, or None if nothing matches at all."""
-        scores = (self._vectorizer.transform([normalise(question)]) @ self._matrix.T).toarray()[0]
+        indices, values = self._fast.features(normalise(question))
+        if not indices:
+            return None
+        scores = values @ self._document_weights[indices]
         best = int(np.argmax(scores))
         if scores[best] <= 0:
             return None

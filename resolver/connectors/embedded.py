@@ -83,7 +83,7 @@ create table if not exists conversations (
     interaction_id text primary key, user_key text not null, channel text not null,
     status text not null, due_at text not null, state text not null
 );
-create index if not exists conversations_open on conversations (user_key, channel, status);
+create index if not exists conversations_open on conversations (user_key, channel, status, due_at);
 create index if not exists conversations_due on conversations (status, due_at);
 create index if not exists outbox_employee on outbox (employee_id);
 create index if not exists tickets_requester on tickets (requester_id);

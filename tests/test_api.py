@@ -1,0 +1,164 @@
+"""The HTTP API through FastAPI's test client, and durability under `kill -9` of a real server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from fastapi.testclient import TestClient
+
+from resolver.api import create_app
+from resolver.runtime import Runtime
+from tests.conftest import events_of, make_settings
+from unticket.settings import PROJECT_ROOT, Settings
+
+
+def client_for(runtime: Runtime) -> TestClient:
+    return TestClient(create_app(runtime))
+
+
+def test_message_round_trip(runtime: Runtime, employee: str) -> None:
+    client = client_for(runtime)
+    response = client.post(
+        "/v1/messages", json={"user": employee, "text": "I forgot my password", "channel": "web"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["intent"] == "password_reset" and body["outcome"] == "pending"
+    assert body["interaction_id"] and 0 < body["confidence"] <= 1
+    follow = client.post(
+        "/v1/messages",
+        json={
+            "user": employee,
+            "text": "talk to a human",
+            "channel": "web",
+            "interaction_id": body["interaction_id"],
+        },
+    )
+    assert follow.json()["outcome"] == "escalated" and follow.json()["ticket_id"]
+
+
+def test_bad_requests_get_4xx_with_a_message(runtime: Runtime) -> None:
+    client = client_for(runtime)
+    missing = client.post("/v1/messages", json={"text": "hi"})
+    assert missing.status_code == 422 and "user" in missing.json()["error"]
+    channel = client.post("/v1/messages", json={"user": "E000010", "text": "hi", "channel": "fax"})
+    assert channel.status_code == 400 and "channel" in channel.json()["error"]
+    not_json = client.post(
+        "/v1/messages", content=b"{oops", headers={"content-type": "application/json"}
+    )
+    assert not_json.status_code == 422 and "error" in not_json.json()
+    unknown = client.post(
+        "/v1/messages", json={"user": "E000010", "text": "hi", "interaction_id": "x"}
+    )
+    assert unknown.status_code == 404
+
+
+def test_approval_decision_endpoint(runtime: Runtime, employee: str) -> None:
+    client = client_for(runtime)
+    body = client.post(
+        "/v1/messages", json={"user": employee, "text": "add me to the domain admins group"}
+    ).json()
+    approval_id = body["approval_id"]
+    forbidden = client.post(
+        f"/v1/approvals/{approval_id}/decision", json={"approver": employee, "decision": "approved"}
+    )
+    assert forbidden.status_code == 403
+    approval = runtime.connectors.approvals.get(approval_id)
+    for approver in approval.approvers.values():
+        ok = client.post(
+            f"/v1/approvals/{approval_id}/decision",
+            json={"approver": approver, "decision": "approved"},
+        )
+        assert ok.status_code == 200
+    assert ok.json()["status"] == "approved"
+    missing = client.post(
+        "/v1/approvals/APR-00000000/decision", json={"approver": employee, "decision": "approved"}
+    )
+    assert missing.status_code == 404
+
+
+def test_openapi_docs_are_served(runtime: Runtime) -> None:
+    schema = client_for(runtime).get("/openapi.json").json()
+    assert "/v1/messages" in schema["paths"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "server exited"
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise TimeoutError("server did not become healthy")
+
+
+def test_kill_9_under_load_loses_no_acknowledged_message(
+    tmp_path: Path, trained_models: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", trained_models)
+    port = _free_port()
+    env = {**os.environ, "UNTICKET_DATA_DIR": str(settings.data_dir)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "unticket", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    acknowledged: list[tuple[str, str]] = []
+    stop = threading.Event()
+
+    def load(worker: int) -> None:
+        with httpx.Client(base_url=url, timeout=5) as client:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                text = f"my vpn is broken (worker {worker} message {n})"
+                try:
+                    response = client.post(
+                        "/v1/messages", json={"user": f"E{100 + worker:06d}", "text": text}
+                    )
+                except httpx.HTTPError:
+                    return
+                if response.status_code == 200:
+                    acknowledged.append((response.json()["interaction_id"], text))
+
+    try:
+        _wait_healthy(url, server)
+        workers = [threading.Thread(target=load, args=(w,)) for w in range(4)]
+        for worker in workers:
+            worker.start()
+        time.sleep(2.0)
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert len(acknowledged) > 20
+    logged = {
+        (e["interaction_id"], e["text"])
+        for e in events_of(settings)
+        if e["event_type"] == "message_received"
+    }
+    lost = [pair for pair in acknowledged if pair not in logged]
+    assert lost == []
