@@ -93,7 +93,8 @@ def load(port: int, requests: int, connections: int) -> None:
     ms = sorted(v * 1000 for v in latencies)
     print(f"HTTP API on loopback, {connections} keep-alive connections, fsync before every reply:")
     print(
-        f"  {len(ms):,} requests in {elapsed:.2f} s: {len(ms) / elapsed:,.0f} requests/s (goal >= 300), {errors[0]} errors"
+        f"  {len(ms):,} requests in {elapsed:.2f} s: {len(ms) / elapsed:,.0f} requests/s "
+        f"(goal >= 300), {errors[0]} errors"
     )
     print(
         f"  latency p50 {statistics.median(ms):.1f} ms, p95 {ms[int(0.95 * len(ms))]:.1f} ms, "

@@ -40,7 +40,8 @@ def main() -> None:
         began = time.perf_counter()
         subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=True)
         print(
-            f"whole command, including start-up and model training: {time.perf_counter() - began:.1f} s"
+            "whole command, including start-up and model training: "
+            f"{time.perf_counter() - began:.1f} s"
         )
         print("the summary line above gives the simulation's own interactions/s (goal >= 1,000)")
 

@@ -35,7 +35,7 @@ RASA = (
 ACTION_EVENTS = {"verification_requested", "approval_requested", "action_executed"}
 
 
-def paraphrase_scores(runtime) -> None:  # noqa: ANN001
+def paraphrase_scores(runtime) -> None:
     """Print macro-F1 and a per-intent report on the held-out paraphrases."""
     paraphrases = yaml.safe_load((PROJECT_ROOT / "data" / "eval" / "paraphrases.yml").read_text())
     texts = [t for utterances in paraphrases.values() for t in utterances]
@@ -55,7 +55,7 @@ def rasa_utterances() -> dict[str, list[str]]:
     return by_intent
 
 
-def first_turn(runtime, employee: str, text: str) -> tuple[str | None, set[str]]:  # noqa: ANN001
+def first_turn(runtime, employee: str, text: str) -> tuple[str | None, set[str]]:
     """Send one utterance as a new conversation; return the intent and its event types."""
     engine = runtime.engine
     reply = engine.handle(InboundMessage(employee, text, "api"))
@@ -64,7 +64,7 @@ def first_turn(runtime, employee: str, text: str) -> tuple[str | None, set[str]]
     return reply.intent, kinds | ({"ticket_opened"} if reply.ticket_id else set())
 
 
-def rasa_scores(runtime) -> None:  # noqa: ANN001
+def rasa_scores(runtime) -> None:
     """Print the engine's figures on the Rasa helpdesk utterances."""
     if not RASA.exists():
         print(f"skipped: {RASA} not found")
@@ -87,15 +87,18 @@ def rasa_scores(runtime) -> None:  # noqa: ANN001
     pr, pe, hh, oos = (
         results[k] for k in ("password_reset", "problem_email", "human_handoff", "out_of_scope")
     )
-    print(f"Rasa helpdesk-assistant utterances (evaluation only), through the engine:")
+    print("Rasa helpdesk-assistant utterances (evaluation only), through the engine:")
     print(
-        f"  password_reset -> password_reset: {share(pr, 'intent:password_reset'):.3f} of {pr['total']} (goal >= 0.9)"
+        f"  password_reset -> password_reset: {share(pr, 'intent:password_reset'):.3f} "
+        f"of {pr['total']} (goal >= 0.9)"
     )
     print(
-        f"  problem_email  -> email_issue:    {share(pe, 'intent:email_issue'):.3f} of {pe['total']} (goal >= 0.8)"
+        f"  problem_email  -> email_issue:    {share(pe, 'intent:email_issue'):.3f} "
+        f"of {pe['total']} (goal >= 0.8)"
     )
     print(
-        f"  human_handoff  -> escalated:      {share(hh, 'escalated'):.3f} of {hh['total']} (goal >= 0.85)"
+        f"  human_handoff  -> escalated:      {share(hh, 'escalated'):.3f} "
+        f"of {hh['total']} (goal >= 0.85)"
     )
     print(f"  out_of_scope   -> any action:     {oos['action']} of {oos['total']} (goal: none)")
     for label, counts in results.items():

@@ -2,8 +2,8 @@
 
 Events are JSON Lines under `events/date=YYYY-MM-DD/`, one file per writing process, so writers
 never interleave. A batch is written with one `write` on an `O_APPEND` descriptor and, by default,
-fsynced before the engine replies, so an acknowledged message is never lost. Concurrent turns share one fsync (group commit). The schema is documented in
-`docs/events.md`.
+fsynced before the engine replies, so an acknowledged message is never lost. Concurrent turns
+share one fsync (group commit). The schema is documented in `docs/events.md`.
 """
 
 from __future__ import annotations

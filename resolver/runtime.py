@@ -59,6 +59,16 @@ def embedded_connectors(store: EnterpriseStore) -> Connectors:
     )
 
 
+def create_enterprise(settings: Settings, employees: int, seed: int) -> int:
+    """Generate the demo enterprise into the data dir's empty store; return its size."""
+    store = EnterpriseStore(settings.state_db)
+    try:
+        enterprise = cached_catalogue(settings.catalogue_dir).enterprise
+        return generate_enterprise(store, enterprise, employees, seed)
+    finally:
+        store.close()
+
+
 def ensure_enterprise(store: EnterpriseStore, catalogue: Catalogue) -> bool:
     """Generate the default demo enterprise into an empty store; return whether it did."""
     if not store.is_empty():

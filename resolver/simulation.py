@@ -15,6 +15,7 @@ import itertools
 import math
 import random
 import re
+import time as time_module
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,8 +27,9 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from resolver.engine import InboundMessage, RequestError
-from resolver.runtime import Runtime
+from resolver.runtime import Runtime, build_runtime, create_enterprise
 from resolver.turn import Reply
+from unticket.settings import PROJECT_ROOT, Settings
 
 EXPIRY_SWEEP = timedelta(minutes=10)
 _CODE_IN_BODY = re.compile(r"\b(\d{6})\b")
@@ -487,8 +489,8 @@ class Simulator:
 
     def _summary(self) -> SimulationSummary:
         rows = self.runtime.store.query(
-            "select json_extract(state, '$.outcome') as outcome, json_extract(state, '$.intent') as intent "
-            "from conversations"
+            "select json_extract(state, '$.outcome') as outcome, "
+            "json_extract(state, '$.intent') as intent from conversations"
         )
         tickets = self.runtime.store.query_one("select count(*) as n from tickets")
         return SimulationSummary(
@@ -500,6 +502,30 @@ class Simulator:
             start=self.start,
             days=self.days,
         )
+
+
+def run_simulation(
+    settings: Settings,
+    *,
+    employees: int,
+    days: int,
+    seed: int,
+    start: date,
+    on_day: Callable[[int], None] | None = None,
+) -> SimulationSummary:
+    """Generate an enterprise into an empty data dir and simulate it; events are not fsynced
+    one by one (a simulation is a bulk load; a killed run is simply run again)."""
+    bulk = settings.model_copy(update={"events_fsync": "never"})
+    create_enterprise(bulk, employees, seed)
+    runtime = build_runtime(bulk, ids=ids_from_seed(seed))
+    scenario, phrasings = load_scenario(PROJECT_ROOT / "data" / "simulation")
+    began = time_module.perf_counter()
+    try:
+        summary = Simulator(runtime, scenario, phrasings, seed, start, days).run(on_day)
+    finally:
+        runtime.close()
+    summary.seconds = time_module.perf_counter() - began
+    return summary
 
 
 def load_scenario(directory: Path) -> tuple[dict[str, Any], dict[str, list[str]]]:

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from resolver.api import create_app
 from resolver.runtime import Runtime
 from tests.conftest import events_of, make_settings
-from unticket.settings import PROJECT_ROOT, Settings
+from unticket.settings import PROJECT_ROOT
 
 
 def client_for(runtime: Runtime) -> TestClient:

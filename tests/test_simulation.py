@@ -6,20 +6,9 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from resolver.catalogue import cached_catalogue
-from resolver.connectors.embedded import EnterpriseStore
-from resolver.enterprise import generate_enterprise
 from resolver.events import parse_time, read_events
-from resolver.runtime import build_runtime
-from resolver.simulation import (
-    SimulationSummary,
-    Simulator,
-    add_typos,
-    ids_from_seed,
-    load_scenario,
-)
+from resolver.simulation import SimulationSummary, add_typos, run_simulation
 from tests.conftest import make_settings
-from unticket.settings import PROJECT_ROOT
 
 START = date(2026, 9, 1)
 
@@ -27,14 +16,8 @@ START = date(2026, 9, 1)
 def simulate(
     data_dir: Path, trained_models: Path, days: int = 45, employees: int = 300
 ) -> tuple[SimulationSummary, list[dict]]:
-    settings = make_settings(data_dir, trained_models, events_fsync="never")
-    store = EnterpriseStore(settings.state_db)
-    generate_enterprise(store, cached_catalogue(settings.catalogue_dir).enterprise, employees, 5)
-    store.close()
-    runtime = build_runtime(settings, ids=ids_from_seed(5))
-    scenario, phrasings = load_scenario(PROJECT_ROOT / "data" / "simulation")
-    summary = Simulator(runtime, scenario, phrasings, 5, START, days).run()
-    runtime.close()
+    settings = make_settings(data_dir, trained_models)
+    summary = run_simulation(settings, employees=employees, days=days, seed=5, start=START)
     return summary, list(read_events(settings.events_dir))
 
 

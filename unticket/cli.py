@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from unticket.settings import PROJECT_ROOT, Settings, get_settings
+from unticket.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from resolver.simulation import SimulationSummary
 
 app = typer.Typer(
-    help='Unticket: a system of resolution for IT support.\n\nExample: unticket ask "I forgot my password" --as E000100',
+    help="Unticket: a system of resolution for IT support.\n\n"
+    'Example: unticket ask "I forgot my password" --as E000100',
     no_args_is_help=True,
     add_completion=False,
 )
@@ -36,7 +39,7 @@ err = Console(stderr=True)
 As = Annotated[str, typer.Option("--as", help="Who is asking: employee id, username or e-mail.")]
 
 
-def _runtime(settings: Settings | None = None):  # noqa: ANN202 - the import is deferred for speed
+def _runtime(settings: Settings | None = None):
     from resolver.runtime import build_runtime
 
     return build_runtime(settings or get_settings())
@@ -116,7 +119,7 @@ def outbox(
     user: As,
     last: Annotated[int, typer.Option(help="How many messages to show.")] = 5,
 ) -> None:
-    """Show the messages the embedded enterprise delivered to an employee's phone (codes, passwords).
+    """Show what the embedded enterprise delivered to an employee's phone (codes, passwords).
 
     Example: unticket outbox --as E000100 --last 1
     """
@@ -128,7 +131,8 @@ def outbox(
             return
         for message in runtime.connectors.notifier.messages_for(person.employee_id)[-last:]:  # type: ignore[attr-defined]
             console.print(
-                f"[dim]{message['created_at']}[/dim] [bold]{message['subject']}[/bold]: {message['body']}"
+                f"[dim]{message['created_at']}[/dim] "
+                f"[bold]{message['subject']}[/bold]: {message['body']}"
             )
     finally:
         runtime.close()
@@ -188,53 +192,41 @@ def simulate(
 
     Example: unticket simulate --employees 2000 --days 90 --seed 7 --replace
     """
-    from resolver.connectors.embedded import EnterpriseStore
-    from resolver.enterprise import generate_enterprise
     from resolver.events import event_files
-    from resolver.runtime import build_runtime
-    from resolver.simulation import Simulator, ids_from_seed, load_scenario
+    from resolver.simulation import run_simulation
 
-    settings = get_settings().model_copy(update={"events_fsync": "never"})
+    settings = get_settings()
     if (event_files(settings.events_dir) or settings.state_db.exists()) and not replace:
         _fail(
-            f"{settings.data_dir} already holds events or an enterprise; add --replace to start over, or set UNTICKET_DATA_DIR to another folder"
+            f"{settings.data_dir} already holds events or an enterprise; add --replace to start "
+            "over, or set UNTICKET_DATA_DIR to another folder"
         )
-    first_day = (
-        date.fromisoformat(start) if start else datetime.now(UTC).date() - timedelta(days=days)
-    )
-    _clear_generated(settings)
-    runtime_catalogue = EnterpriseStore(settings.state_db)
-    from resolver.catalogue import cached_catalogue
-
     try:
-        generate_enterprise(
-            runtime_catalogue, cached_catalogue(settings.catalogue_dir).enterprise, employees, seed
-        )
-    except ValueError as error:
-        _fail(str(error))
-    finally:
-        runtime_catalogue.close()
-    runtime = build_runtime(settings, ids=ids_from_seed(seed))
-    scenario, phrasings = load_scenario(PROJECT_ROOT / "data" / "simulation")
-    simulator = Simulator(runtime, scenario, phrasings, seed, first_day, days)
-    began = time.perf_counter()
-    with Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("days"),
-        TimeElapsedColumn(),
-        console=err,
-    ) as progress:
+        first_day = date.fromisoformat(start) if start else date.today() - timedelta(days=days)
+    except ValueError:
+        _fail(f"--start {start!r} is not a date; use YYYY-MM-DD, e.g. 2026-08-01")
+        return
+    _clear_generated(settings)
+    columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("days"))
+    with Progress(*columns, TimeElapsedColumn(), console=err) as progress:
         task = progress.add_task("days", total=days)
-        summary = simulator.run(on_day=lambda n: progress.advance(task, n))
+        try:
+            summary = run_simulation(
+                settings,
+                employees=employees,
+                days=days,
+                seed=seed,
+                start=first_day,
+                on_day=lambda n: progress.advance(task, n),
+            )
+        except ValueError as error:
+            _fail(str(error))
+            return
         progress.update(task, completed=days)
-    summary.seconds = time.perf_counter() - began
-    runtime.close()
     _print_summary(summary, settings)
 
 
-def _print_summary(summary, settings: Settings) -> None:  # noqa: ANN001
+def _print_summary(summary: SimulationSummary, settings: Settings) -> None:
     table = Table(
         title=f"{summary.interactions:,} interactions over {summary.days} days from {summary.start}"
     )
@@ -260,21 +252,14 @@ def enterprise_init(
 
     Example: unticket enterprise init --employees 500 --seed 3
     """
-    from resolver.catalogue import cached_catalogue
-    from resolver.connectors.embedded import EnterpriseStore
-    from resolver.enterprise import generate_enterprise
+    from resolver.runtime import create_enterprise
 
     settings = get_settings()
-    store = EnterpriseStore(settings.state_db)
     try:
-        count = generate_enterprise(
-            store, cached_catalogue(settings.catalogue_dir).enterprise, employees, seed
-        )
+        count = create_enterprise(settings, employees, seed)
     except ValueError as error:
         _fail(str(error))
         return
-    finally:
-        store.close()
     console.print(f"Generated {count:,} employees into {settings.state_db}")
 
 
@@ -292,7 +277,8 @@ def approvals_list(user: As) -> None:
             return
         for approval in runtime.connectors.approvals.pending_for(person.employee_id):
             console.print(
-                f"{approval.approval_id}: {approval.requester_id} asks for {approval.resource_type} {approval.resource_id}"
+                f"{approval.approval_id}: {approval.requester_id} asks for "
+                f"{approval.resource_type} {approval.resource_id}"
             )
     finally:
         runtime.close()
@@ -336,7 +322,8 @@ def tickets_list(
     try:
         where = "where status not in ('resolved', 'closed')" if open_only else ""
         rows = runtime.store.query(
-            f"select ticket_id, status, priority, title from tickets {where} order by seq desc limit ?",
+            "select ticket_id, status, priority, title from tickets "
+            f"{where} order by seq desc limit ?",
             limit,
         )
         for row in rows:
