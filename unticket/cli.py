@@ -17,6 +17,7 @@ from rich.table import Table
 from unticket.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from pipelines.warehouse import LoadSummary
     from resolver.simulation import SimulationSummary
 
 app = typer.Typer(
@@ -241,6 +242,42 @@ def _print_summary(summary: SimulationSummary, settings: Settings) -> None:
         f"{summary.seconds:.1f} s ({summary.interactions_per_second:,.0f} interactions/s). "
         f"Events: {settings.events_dir}"
     )
+
+
+def _print_load(summary: LoadSummary) -> None:
+    """Print rows read / loaded / quarantined and why."""
+    console.print(
+        f"{summary.source}: {summary.rows_read:,} read, {summary.rows_loaded:,} loaded, "
+        f"{summary.rows_quarantined:,} quarantined"
+    )
+    for reason, count in summary.reasons.items():
+        console.print(f"  [yellow]quarantined[/yellow] {count:,} × {reason}")
+    for note in summary.notes:
+        console.print(f"  [dim]{note}[/dim]")
+
+
+@app.command()
+def ingest() -> None:
+    """Load new events from the event log into the warehouse (incremental, idempotent).
+
+    Example: unticket ingest
+    """
+    from pipelines.ingest import ingest_events
+    from pipelines.warehouse import connect
+
+    settings = get_settings()
+    connection = connect(settings.warehouse_path)
+    try:
+        with err.status("ingesting events"):
+            summary = ingest_events(settings.events_dir, connection)
+    finally:
+        connection.close()
+    _print_load(summary)
+    if summary.rows_quarantined:
+        console.print(
+            "[dim]Quarantined lines are in raw.event_quarantine with file, line and reason: "
+            'unticket sql "select * from raw.event_quarantine"[/dim]'
+        )
 
 
 @enterprise_app.command("init")

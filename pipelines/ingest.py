@@ -1,0 +1,241 @@
+"""Ingest the engine's event log into `raw.events`, incrementally and idempotently.
+
+For each event file, only what was appended since the last run is read, and only up to its last
+complete line: a batch the engine is still writing is left for the next run. A partial last line
+in a file nobody has written to for `STALE_AFTER` (a writer killed mid-write) is quarantined.
+Every line is validated in SQL; malformed lines go to `raw.event_quarantine` with the file, line
+and reason while good lines load. The whole run is one transaction and rows are keyed by
+`event_id`, so a crash mid-run and a re-run never duplicate or lose an event.
+
+This module is one of the few DuckDB-specific places: it reads files with `read_text` and JSON
+with DuckDB's JSON functions, so the dbt models downstream stay portable SQL.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.warehouse import EVENT_FIELDS, LoadSummary
+from resolver.events import EVENT_TYPES, SCHEMA_VERSION, event_files
+
+STALE_AFTER_SECONDS = 600
+_TAIL_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The part of one event file that this run reads."""
+
+    path: Path
+    start_byte: int
+    end_byte: int
+    first_line: int
+    complete: bool  # False: the segment ends in a partial line of a stopped writer
+
+
+def _last_newline(path: Path, size: int) -> int:
+    """Byte offset just after the file's last newline (0 if it has none)."""
+    with path.open("rb") as handle:
+        position = size
+        while position > 0:
+            start = max(0, position - _TAIL_CHUNK)
+            handle.seek(start)
+            chunk = handle.read(position - start)
+            found = chunk.rfind(b"\n")
+            if found >= 0:
+                return start + found + 1
+            position = start
+    return 0
+
+
+def plan_segments(events_dir: Path, connection: duckdb.DuckDBPyConnection) -> list[Segment]:
+    """Decide what to read from each event file, from what earlier runs loaded."""
+    loaded = {
+        row[0]: (row[1], row[2])
+        for row in connection.execute(
+            "select source_file, lines_loaded, bytes_loaded from raw.event_files"
+        ).fetchall()
+    }
+    segments = []
+    now = time.time()
+    for path in event_files(events_dir):
+        stat = path.stat()
+        lines_done, bytes_done = loaded.get(str(path), (0, 0))
+        if stat.st_size <= bytes_done:
+            continue
+        end = _last_newline(path, stat.st_size)
+        stale = now - stat.st_mtime > STALE_AFTER_SECONDS
+        if end < stat.st_size and stale:
+            segments.append(Segment(path, bytes_done, stat.st_size, lines_done + 1, False))
+        elif end > bytes_done:
+            segments.append(Segment(path, bytes_done, end, lines_done + 1, True))
+    return segments
+
+
+def _segment_file(segment: Segment, scratch: Path) -> Path:
+    """The file DuckDB reads: the event file itself, or a copy of just the new bytes."""
+    if segment.start_byte == 0 and segment.end_byte == segment.path.stat().st_size:
+        return segment.path
+    copy = scratch / f"segment-{abs(hash(segment))}.jsonl"
+    with segment.path.open("rb") as source, copy.open("wb") as target:
+        source.seek(segment.start_byte)
+        target.write(source.read(segment.end_byte - segment.start_byte))
+    return copy
+
+
+def _stage_lines(connection: duckdb.DuckDBPyConnection, segment: Segment, readable: Path) -> None:
+    """Append the segment's lines, numbered as in the original file, to `staged_lines`."""
+    connection.execute(
+        """
+        insert into staged_lines
+        select ?, n + ? - 1, line
+        from (
+            select unnest(lines) as line, generate_subscripts(lines, 1) as n
+            from (select string_split(content, chr(10)) as lines from read_text(?))
+        )
+        where line <> ''
+        """,
+        [str(segment.path), segment.first_line, str(readable)],
+    )
+
+
+def _validation_sql() -> str:
+    types = ", ".join(f"'{t}'" for t in sorted(EVENT_TYPES))
+    lifted = ",\n            ".join(
+        f"try_cast(json_extract_string(doc, '$.{name}') as {kind}) as {name}"
+        for name, kind in EVENT_FIELDS.items()
+    )
+    return f"""
+        create or replace temp table parsed as
+        with checked as (
+            select
+                source_file,
+                source_line,
+                line,
+                json_valid(line) as valid,
+                case when json_valid(line) then line end as doc
+            from staged_lines
+        ),
+        decoded as (
+            select
+                *,
+                json_type(doc) as doc_type,
+                json_extract_string(doc, '$.event_id') as event_id,
+                json_extract(doc, '$.schema_version') as schema_version,
+                json_extract_string(doc, '$.event_type') as event_type,
+                json_extract_string(doc, '$.occurred_at') as occurred_text,
+                json_extract_string(doc, '$.interaction_id') as interaction_id,
+                json_type(doc, '$.employee_id') as employee_type,
+                json_extract_string(doc, '$.employee_id') as employee_id,
+                json_extract_string(doc, '$.channel') as channel
+            from checked
+        )
+        select
+            *,
+            try_cast(occurred_text as timestamp) as occurred_at,
+            case
+                when not valid then 'not valid JSON'
+                when doc_type <> 'OBJECT' then 'not a JSON object'
+                when event_id is null or event_id = '' then 'missing event_id'
+                when schema_version is null then 'missing schema_version'
+                when try_cast(schema_version as integer) is distinct from {SCHEMA_VERSION}
+                    then 'unknown schema_version ' || schema_version::varchar
+                when event_type is null or event_type not in ({types})
+                    then 'unknown event_type ' || coalesce(event_type, 'null')
+                when try_cast(occurred_text as timestamp) is null
+                    then 'occurred_at is not an ISO 8601 time: ' || coalesce(occurred_text, 'null')
+                when (interaction_id is null or interaction_id = '')
+                    and event_type <> 'ticket_status_changed' then 'missing interaction_id'
+                when employee_type not in ('VARCHAR', 'NULL') then 'employee_id is not a string'
+                when channel is null or channel = '' then 'missing channel'
+            end as reason,
+            {lifted}
+        from decoded
+    """
+
+
+def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
+    connection.execute(_validation_sql())
+    summary.rows_read = connection.execute("select count(*) from parsed").fetchone()[0]
+    for reason, count in connection.execute(
+        "select reason, count(*) from parsed where reason is not null group by 1 order by 2 desc"
+    ).fetchall():
+        summary.count_reason(reason, count)
+    connection.execute(
+        """
+        insert or replace into raw.event_quarantine
+        select source_file, source_line, reason, left(line, 10000), now()
+        from parsed where reason is not null
+        """
+    )
+    fields = ", ".join(EVENT_FIELDS)
+    before = connection.execute("select count(*) from raw.events").fetchone()[0]
+    connection.execute(
+        f"""
+        insert into raw.events
+        select
+            event_id, cast(schema_version as integer), event_type, occurred_at, interaction_id,
+            employee_id, channel, {fields}, doc::json, source_file, source_line, now()
+        from parsed
+        where reason is null
+            and event_id not in (select event_id from raw.events)
+        qualify row_number() over (partition by event_id order by source_file, source_line) = 1
+        """
+    )
+    after = connection.execute("select count(*) from raw.events").fetchone()[0]
+    summary.rows_loaded = after - before
+    duplicates = summary.rows_read - summary.rows_quarantined - summary.rows_loaded
+    if duplicates:
+        summary.notes.append(f"{duplicates:,} events were already loaded (same event_id)")
+
+
+def _record_files(connection: duckdb.DuckDBPyConnection, segments: list[Segment]) -> None:
+    for segment in segments:
+        lines = connection.execute(
+            "select coalesce(max(source_line), ?) from staged_lines where source_file = ?",
+            [segment.first_line - 1, str(segment.path)],
+        ).fetchone()[0]
+        connection.execute(
+            "insert or replace into raw.event_files values (?, ?, ?, now())",
+            [str(segment.path), lines, segment.end_byte],
+        )
+
+
+def ingest_events(
+    events_dir: Path,
+    connection: duckdb.DuckDBPyConnection,
+    on_file: Callable[[Path], None] | None = None,
+) -> LoadSummary:
+    """Load every new event into `raw.events` in one transaction; return what happened."""
+    summary = LoadSummary(source="events")
+    segments = plan_segments(events_dir, connection)
+    if not segments:
+        summary.notes.append("no new events")
+        return summary
+    with tempfile.TemporaryDirectory(prefix="unticket-ingest-") as scratch:
+        connection.execute("begin transaction")
+        try:
+            connection.execute(
+                "create or replace temp table staged_lines "
+                "(source_file varchar, source_line bigint, line varchar)"
+            )
+            for segment in segments:
+                _stage_lines(connection, segment, _segment_file(segment, Path(scratch)))
+                if on_file:
+                    on_file(segment.path)
+            _load(connection, summary)
+            _record_files(connection, segments)
+            connection.execute("commit")
+        except BaseException:
+            connection.execute("rollback")
+            raise
+    incomplete = sum(not s.complete for s in segments)
+    if incomplete:
+        summary.notes.append(f"{incomplete} file(s) ended in a partial line from a stopped writer")
+    return summary

@@ -1,0 +1,148 @@
+"""Event ingest: incremental, idempotent, quarantining, and safe across crashes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from pipelines.ingest import STALE_AFTER_SECONDS, ingest_events
+from pipelines.warehouse import connect
+from resolver.events import EventLog, new_event
+from unticket.settings import PROJECT_ROOT
+
+START = datetime(2026, 10, 5, 9, tzinfo=UTC)
+
+
+def write_events(events_dir: Path, count: int, offset: int = 0, days: int = 3) -> None:
+    log = EventLog(events_dir, fsync=False)
+    batch = [
+        new_event(
+            "message_received",
+            event_id=f"ev{offset + n:07d}",
+            occurred_at=START + timedelta(hours=n % (24 * days)),
+            interaction_id=f"i{(offset + n) // 3}",
+            employee_id="E000010",
+            channel="slack",
+            text="hello",
+            turn=1,
+        )
+        for n in range(count)
+    ]
+    log.append(batch)
+    log.close()
+
+
+def counts(connection) -> tuple[int, int]:
+    events = connection.execute("select count(*) from raw.events").fetchone()[0]
+    quarantined = connection.execute("select count(*) from raw.event_quarantine").fetchone()[0]
+    return events, quarantined
+
+
+def test_loads_new_events_once(tmp_path: Path) -> None:
+    events_dir, connection = tmp_path / "events", connect(tmp_path / "w.duckdb")
+    write_events(events_dir, 300)
+    assert ingest_events(events_dir, connection).rows_loaded == 300
+    assert ingest_events(events_dir, connection).rows_loaded == 0
+    write_events(events_dir, 120, offset=300)
+    summary = ingest_events(events_dir, connection)
+    assert (summary.rows_read, summary.rows_loaded) == (120, 120)
+    assert counts(connection) == (420, 0)
+    row = connection.execute(
+        "select text, turn, occurred_at from raw.events where event_id = 'ev0000001'"
+    ).fetchone()
+    assert row == ("hello", 1, datetime(2026, 10, 5, 10))
+
+
+def test_malformed_lines_are_quarantined_with_file_line_and_reason(tmp_path: Path) -> None:
+    events_dir, connection = tmp_path / "events", connect(tmp_path / "w.duckdb")
+    write_events(events_dir, 5)
+    good = orjson.loads(next(events_dir.rglob("*.jsonl")).read_text().splitlines()[0])
+    bad_lines = [
+        b"{not json",
+        b"[1, 2]",
+        orjson.dumps({**good, "event_id": ""}),
+        orjson.dumps({**good, "event_id": "x1", "schema_version": 99}),
+        orjson.dumps({**good, "event_id": "x2", "event_type": "teleported"}),
+        orjson.dumps({**good, "event_id": "x3", "occurred_at": "yesterday"}),
+        orjson.dumps({**good, "event_id": "x4", "employee_id": 42}),
+        orjson.dumps({**good, "event_id": "x5", "interaction_id": None}),
+        orjson.dumps({**good, "event_id": "x6"}),
+    ]
+    path = events_dir / "date=2026-10-05" / "events-manual.jsonl"
+    path.write_bytes(b"\n".join(bad_lines) + b"\n")
+    summary = ingest_events(events_dir, connection)
+    assert summary.rows_loaded == 6 and summary.rows_quarantined == 8
+    reasons = dict(
+        connection.execute(
+            "select source_line, reason from raw.event_quarantine where source_file = ?",
+            [str(path)],
+        ).fetchall()
+    )
+    assert reasons[1] == "not valid JSON"
+    assert reasons[2] == "not a JSON object"
+    assert reasons[3] == "missing event_id"
+    assert reasons[4].startswith("unknown schema_version")
+    assert reasons[5].startswith("unknown event_type")
+    assert reasons[6].startswith("occurred_at is not")
+    assert reasons[7] == "employee_id is not a string"
+    assert reasons[8] == "missing interaction_id"
+    assert 9 not in reasons
+
+
+def test_a_line_being_written_waits_and_a_dead_writers_tail_is_quarantined(tmp_path: Path) -> None:
+    events_dir, connection = tmp_path / "events", connect(tmp_path / "w.duckdb")
+    write_events(events_dir, 10)
+    path = next(events_dir.rglob("*.jsonl"))
+    with path.open("ab") as handle:
+        handle.write(b'{"event_id": "half-writ')
+    assert ingest_events(events_dir, connection).rows_loaded == 10
+    assert counts(connection) == (10, 0)
+    old = time.time() - STALE_AFTER_SECONDS - 60
+    os.utime(path, (old, old))
+    summary = ingest_events(events_dir, connection)
+    assert summary.rows_quarantined == 1 and counts(connection) == (10, 1)
+    assert ingest_events(events_dir, connection).rows_read == 0
+
+
+def test_a_failure_mid_run_changes_nothing_and_a_rerun_loads_everything(tmp_path: Path) -> None:
+    events_dir, connection = tmp_path / "events", connect(tmp_path / "w.duckdb")
+    write_events(events_dir, 600, days=3)
+
+    def crash(_: Path) -> None:
+        raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError):
+        ingest_events(events_dir, connection, on_file=crash)
+    assert counts(connection) == (0, 0)
+    assert ingest_events(events_dir, connection).rows_loaded == 600
+    assert counts(connection) == (600, 0)
+
+
+def test_kill_9_during_ingest_then_rerun(tmp_path: Path) -> None:
+    events_dir, database = tmp_path / "events", tmp_path / "w.duckdb"
+    write_events(events_dir, 30000, days=30)
+    script = (
+        "import sys, time; from pathlib import Path\n"
+        "from pipelines.ingest import ingest_events; from pipelines.warehouse import connect\n"
+        "c = connect(Path(sys.argv[1]))\n"
+        "ingest_events(Path(sys.argv[2]), c, on_file=lambda p: time.sleep(0.05))\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(database), str(events_dir)], cwd=PROJECT_ROOT
+    )
+    time.sleep(1.5)
+    process.kill()
+    process.wait()
+    connection = connect(database)
+    ingest_events(events_dir, connection)
+    assert counts(connection) == (30000, 0)
+    assert (
+        connection.execute("select count(distinct event_id) from raw.events").fetchone()[0] == 30000
+    )
