@@ -1,0 +1,30 @@
+{#-
+    The DuckDB-specific SQL of the project lives here, behind macros, so that moving to a
+    distributed engine (Spark, Trino) means rewriting these few lines, not the models.
+-#}
+
+{# A percentile of a column, as an aggregate (continuous interpolation). #}
+{% macro percentile(column, fraction) -%}
+    quantile_cont({{ column }}, {{ fraction }})
+{%- endmacro %}
+
+{# A naive local timestamp in an IANA time zone, converted to naive UTC. #}
+{% macro local_to_utc(local_timestamp, timezone) -%}
+    cast(timezone('UTC', timezone({{ timezone }}, {{ local_timestamp }})) as timestamp)
+{%- endmacro %}
+
+{# One row per day between two dates (inclusive), as column `day`. #}
+{% macro day_spine(start_date, end_date) -%}
+    select cast(generate_series as date) as day
+    from generate_series(cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day)
+{%- endmacro %}
+
+{# Day of week, Monday = 0. #}
+{% macro weekday_monday_zero(day) -%}
+    (isodow({{ day }}) - 1)
+{%- endmacro %}
+
+{# The timestamp of a time of day on a date. #}
+{% macro day_at(day, time_of_day) -%}
+    (cast({{ day }} as date) + cast({{ time_of_day }} as time))
+{%- endmacro %}

@@ -1,0 +1,57 @@
+-- Tickets the engine opened or linked reports to (major incidents), with when they were resolved.
+
+with
+
+events as (
+
+    select * from {{ ref('stg_unticket__events') }}
+    where ticket_id is not null
+
+),
+
+opened as (
+
+    select
+        ticket_id,
+        min(occurred_at) as opened_at,
+        max(case when event_type = 'ticket_opened' then priority end) as priority,
+        max(case when event_type = 'ticket_opened' then reason end) as escalation_reason,
+        min(case when event_type = 'ticket_opened' then interaction_id end) as interaction_id,
+        count(distinct case when event_type = 'outcome_recorded' then interaction_id end)
+            as linked_interactions,
+
+    from events
+    where event_type in ('ticket_opened', 'outcome_recorded')
+    group by ticket_id
+
+),
+
+resolved as (
+
+    select
+        ticket_id,
+        min(occurred_at) as resolved_at,
+
+    from events
+    where event_type = 'ticket_status_changed' and ticket_status in ('resolved', 'closed')
+    group by ticket_id
+
+),
+
+summarised as (
+
+    select
+        opened.ticket_id,
+        opened.interaction_id,
+        opened.opened_at,
+        resolved.resolved_at,
+        coalesce(opened.priority, 'P1') as priority,
+        coalesce(opened.escalation_reason, 'linked_to_incident') as escalation_reason,
+        opened.linked_interactions,
+
+    from opened
+    left join resolved on opened.ticket_id = resolved.ticket_id
+
+)
+
+select * from summarised

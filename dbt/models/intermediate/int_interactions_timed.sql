@@ -1,0 +1,98 @@
+-- How long each interaction took to resolve, in calendar and in working time. Working time
+-- counts only the employee's office hours (time zone, working weekdays, holidays); employees the
+-- directory does not know use the first office's calendar. Escalated interactions resolve when
+-- their ticket does.
+
+with
+
+interactions as (
+
+    select * from {{ ref('int_interactions_summarised') }}
+
+),
+
+tickets as (
+
+    select * from {{ ref('int_engine_tickets_summarised') }}
+
+),
+
+employees as (
+
+    select * from {{ ref('stg_roster__employees') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('int_working_calendar') }}
+
+),
+
+default_location as (
+
+    select min(location_id) as location_id from {{ ref('stg_catalogue__locations') }}
+
+),
+
+resolved as (
+
+    select
+        interactions.interaction_id,
+        interactions.started_at,
+        coalesce(employees.location_id, default_location.location_id) as location_id,
+        case
+            when interactions.outcome in ('auto_resolved', 'answered')
+                then interactions.first_resolved_at
+            when interactions.outcome = 'escalated' then tickets.resolved_at
+        end as resolved_at,
+
+    from interactions
+    cross join default_location
+    left join employees on interactions.employee_id = employees.employee_id
+    left join tickets on interactions.ticket_id = tickets.ticket_id
+
+),
+
+working_seconds as (
+
+    select
+        resolved.interaction_id,
+        sum(
+            greatest(
+                0,
+                {{ dbt.datediff(
+                    'greatest(resolved.started_at, calendar.work_start_at)',
+                    'least(resolved.resolved_at, calendar.work_end_at)',
+                    'second'
+                ) }}
+            )
+        ) as seconds,
+
+    from resolved
+    inner join calendar
+        on resolved.location_id = calendar.location_id
+        and calendar.work_end_at > resolved.started_at
+        and calendar.work_start_at < resolved.resolved_at
+    group by resolved.interaction_id
+
+),
+
+timed as (
+
+    select
+        resolved.interaction_id,
+        resolved.location_id,
+        resolved.resolved_at,
+        {{ dbt.datediff('resolved.started_at', 'resolved.resolved_at', 'second') }}
+            as seconds_to_resolution,
+        case
+            when resolved.resolved_at is not null then coalesce(working_seconds.seconds, 0)
+        end as working_seconds_to_resolution,
+
+    from resolved
+    left join working_seconds on resolved.interaction_id = working_seconds.interaction_id
+
+)
+
+select * from timed

@@ -1,0 +1,129 @@
+-- One row per interaction, with the outcome, the strict deflection flags, time to resolution and
+-- what it cost or saved the employee. Definitions: see the column descriptions (_marts.yml).
+
+with
+
+interactions as (
+
+    select * from {{ ref('int_interactions_summarised') }}
+
+),
+
+recontacts as (
+
+    select * from {{ ref('int_interactions_recontacts_flagged') }}
+
+),
+
+timed as (
+
+    select * from {{ ref('int_interactions_timed') }}
+
+),
+
+employees as (
+
+    select * from {{ ref('dim_employees') }}
+
+),
+
+intents as (
+
+    select * from {{ ref('dim_intents') }}
+
+),
+
+cost_settings as (
+
+    select * from {{ ref('stg_catalogue__cost_settings') }}
+
+),
+
+self_help as (
+
+    select cost_usd from {{ ref('stg_catalogue__support_costs') }} where support_tier = 'self_help'
+
+),
+
+flagged as (
+
+    select
+        interactions.interaction_id,
+        interactions.employee_id,
+        employees.department,
+        timed.location_id,
+        interactions.channel,
+        interactions.intent,
+        interactions.outcome,
+        interactions.feedback,
+        interactions.ticket_id,
+        interactions.started_at,
+        timed.resolved_at,
+        interactions.closed_at,
+        interactions.employee_messages,
+        interactions.automation_ran,
+        coalesce(not intents.is_small_talk, true) as is_support,
+        coalesce(intents.is_automatable, false) as is_automatable_intent,
+        interactions.outcome in ('auto_resolved', 'answered') as is_resolved_without_ticket,
+        coalesce(recontacts.has_recontact, false) as has_recontact,
+        interactions.outcome in ('auto_resolved', 'answered')
+            and coalesce(recontacts.has_recontact, false)
+            as is_false_deflection,
+        timed.seconds_to_resolution,
+        timed.working_seconds_to_resolution,
+        intents.blocking_factor,
+        intents.baseline_lost_hours,
+        intents.ticket_cost_usd,
+        coalesce(employees.loaded_hourly_cost, cost_settings.default_loaded_hourly_cost)
+            as loaded_hourly_cost,
+        cost_settings.ticket_context_switch_minutes,
+
+    from interactions
+    cross join cost_settings
+    left join recontacts on interactions.interaction_id = recontacts.interaction_id
+    left join timed on interactions.interaction_id = timed.interaction_id
+    left join employees on interactions.employee_id = employees.employee_id
+    left join intents on interactions.intent = intents.intent
+
+),
+
+measured as (
+
+    select
+        *,
+        is_support
+            and is_resolved_without_ticket
+            and coalesce(feedback, '') <> 'rejected'
+            and not is_false_deflection as is_deflected,
+        working_seconds_to_resolution / 3600.0 * coalesce(blocking_factor, 0)
+            + case when outcome = 'escalated' then ticket_context_switch_minutes / 60.0 else 0 end
+            as lost_hours,
+
+    from flagged
+
+),
+
+final as (
+
+    select
+        measured.*,
+        case
+            when is_support and lost_hours is not null and baseline_lost_hours is not null
+                then baseline_lost_hours - lost_hours
+            else 0
+        end as hours_saved,
+        case
+            when is_support and lost_hours is not null and baseline_lost_hours is not null
+                then (baseline_lost_hours - lost_hours) * loaded_hourly_cost
+            else 0
+        end
+        + case
+            when is_deflected then coalesce(ticket_cost_usd, 0) - (select cost_usd from self_help)
+            else 0
+        end as cost_saved_usd,
+
+    from measured
+
+)
+
+select * from final

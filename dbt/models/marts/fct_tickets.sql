@@ -1,0 +1,83 @@
+-- One row per ticket from every source: imported history and the tickets the engine opened.
+
+with
+
+history as (
+
+    select * from {{ ref('int_history_tickets_timed') }}
+
+),
+
+engine_tickets as (
+
+    select * from {{ ref('int_engine_tickets_summarised') }}
+
+),
+
+interactions as (
+
+    select * from {{ ref('int_interactions_summarised') }}
+
+),
+
+timed_interactions as (
+
+    select * from {{ ref('int_interactions_timed') }}
+
+),
+
+from_history as (
+
+    select
+        ticket_key,
+        source,
+        ticket_id,
+        priority,
+        initial_priority,
+        category,
+        intent,
+        opened_at,
+        resolved_at,
+        hours_to_resolve,
+        working_hours_to_resolve,
+        reassignments,
+        reopens,
+
+    from history
+
+),
+
+from_engine as (
+
+    select
+        'unticket:' || engine_tickets.ticket_id as ticket_key,
+        'unticket' as source,
+        engine_tickets.ticket_id,
+        engine_tickets.priority,
+        engine_tickets.priority as initial_priority,
+        engine_tickets.escalation_reason as category,
+        coalesce(interactions.intent, 'vpn_issue') as intent,
+        engine_tickets.opened_at,
+        engine_tickets.resolved_at,
+        {{ dbt.datediff('engine_tickets.opened_at', 'engine_tickets.resolved_at', 'second') }}
+            / 3600.0 as hours_to_resolve,
+        timed_interactions.working_seconds_to_resolution / 3600.0 as working_hours_to_resolve,
+        0 as reassignments,
+        0 as reopens,
+
+    from engine_tickets
+    left join interactions on engine_tickets.interaction_id = interactions.interaction_id
+    left join timed_interactions
+        on engine_tickets.interaction_id = timed_interactions.interaction_id
+
+),
+
+unioned as (
+
+    select * from from_history
+    union all
+    select * from from_engine
+
+)
+
+select * from unioned

@@ -1,0 +1,54 @@
+-- Deflection by day × channel × intent × department. Rates are over support interactions
+-- (small talk excluded) whose outcome is known (pending interactions excluded).
+
+with
+
+interactions as (
+
+    select * from {{ ref('fct_interactions') }}
+    where outcome <> 'pending'
+
+),
+
+daily as (
+
+    select
+        cast({{ dbt.date_trunc('day', 'started_at') }} as date) as day,
+        channel,
+        intent,
+        coalesce(department, 'unknown') as department,
+        count(*) as interactions,
+        sum(case when is_support then 1 else 0 end) as support_interactions,
+        sum(case when is_deflected then 1 else 0 end) as deflected,
+        sum(case when is_support and outcome = 'auto_resolved' then 1 else 0 end) as auto_resolved,
+        sum(case when is_support and outcome = 'answered' then 1 else 0 end) as answered,
+        sum(case when is_support and outcome = 'escalated' then 1 else 0 end) as escalated,
+        sum(case when is_support and outcome = 'abandoned' then 1 else 0 end) as abandoned,
+        sum(case when is_support and outcome = 'unrecognized' then 1 else 0 end) as unrecognized,
+        sum(case when is_support and is_false_deflection then 1 else 0 end) as false_deflections,
+        sum(case when is_support and feedback = 'confirmed' then 1 else 0 end) as confirmed,
+        sum(case when is_support and feedback = 'rejected' then 1 else 0 end) as rejected,
+        sum(case when is_support and is_resolved_without_ticket then 1 else 0 end) as resolved,
+
+    from interactions
+    group by 1, 2, 3, 4
+
+),
+
+rated as (
+
+    select
+        *,
+        {{ safe_rate('deflected', 'support_interactions') }} as deflection_rate,
+        {{ safe_rate('auto_resolved', 'support_interactions') }} as auto_resolution_rate,
+        {{ safe_rate('answered', 'support_interactions') }} as answer_rate,
+        {{ safe_rate('escalated', 'support_interactions') }} as escalation_rate,
+        {{ safe_rate('abandoned', 'support_interactions') }} as abandonment_rate,
+        {{ safe_rate('false_deflections', 'resolved') }} as false_deflection_rate,
+        {{ safe_rate('confirmed', 'resolved') }} as confirmation_rate,
+
+    from daily
+
+)
+
+select * from rated

@@ -1,0 +1,120 @@
+-- Impact concentration: how few tickets (and issue types) account for most lost time. Lost
+-- time of a ticket = working hours to resolve × the blocking factor of its intent (the median
+-- blocking factor for unmapped categories) + the context-switch cost of a ticket.
+
+with
+
+tickets as (
+
+    select * from {{ ref('fct_tickets') }}
+    where working_hours_to_resolve is not null
+
+),
+
+intents as (
+
+    select * from {{ ref('dim_intents') }}
+
+),
+
+cost_settings as (
+
+    select * from {{ ref('stg_catalogue__cost_settings') }}
+
+),
+
+median_blocking as (
+
+    select {{ percentile('blocking_factor', 0.5) }} as blocking_factor
+    from intents
+    where is_support
+
+),
+
+ticket_lost_time as (
+
+    select
+        tickets.ticket_key as item,
+        case when tickets.intent = 'unmapped' then tickets.source || ':' || coalesce(tickets.category, 'none')
+            else tickets.intent end as issue_type,
+        tickets.working_hours_to_resolve
+            * coalesce(intents.blocking_factor, median_blocking.blocking_factor)
+            + cost_settings.ticket_context_switch_minutes / 60.0 as lost_hours,
+
+    from tickets
+    cross join median_blocking
+    cross join cost_settings
+    left join intents on tickets.intent = intents.intent
+
+),
+
+by_issue_type as (
+
+    select issue_type as item, sum(lost_hours) as lost_hours
+    from ticket_lost_time
+    group by issue_type
+
+),
+
+items as (
+
+    select 'ticket' as level, item, lost_hours from ticket_lost_time
+    union all
+    select 'issue_type' as level, item, lost_hours from by_issue_type
+
+),
+
+curve as (
+
+    select
+        level,
+        item,
+        lost_hours,
+        row_number() over (partition by level order by lost_hours desc, item) as item_rank,
+        count(*) over (partition by level) as items,
+        sum(lost_hours) over (
+            partition by level order by lost_hours desc, item rows unbounded preceding
+        ) as cumulative_lost_hours,
+        sum(lost_hours) over (partition by level) as total_lost_hours,
+
+    from items
+
+),
+
+shares as (
+
+    select
+        *,
+        cast(item_rank as double) / items as cumulative_share_of_items,
+        cumulative_lost_hours / nullif(total_lost_hours, 0) as cumulative_share_of_lost_time,
+
+    from curve
+
+),
+
+eighty_percent as (
+
+    select
+        level,
+        min(cumulative_share_of_items) as share_of_items_driving_80pct,
+
+    from shares
+    where cumulative_share_of_lost_time >= 0.8
+    group by level
+
+),
+
+final as (
+
+    select
+        shares.*,
+        eighty_percent.share_of_items_driving_80pct,
+        shares.cumulative_share_of_items <= eighty_percent.share_of_items_driving_80pct
+            as drives_80pct,
+
+    from shares
+    left join eighty_percent on shares.level = eighty_percent.level
+
+)
+
+select * from final

@@ -1,0 +1,60 @@
+-- Time to resolution, p50 and p90 in calendar and working hours, by outcome, by intent and by
+-- channel, with the intent's pre-automation baseline beside it.
+
+with
+
+resolved as (
+
+    select * from {{ ref('fct_interactions') }}
+    where is_support and resolved_at is not null
+
+),
+
+intents as (
+
+    select * from {{ ref('dim_intents') }}
+
+),
+
+{% set dimensions = ['outcome', 'intent', 'channel'] %}
+{% for dimension in dimensions %}
+by_{{ dimension }} as (
+
+    select
+        '{{ dimension }}' as dimension,
+        {{ dimension }} as dimension_value,
+        count(*) as resolved_interactions,
+        {{ percentile('seconds_to_resolution', 0.5) }} / 3600.0 as p50_hours,
+        {{ percentile('seconds_to_resolution', 0.9) }} / 3600.0 as p90_hours,
+        {{ percentile('working_seconds_to_resolution', 0.5) }} / 3600.0 as p50_working_hours,
+        {{ percentile('working_seconds_to_resolution', 0.9) }} / 3600.0 as p90_working_hours,
+
+    from resolved
+    group by {{ dimension }}
+
+),
+{% endfor %}
+
+unioned as (
+
+    {% for dimension in dimensions %}
+    select * from by_{{ dimension }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+compared as (
+
+    select
+        unioned.*,
+        intents.baseline_working_hours,
+        intents.baseline_source,
+
+    from unioned
+    left join intents
+        on unioned.dimension = 'intent' and unioned.dimension_value = intents.intent
+
+)
+
+select * from compared
