@@ -17,6 +17,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/unticket simulate --employees 2000 --days 90 --seed 7 --replace
+	$(BIN)/unticket ingest
+	$(BIN)/unticket build
+	$(BIN)/unticket kpis
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/http_api.py
 	$(BIN)/python bench/simulation.py
+	$(BIN)/python bench/warehouse.py
 
 clean:
 	rm -rf $(VENV) data/local

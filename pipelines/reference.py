@@ -98,7 +98,8 @@ def _sync_directory(connection: duckdb.DuckDBPyConnection, directory_db: Path) -
         return
     with sqlite3.connect(directory_db) as source:
         rows = source.execute(
-            "select employee_id, name, department, location, manager_id, title, hourly_cost from people"
+            "select employee_id, name, department, location, manager_id, title, hourly_cost "
+            "from people"
         ).fetchall()
     columns = [
         "employee_id",

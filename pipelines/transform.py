@@ -6,7 +6,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unticket.settings import PROJECT_ROOT
+from pipelines.reference import load_reference_data
+from pipelines.warehouse import connect
+from resolver.catalogue import load_catalogue
+from unticket.settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT = PROJECT_ROOT / "dbt"
 
@@ -40,7 +43,10 @@ def run_dbt(arguments: list[str], warehouse: Path) -> BuildResult:
         str(target / "logs"),
         "--quiet",
     ]
-    result = dbtRunner().invoke(command)
+    try:
+        result = dbtRunner().invoke(command)
+    finally:
+        _release_warehouse()
     outcome = BuildResult(success=bool(result.success))
     for node in getattr(result.result, "results", None) or []:
         outcome.nodes += 1
@@ -54,6 +60,28 @@ def run_dbt(arguments: list[str], warehouse: Path) -> BuildResult:
     return outcome
 
 
+def _release_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the life of the process, so this
+    process (and others) can open the warehouse freely after the build."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
 def build_models(warehouse: Path) -> BuildResult:
     """`dbt build`: seeds, models and their tests."""
     return run_dbt(["build"], warehouse)
+
+
+def build_warehouse(settings: Settings) -> BuildResult:
+    """Refresh the catalogue's reference tables, then `dbt build` the warehouse."""
+    catalogue = load_catalogue(settings.catalogue_dir)
+    connection = connect(settings.warehouse_path)
+    try:
+        load_reference_data(catalogue, connection, settings.state_db)
+    finally:
+        connection.close()
+    return build_models(settings.warehouse_path)

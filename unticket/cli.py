@@ -7,6 +7,7 @@ import json
 import shutil
 from dataclasses import asdict
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -17,6 +18,7 @@ from rich.table import Table
 from unticket.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from pipelines.kpis import Headline
     from pipelines.warehouse import LoadSummary
     from resolver.simulation import SimulationSummary
 
@@ -168,8 +170,10 @@ def serve(
 
 
 def _clear_generated(settings: Settings) -> None:
-    """Remove the events and enterprise state of a data dir (models stay cached)."""
+    """Remove a data dir's events, enterprise state and the warehouse built from them (trained
+    models stay cached)."""
     shutil.rmtree(settings.events_dir, ignore_errors=True)
+    settings.warehouse_path.unlink(missing_ok=True)
     for suffix in ("", "-wal", "-shm"):
         settings.state_db.with_name(settings.state_db.name + suffix).unlink(missing_ok=True)
 
@@ -186,7 +190,7 @@ def simulate(
         typer.Option(help="First simulated day, YYYY-MM-DD (default: DAYS before today)."),
     ] = None,
     replace: Annotated[
-        bool, typer.Option(help="Delete this data dir's events and enterprise first.")
+        bool, typer.Option(help="Delete this data dir's events, enterprise and warehouse first.")
     ] = False,
 ) -> None:
     """Simulate a company's employees talking to the real engine, and summarise the outcomes.
@@ -278,6 +282,146 @@ def ingest() -> None:
             "[dim]Quarantined lines are in raw.event_quarantine with file, line and reason: "
             'unticket sql "select * from raw.event_quarantine"[/dim]'
         )
+
+
+@app.command()
+def build() -> None:
+    """Build the warehouse: refresh reference data from the catalogue, then `dbt build`.
+
+    Example: unticket build
+    """
+    from pipelines.transform import build_warehouse
+
+    settings = get_settings()
+    with err.status("building the warehouse (dbt build: models and tests)"):
+        result = build_warehouse(settings)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning[/yellow] {warning}")
+    for failure in result.failures:
+        err.print(f"[red]failed[/red] {failure}")
+    if not result.success:
+        _fail("the build failed; fix the failures above and run `unticket build` again")
+    console.print(f"Built {result.nodes} dbt nodes into {settings.warehouse_path}")
+
+
+@app.command()
+def kpis() -> None:
+    """Print the headline KPIs from the built warehouse.
+
+    Example: unticket kpis
+    """
+    from pipelines.kpis import headline
+    from pipelines.warehouse import connect
+
+    settings = get_settings()
+    if not settings.warehouse_path.exists():
+        _fail("no warehouse yet: run `unticket ingest` and `unticket build`")
+    connection = connect(settings.warehouse_path, read_only=True)
+    try:
+        figures = headline(connection)
+    except Exception as error:
+        _fail(f"the marts are not built ({error}); run `unticket build`")
+        return
+    finally:
+        connection.close()
+    _print_headline(figures)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _print_headline(figures: Headline) -> None:
+    table = Table(title="Headline KPIs (all time)")
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    rows = [
+        ("Interactions", f"{figures.interactions:,}"),
+        ("Support interactions (small talk excluded)", f"{figures.support_interactions:,}"),
+        ("Deflection rate, strict (headline)", _percent(figures.strict_deflection_rate)),
+        ("Auto-resolution rate", _percent(figures.auto_resolution_rate)),
+        ("Escalation rate", _percent(figures.escalation_rate)),
+        ("False-deflection rate (of resolved)", _percent(figures.false_deflection_rate)),
+        ("Deflection rate, lenient (never a headline)", _percent(figures.lenient_deflection_rate)),
+        ("Median time to resolution", f"{figures.median_minutes_to_resolution or 0:,.1f} min"),
+        ("Employee hours saved", f"{figures.hours_saved:,.0f} h"),
+        ("Cost saved", f"${figures.cost_saved_usd:,.0f}"),
+        (
+            "Share of tickets causing 80 % of lost time",
+            _percent(figures.tickets_share_driving_80pct),
+        ),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run on the warehouse (read-only).")],
+    limit: Annotated[int, typer.Option(help="Most rows to print.")] = 50,
+) -> None:
+    """Run a read-only SQL query on the warehouse and print the result as a table.
+
+    Example: unticket sql "select intent, count(*) from marts.fct_interactions group by 1"
+    """
+    import duckdb
+
+    from pipelines.warehouse import connect
+
+    settings = get_settings()
+    if not settings.warehouse_path.exists():
+        _fail("no warehouse yet: run `unticket ingest` and `unticket build`")
+    connection = connect(settings.warehouse_path, read_only=True)
+    try:
+        cursor = connection.execute(query)
+        columns = [c[0] for c in cursor.description or []]
+        rows = cursor.fetchmany(limit)
+    except duckdb.Error as error:
+        _fail(f"{error}".splitlines()[0])
+        return
+    finally:
+        connection.close()
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+@app.command()
+def export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write one file per mart into.")],
+    file_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Export every mart to Parquet (or CSV) files for other tools.
+
+    Example: unticket export --format parquet exports/
+    """
+    from pipelines.warehouse import connect
+
+    if file_format not in ("parquet", "csv"):
+        _fail("--format must be parquet or csv")
+    settings = get_settings()
+    if not settings.warehouse_path.exists():
+        _fail("no warehouse yet: run `unticket ingest` and `unticket build`")
+    directory.mkdir(parents=True, exist_ok=True)
+    connection = connect(settings.warehouse_path, read_only=True)
+    try:
+        marts = [
+            r[0]
+            for r in connection.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' "
+                "order by 1"
+            ).fetchall()
+        ]
+        for mart in marts:
+            target = directory / f"{mart}.{file_format}"
+            connection.execute(f"copy marts.{mart} to '{target}' (format {file_format})")
+            console.print(f"wrote {target}")
+    finally:
+        connection.close()
+    if not marts:
+        _fail("no marts yet: run `unticket build`")
 
 
 @enterprise_app.command("init")

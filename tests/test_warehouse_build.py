@@ -1,0 +1,92 @@
+"""The warehouse end to end: simulate → ingest → dbt build (models, data tests, unit tests)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.ingest import ingest_events
+from pipelines.kpis import headline
+from pipelines.transform import build_warehouse, run_dbt
+from pipelines.warehouse import connect
+from resolver.simulation import run_simulation
+from tests.conftest import make_settings
+from unticket.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Settings:
+    settings = make_settings(tmp_path_factory.mktemp("warehouse") / "data", trained_models)
+    run_simulation(settings, employees=200, days=21, seed=3, start=date(2026, 9, 7))
+    connection = connect(settings.warehouse_path)
+    ingest_events(settings.events_dir, connection)
+    connection.close()
+    result = build_warehouse(settings)
+    assert result.success, result.failures
+    return settings
+
+
+def query(settings: Settings, sql: str) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_every_interaction_becomes_one_fact_row(built: Settings) -> None:
+    raw = query(
+        built,
+        "select count(distinct interaction_id) from raw.events where interaction_id is not null",
+    )[0][0]
+    facts = query(
+        built, "select count(*), count(distinct interaction_id) from marts.fct_interactions"
+    )[0]
+    assert facts == (raw, raw)
+
+
+def test_kpi_marts_reconcile_with_the_facts(built: Settings) -> None:
+    daily = query(
+        built, "select sum(interactions), sum(deflected) from marts.kpi_deflection_daily"
+    )[0]
+    facts = query(
+        built,
+        "select count(*), sum(case when is_deflected then 1 else 0 end) from marts.fct_interactions where outcome <> 'pending'",
+    )[0]
+    assert daily == facts
+    saved = query(built, "select round(sum(hours_saved), 6) from marts.kpi_productivity")[0][0]
+    assert (
+        saved
+        == query(
+            built, "select round(sum(hours_saved), 6) from marts.fct_interactions where is_support"
+        )[0][0]
+    )
+
+
+def test_headline_is_strict_and_lower_than_lenient(built: Settings) -> None:
+    with duckdb.connect(str(built.warehouse_path), read_only=True) as connection:
+        figures = headline(connection)
+    assert 0 < figures.strict_deflection_rate < figures.lenient_deflection_rate <= 1
+    assert figures.support_interactions <= figures.interactions
+
+
+def test_every_outcome_and_the_pareto_curve_are_present(built: Settings) -> None:
+    outcomes = {
+        row[0] for row in query(built, "select distinct outcome from marts.fct_interactions")
+    }
+    assert {"auto_resolved", "answered", "escalated", "abandoned"} <= outcomes
+    levels = query(
+        built,
+        "select level, max(cumulative_share_of_lost_time) from marts.kpi_impact_pareto group by 1 order by 1",
+    )
+    assert [level for level, _ in levels] == ["issue_type", "ticket"]
+    assert all(abs(share - 1) < 1e-9 for _, share in levels)
+
+
+def test_rebuilding_is_safe_and_docs_generate(built: Settings) -> None:
+    before = query(built, "select count(*), sum(hours_saved) from marts.fct_interactions")
+    assert build_warehouse(built).success
+    assert query(built, "select count(*), sum(hours_saved) from marts.fct_interactions") == before
+    assert run_dbt(["docs", "generate"], built.warehouse_path).success
+    catalog = built.warehouse_path.parent / "dbt-target" / "catalog.json"
+    assert catalog.exists() and "fct_interactions" in catalog.read_text()
