@@ -82,70 +82,123 @@ def _segment_file(segment: Segment, scratch: Path) -> Path:
     """The file DuckDB reads: the event file itself, or a copy of just the new bytes."""
     if segment.start_byte == 0 and segment.end_byte == segment.path.stat().st_size:
         return segment.path
-    copy = scratch / f"segment-{abs(hash(segment))}.jsonl"
+    copy = scratch / f"segment-{len(list(scratch.iterdir()))}.jsonl"
     with segment.path.open("rb") as source, copy.open("wb") as target:
         source.seek(segment.start_byte)
         target.write(source.read(segment.end_byte - segment.start_byte))
     return copy
 
 
-def _stage_lines(connection: duckdb.DuckDBPyConnection, segment: Segment, readable: Path) -> None:
-    """Append the segment's lines, numbered as in the original file, to `staged_lines`."""
+_COMMON = {
+    "event_id": "varchar",
+    "schema_version": "json",
+    "event_type": "varchar",
+    "occurred_at": "varchar",
+    "interaction_id": "varchar",
+    "employee_id": "json",
+    "channel": "varchar",
+}
+
+
+def _json_columns() -> str:
+    """The `columns` argument of `read_json`: every field as text or raw JSON, typed later."""
+    fields = {**_COMMON, **dict.fromkeys(EVENT_FIELDS, "json")}
+    return "{" + ", ".join(f"'{name}': '{kind.upper()}'" for name, kind in fields.items()) + "}"
+
+
+def _stage_fast(connection: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> None:
+    """Parse whole files with DuckDB's JSON reader into `decoded` (no line numbers)."""
+    readable = [str(path) for path in files.values()]
+    originals = {str(path): name for name, path in files.items()}
     connection.execute(
-        """
-        insert into staged_lines
-        select ?, n + ? - 1, line
-        from (
-            select unnest(lines) as line, generate_subscripts(lines, 1) as n
-            from (select string_split(content, chr(10)) as lines from read_text(?))
-        )
-        where line <> ''
+        "create or replace temp table file_names (readable varchar, original varchar)"
+    )
+    connection.executemany("insert into file_names values (?, ?)", list(originals.items()))
+    lifted = ", ".join(f"{name}::varchar as {name}" for name in EVENT_FIELDS)
+    connection.execute(
+        f"""
+        insert into decoded
+        select
+            file_names.original, null, null, true, 'OBJECT', event_id,
+            schema_version::varchar, event_type, occurred_at, interaction_id,
+            json_type(employee_id), json_extract_string(employee_id, '$'), channel, {lifted}
+        from read_json(?, format = 'newline_delimited', columns = {_json_columns()},
+                       filename = true)
+        inner join file_names on filename = file_names.readable
         """,
-        [str(segment.path), segment.first_line, str(readable)],
+        [readable],
     )
 
 
-def _validation_sql() -> str:
-    types = ", ".join(f"'{t}'" for t in sorted(EVENT_TYPES))
-    lifted = ",\n            ".join(
-        f"try_cast(json_extract_string(doc, '$.{name}') as {kind}) as {name}"
-        for name, kind in EVENT_FIELDS.items()
-    )
-    return f"""
-        create or replace temp table parsed as
-        with checked as (
-            select
-                source_file,
-                source_line,
-                line,
-                json_valid(line) as valid,
-                case when json_valid(line) then line end as doc
-            from staged_lines
+def _stage_lines(connection: duckdb.DuckDBPyConnection, segment: Segment, readable: Path) -> None:
+    """Parse one segment line by line into `decoded`, numbering lines as in the original file."""
+    lifted = ", ".join(f"json_extract(doc, '$.{name}')::varchar" for name in EVENT_FIELDS)
+    connection.execute(
+        f"""
+        insert into decoded
+        with lines as (
+            select n + ? - 1 as source_line, line
+            from (
+                select unnest(lines) as line, generate_subscripts(lines, 1) as n
+                from (select string_split(content, chr(10)) as lines from read_text(?))
+            )
+            where line <> ''
         ),
-        decoded as (
-            select
-                *,
-                json_type(doc) as doc_type,
-                json_extract_string(doc, '$.event_id') as event_id,
-                json_extract(doc, '$.schema_version') as schema_version,
-                json_extract_string(doc, '$.event_type') as event_type,
-                json_extract_string(doc, '$.occurred_at') as occurred_text,
-                json_extract_string(doc, '$.interaction_id') as interaction_id,
-                json_type(doc, '$.employee_id') as employee_type,
-                json_extract_string(doc, '$.employee_id') as employee_id,
-                json_extract_string(doc, '$.channel') as channel
-            from checked
+        checked as (
+            select *, case when json_valid(line) then line end as doc from lines
         )
         select
-            *,
+            ?, source_line, left(line, 10000), doc is not null, json_type(doc),
+            json_extract_string(doc, '$.event_id'), json_extract(doc, '$.schema_version')::varchar,
+            json_extract_string(doc, '$.event_type'), json_extract_string(doc, '$.occurred_at'),
+            json_extract_string(doc, '$.interaction_id'), json_type(doc, '$.employee_id'),
+            json_extract_string(doc, '$.employee_id'), json_extract_string(doc, '$.channel'),
+            {lifted}
+        from checked
+        """,
+        [segment.first_line, str(readable), str(segment.path)],
+    )
+
+
+def _create_decoded(connection: duckdb.DuckDBPyConnection) -> None:
+    lifted = ", ".join(f"{name} varchar" for name in EVENT_FIELDS)
+    connection.execute(
+        f"""
+        create or replace temp table decoded (
+            source_file varchar, source_line bigint, raw_line varchar, valid boolean,
+            doc_type varchar,
+            event_id varchar, schema_version varchar, event_type varchar, occurred_text varchar,
+            interaction_id varchar, employee_type varchar, employee_id varchar, channel varchar,
+            {lifted}
+        )
+        """
+    )
+
+
+def _validate(connection: duckdb.DuckDBPyConnection) -> None:
+    """Type the decoded rows and give every bad one its reason, into `parsed`."""
+    types = ", ".join(f"'{t}'" for t in sorted(EVENT_TYPES))
+    lifted = ", ".join(
+        f"try_cast(json_extract_string({name}, '$') as {kind}) as {name}"
+        if kind != "varchar"
+        else f"json_extract_string({name}, '$') as {name}"
+        for name, kind in EVENT_FIELDS.items()
+    )
+    connection.execute(
+        f"""
+        create or replace temp table parsed as
+        select
+            source_file, source_line, raw_line, event_id, event_type, interaction_id, employee_id,
+            channel, try_cast(schema_version as integer) as schema_version,
             try_cast(occurred_text as timestamp) as occurred_at,
+            {lifted},
             case
                 when not valid then 'not valid JSON'
                 when doc_type <> 'OBJECT' then 'not a JSON object'
                 when event_id is null or event_id = '' then 'missing event_id'
                 when schema_version is null then 'missing schema_version'
                 when try_cast(schema_version as integer) is distinct from {SCHEMA_VERSION}
-                    then 'unknown schema_version ' || schema_version::varchar
+                    then 'unknown schema_version ' || schema_version
                 when event_type is null or event_type not in ({types})
                     then 'unknown event_type ' || coalesce(event_type, 'null')
                 when try_cast(occurred_text as timestamp) is null
@@ -154,24 +207,55 @@ def _validation_sql() -> str:
                     and event_type <> 'ticket_status_changed' then 'missing interaction_id'
                 when employee_type not in ('VARCHAR', 'NULL') then 'employee_id is not a string'
                 when channel is null or channel = '' then 'missing channel'
-            end as reason,
-            {lifted}
+            end as problem,
         from decoded
-    """
+        """
+    )
+
+
+def _files_needing_lines(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    """Files read whole whose rows include a bad one: re-read them line by line for numbers."""
+    rows = connection.execute(
+        "select distinct source_file from parsed where problem is not null and source_line is null"
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _stage(connection: duckdb.DuckDBPyConnection, segments: list[Segment], scratch: Path) -> None:
+    """Decode every segment: whole files fast, and any file with a problem line by line."""
+    _create_decoded(connection)
+    readable = {str(s.path): _segment_file(s, scratch) for s in segments}
+    by_name = {str(s.path): s for s in segments}
+    slow: set[str] = {str(s.path) for s in segments if not s.complete}
+    fast = {name: path for name, path in readable.items() if name not in slow}
+    try:
+        if fast:
+            _stage_fast(connection, fast)
+    except duckdb.Error:
+        connection.execute("delete from decoded")
+        slow |= set(fast)
+    _validate(connection)
+    slow |= _files_needing_lines(connection)
+    if slow:
+        connection.execute(
+            "delete from decoded where source_file in (select unnest(?))", [sorted(slow)]
+        )
+        for name in sorted(slow):
+            _stage_lines(connection, by_name[name], readable[name])
+        _validate(connection)
 
 
 def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
-    connection.execute(_validation_sql())
     summary.rows_read = connection.execute("select count(*) from parsed").fetchone()[0]
     for reason, count in connection.execute(
-        "select reason, count(*) from parsed where reason is not null group by 1 order by 2 desc"
+        "select problem, count(*) from parsed where problem is not null group by 1 order by 2 desc"
     ).fetchall():
         summary.count_reason(reason, count)
     connection.execute(
         """
         insert or replace into raw.event_quarantine
-        select source_file, source_line, reason, left(line, 10000), now()
-        from parsed where reason is not null
+        select source_file, source_line, problem, raw_line, now()
+        from parsed where problem is not null
         """
     )
     fields = ", ".join(EVENT_FIELDS)
@@ -180,10 +264,10 @@ def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
         f"""
         insert into raw.events
         select
-            event_id, cast(schema_version as integer), event_type, occurred_at, interaction_id,
-            employee_id, channel, {fields}, doc::json, source_file, source_line, now()
+            event_id, schema_version, event_type, occurred_at, interaction_id,
+            employee_id, channel, {fields}, source_file, source_line, now()
         from parsed
-        where reason is null
+        where problem is null
             and event_id not in (select event_id from raw.events)
         qualify row_number() over (partition by event_id order by source_file, source_line) = 1
         """
@@ -195,15 +279,15 @@ def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
         summary.notes.append(f"{duplicates:,} events were already loaded (same event_id)")
 
 
-def _record_files(connection: duckdb.DuckDBPyConnection, segments: list[Segment]) -> None:
+def _record_files(segments: list[Segment], connection: duckdb.DuckDBPyConnection) -> None:
     for segment in segments:
-        lines = connection.execute(
-            "select coalesce(max(source_line), ?) from staged_lines where source_file = ?",
-            [segment.first_line - 1, str(segment.path)],
-        ).fetchone()[0]
+        with segment.path.open("rb") as handle:
+            handle.seek(segment.start_byte)
+            lines = handle.read(segment.end_byte - segment.start_byte).count(b"\n")
+        lines += 0 if segment.complete else 1
         connection.execute(
             "insert or replace into raw.event_files values (?, ?, ?, now())",
-            [str(segment.path), lines, segment.end_byte],
+            [str(segment.path), segment.first_line - 1 + lines, segment.end_byte],
         )
 
 
@@ -219,18 +303,14 @@ def ingest_events(
         summary.notes.append("no new events")
         return summary
     with tempfile.TemporaryDirectory(prefix="unticket-ingest-") as scratch:
+        for segment in segments:
+            if on_file:
+                on_file(segment.path)
+        _stage(connection, segments, Path(scratch))  # temp tables only: raw is untouched
         connection.execute("begin transaction")
         try:
-            connection.execute(
-                "create or replace temp table staged_lines "
-                "(source_file varchar, source_line bigint, line varchar)"
-            )
-            for segment in segments:
-                _stage_lines(connection, segment, _segment_file(segment, Path(scratch)))
-                if on_file:
-                    on_file(segment.path)
             _load(connection, summary)
-            _record_files(connection, segments)
+            _record_files(segments, connection)
             connection.execute("commit")
         except BaseException:
             connection.execute("rollback")

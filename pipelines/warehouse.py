@@ -44,9 +44,8 @@ create table if not exists raw.events (
     employee_id varchar,
     channel varchar not null,
     {_EVENT_FIELD_COLUMNS},
-    payload json not null,
     source_file varchar not null,
-    source_line bigint not null,
+    source_line bigint,
     loaded_at timestamp not null
 );
 

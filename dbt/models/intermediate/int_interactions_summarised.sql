@@ -14,11 +14,11 @@ ordered as (
     select
         *,
         row_number() over (
-            partition by interaction_id order by occurred_at, source_file, source_line
+            partition by interaction_id order by occurred_at, event_id
         ) as position_from_start,
         row_number() over (
             partition by interaction_id, event_type
-            order by occurred_at desc, source_file desc, source_line desc
+            order by occurred_at desc, event_id desc
         ) as position_from_end_of_type,
 
     from events
