@@ -36,7 +36,7 @@ RAW_SCHEMA = f"""
 create schema if not exists raw;
 
 create table if not exists raw.events (
-    event_id varchar primary key,
+    event_id varchar not null,  -- unique: ingest anti-joins on it (an index would cost more)
     schema_version integer not null,
     event_type varchar not null,
     occurred_at timestamp not null,

@@ -1,0 +1,170 @@
+"""Warehouse scale: ingest and build time, and peak memory, for 1 M and 10 M interactions.
+
+Generates interactions directly in the event format (for this benchmark only; the product's
+events come from the engine) with DuckDB, about 5.8 events per interaction over 90 days, then
+times `unticket ingest` and `unticket build` in a child process each and reports its peak memory
+(max RSS). Finally appends about 100 k new events and times the incremental ingest and rebuild.
+
+Run: .venv/bin/python bench/warehouse.py [--sizes 1000000 10000000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from unticket.settings import PROJECT_ROOT
+
+INTENTS = [
+    "password_reset", "account_unlock", "mfa_reset", "vpn_issue", "access_request",
+    "software_request", "email_issue", "printer_issue", "wifi_issue", "hardware_issue",
+    "ticket_status", "it_question", "human_handoff", "greeting",
+]
+CHANNELS = ["slack", "teams", "web", "api"]
+
+GENERATE = """
+create or replace temp table interactions as
+select
+    i,
+    md5('bench-' || ?::varchar || '-' || i::varchar) as interaction_id,
+    'E' || lpad((1 + hash(i * 31) % 2000)::varchar, 6, '0') as employee_id,
+    timestamp '2026-06-01' + to_seconds(i * (90 * 86400.0 / ?) + hash(i) % 600) as started_at,
+    list_extract(?::varchar[], 1 + (hash(i * 7) % 14)::integer) as intent,
+    list_extract(?::varchar[], 1 + (hash(i * 11) % 4)::integer) as channel,
+    case
+        when hash(i * 13) % 100 < 45 then 'auto_resolved'
+        when hash(i * 13) % 100 < 75 then 'answered'
+        when hash(i * 13) % 100 < 93 then 'escalated'
+        when hash(i * 13) % 100 < 97 then 'abandoned'
+        else 'unrecognized'
+    end as outcome,
+    hash(i * 17) % 100 < 45 as gives_feedback,
+    hash(i * 19) % 100 < 8 as rejects
+from range(?, ?) as r(i)
+"""
+
+EVENTS = """
+create or replace temp table bench_events as
+with events as (
+    select interaction_id || '-s' as event_id, 'interaction_started' as event_type,
+           started_at as happened, * from interactions
+    union all
+    select interaction_id || '-m', 'message_received', started_at, * from interactions
+    union all
+    select interaction_id || '-d', 'intent_detected', started_at + interval 1 second, *
+    from interactions
+    union all
+    select interaction_id || '-t', 'ticket_opened', started_at + interval 2 second, *
+    from interactions where outcome = 'escalated'
+    union all
+    select interaction_id || '-o', 'outcome_recorded', started_at + interval 40 second, *
+    from interactions
+    union all
+    select interaction_id || '-f', 'feedback_received', started_at + interval 300 second, *
+    from interactions where gives_feedback and outcome in ('auto_resolved', 'answered')
+    union all
+    select interaction_id || '-c', 'interaction_closed', started_at + interval 900 second, *
+    from interactions
+    union all
+    select interaction_id || '-r', 'ticket_status_changed', started_at + interval 20 hour, *
+    from interactions where outcome = 'escalated'
+)
+select
+    event_id,
+    1 as schema_version,
+    event_type,
+    strftime(happened, '%Y-%m-%dT%H:%M:%S.000Z') as occurred_at,
+    interaction_id,
+    employee_id,
+    channel,
+    case when event_type in ('intent_detected', 'outcome_recorded', 'interaction_closed')
+        then intent end as intent,
+    case when event_type = 'intent_detected' then 0.93 end as confidence,
+    case when event_type in ('outcome_recorded', 'interaction_closed') then outcome end as outcome,
+    case when event_type = 'feedback_received'
+        then case when rejects then 'rejected' else 'confirmed' end end as feedback,
+    case when event_type in ('ticket_opened', 'ticket_status_changed')
+        or (event_type = 'outcome_recorded' and outcome = 'escalated')
+        then 'INC' || interaction_id[1:10] end as ticket_id,
+    case when event_type = 'ticket_status_changed' then 'resolved' end as status,
+    case when event_type = 'ticket_opened' then 'P3' end as priority,
+    cast(happened as date) as date
+from events
+"""
+
+
+def generate(events_dir: Path, first: int, last: int, total: int, tag: str) -> int:
+    """Write interactions [first, last) as JSON Lines partitioned by date; return events written."""
+    connection = duckdb.connect()
+    connection.execute(GENERATE, [tag, total, INTENTS, CHANNELS, first, last])
+    connection.execute(EVENTS)
+    count = connection.execute("select count(*) from bench_events").fetchone()[0]
+    connection.execute(
+        f"copy bench_events to '{events_dir}' (format json, partition_by (date), "
+        f"file_extension 'jsonl', filename_pattern 'events-bench-{tag}-{{i}}', overwrite_or_ignore)"
+    )
+    connection.close()
+    return count
+
+
+def timed_command(arguments: list[str], data_dir: Path) -> tuple[float, float]:
+    """Run a `unticket` command in a child; return its seconds and peak memory (GB)."""
+    env = {**os.environ, "UNTICKET_DATA_DIR": str(data_dir)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "unticket", *arguments], cwd=PROJECT_ROOT, env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - began
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024 / 1024
+
+
+def measure(size: int, keep: Path | None) -> float:
+    """Generate `size` interactions, ingest and build; print and return the total seconds."""
+    data_dir = keep or Path(tempfile.mkdtemp(prefix=f"unticket-bench-{size}-"))
+    events_dir = data_dir / "events"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    events_dir.mkdir(parents=True)
+    timed_command(["enterprise", "init", "--employees", "2000"], data_dir)
+    began = time.perf_counter()
+    events = generate(events_dir, 0, size, size, "base")
+    size_gb = sum(p.stat().st_size for p in events_dir.rglob("*.jsonl")) / 1e9
+    print(f"{size:,} interactions: {events:,} events, {size_gb:.1f} GB generated in "
+          f"{time.perf_counter() - began:.0f} s")
+    ingest_s, ingest_gb = timed_command(["ingest"], data_dir)
+    build_s, build_gb = timed_command(["build"], data_dir)
+    total = ingest_s + build_s
+    print(f"  ingest {ingest_s:.1f} s, build {build_s:.1f} s, total {total:.1f} s; "
+          f"peak memory {max(ingest_gb, build_gb):.1f} GB")
+    extra = generate(events_dir, size, size + 17_000, size, "increment")
+    inc_ingest_s, _ = timed_command(["ingest"], data_dir)
+    inc_build_s, _ = timed_command(["build"], data_dir)
+    print(f"  incremental: {extra:,} new events ingested in {inc_ingest_s:.1f} s, "
+          f"rebuilt in {inc_build_s:.1f} s (total {inc_ingest_s + inc_build_s:.1f} s)")
+    if keep is None:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return total
+
+
+def main() -> None:
+    """Measure each size and the growth ratio between the first two."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--keep", type=Path, help="keep the data dir of the last size here")
+    args = parser.parse_args()
+    totals = [measure(size, args.keep) for size in args.sizes]
+    if len(totals) >= 2:
+        print(f"time ratio {args.sizes[1]:,} / {args.sizes[0]:,}: {totals[1] / totals[0]:.1f} (goal <= 10)")
+
+
+if __name__ == "__main__":
+    main()
