@@ -25,9 +25,20 @@ import duckdb
 from unticket.settings import PROJECT_ROOT
 
 INTENTS = [
-    "password_reset", "account_unlock", "mfa_reset", "vpn_issue", "access_request",
-    "software_request", "email_issue", "printer_issue", "wifi_issue", "hardware_issue",
-    "ticket_status", "it_question", "human_handoff", "greeting",
+    "password_reset",
+    "account_unlock",
+    "mfa_reset",
+    "vpn_issue",
+    "access_request",
+    "software_request",
+    "email_issue",
+    "printer_issue",
+    "wifi_issue",
+    "hardware_issue",
+    "ticket_status",
+    "it_question",
+    "human_handoff",
+    "greeting",
 ]
 CHANNELS = ["slack", "teams", "web", "api"]
 
@@ -121,8 +132,13 @@ def timed_command(arguments: list[str], data_dir: Path) -> tuple[float, float]:
     env = {**os.environ, "UNTICKET_DATA_DIR": str(data_dir)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     began = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "unticket", *arguments], cwd=PROJECT_ROOT, env=env,
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "unticket", *arguments],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     seconds = time.perf_counter() - began
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, max(peak, before) / 1024 / 1024
@@ -138,18 +154,24 @@ def measure(size: int, keep: Path | None) -> float:
     began = time.perf_counter()
     events = generate(events_dir, 0, size, size, "base")
     size_gb = sum(p.stat().st_size for p in events_dir.rglob("*.jsonl")) / 1e9
-    print(f"{size:,} interactions: {events:,} events, {size_gb:.1f} GB generated in "
-          f"{time.perf_counter() - began:.0f} s")
+    print(
+        f"{size:,} interactions: {events:,} events, {size_gb:.1f} GB generated in "
+        f"{time.perf_counter() - began:.0f} s"
+    )
     ingest_s, ingest_gb = timed_command(["ingest"], data_dir)
     build_s, build_gb = timed_command(["build"], data_dir)
     total = ingest_s + build_s
-    print(f"  ingest {ingest_s:.1f} s, build {build_s:.1f} s, total {total:.1f} s; "
-          f"peak memory {max(ingest_gb, build_gb):.1f} GB")
+    print(
+        f"  ingest {ingest_s:.1f} s, build {build_s:.1f} s, total {total:.1f} s; "
+        f"peak memory {max(ingest_gb, build_gb):.1f} GB"
+    )
     extra = generate(events_dir, size, size + 17_000, size, "increment")
     inc_ingest_s, _ = timed_command(["ingest"], data_dir)
     inc_build_s, _ = timed_command(["build"], data_dir)
-    print(f"  incremental: {extra:,} new events ingested in {inc_ingest_s:.1f} s, "
-          f"rebuilt in {inc_build_s:.1f} s (total {inc_ingest_s + inc_build_s:.1f} s)")
+    print(
+        f"  incremental: {extra:,} new events ingested in {inc_ingest_s:.1f} s, "
+        f"rebuilt in {inc_build_s:.1f} s (total {inc_ingest_s + inc_build_s:.1f} s)"
+    )
     if keep is None:
         shutil.rmtree(data_dir, ignore_errors=True)
     return total
@@ -163,7 +185,8 @@ def main() -> None:
     args = parser.parse_args()
     totals = [measure(size, args.keep) for size in args.sizes]
     if len(totals) >= 2:
-        print(f"time ratio {args.sizes[1]:,} / {args.sizes[0]:,}: {totals[1] / totals[0]:.1f} (goal <= 10)")
+        ratio = totals[1] / totals[0]
+        print(f"time ratio {args.sizes[1]:,} / {args.sizes[0]:,}: {ratio:.1f} (goal <= 10)")
 
 
 if __name__ == "__main__":

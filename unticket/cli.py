@@ -18,6 +18,10 @@ from rich.table import Table
 from unticket.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import duckdb
+
     from pipelines.kpis import Headline
     from pipelines.warehouse import LoadSummary
     from resolver.simulation import SimulationSummary
@@ -36,6 +40,10 @@ enterprise_app = typer.Typer(help="The embedded demo enterprise.", no_args_is_he
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(enterprise_app, name="enterprise")
+import_app = typer.Typer(
+    help="Import ticket history and the employee roster into the warehouse.", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
 console = Console()
 err = Console(stderr=True)
 
@@ -422,6 +430,86 @@ def export(
         connection.close()
     if not marts:
         _fail("no marts yet: run `unticket build`")
+
+
+def _run_import(load: Callable[[duckdb.DuckDBPyConnection], LoadSummary]) -> None:
+    """Run one import against the warehouse and print its summary, or a clear error."""
+    from pipelines.importers.common import ImportFailed
+    from pipelines.warehouse import connect
+
+    settings = get_settings()
+    connection = connect(settings.warehouse_path)
+    try:
+        with err.status("importing"):
+            summary = load(connection)
+    except ImportFailed as error:
+        _fail(f"{error} (nothing was imported)")
+        return
+    finally:
+        connection.close()
+    _print_load(summary)
+    if summary.rows_quarantined:
+        console.print(
+            '[dim]Quarantined rows: unticket sql "select * from raw.import_quarantine"[/dim]'
+        )
+
+
+@import_app.command("servicenow")
+def import_servicenow_command(
+    file: Annotated[Path, typer.Argument(help="Incident table or audit-log export (.csv[.gz]).")],
+) -> None:
+    """Import a ServiceNow incident export: the incident table or the audit/event-log form.
+
+    Example: unticket import servicenow incident_event_log.csv.gz
+    """
+    from pipelines.importers.servicenow import import_servicenow
+
+    _run_import(lambda connection: import_servicenow(file, connection))
+
+
+@import_app.command("xes")
+def import_xes_command(
+    file: Annotated[Path, typer.Argument(help="IEEE XES event log (.xes or .xes.gz).")],
+    source: Annotated[
+        str | None, typer.Option(help="Source name (default: from the file).")
+    ] = None,
+) -> None:
+    """Import an IEEE XES event log: one ticket per trace, with its activity history.
+
+    Example: unticket import xes bpic2013_incidents.xes.gz
+    """
+    from pipelines.importers.xes import import_xes
+
+    _run_import(lambda connection: import_xes(file, connection, source))
+
+
+@import_app.command("csv")
+def import_csv_command(
+    file: Annotated[Path, typer.Argument(help="Another tool's CSV export.")],
+    mapping: Annotated[
+        Path, typer.Option(help="Column mapping (YAML), e.g. data/mappings/jsm.yml.")
+    ],
+) -> None:
+    """Import any tool's ticket export through a column mapping.
+
+    Example: unticket import csv jira.csv --mapping data/mappings/jsm.yml
+    """
+    from pipelines.importers.csv_mapping import import_csv
+
+    _run_import(lambda connection: import_csv(file, mapping, connection))
+
+
+@import_app.command("roster")
+def import_roster_command(
+    file: Annotated[Path, typer.Argument(help="CSV with employee_id, name, department, ...")],
+) -> None:
+    """Import the employee roster (department, location, manager, loaded hourly cost).
+
+    Example: unticket import roster employees.csv
+    """
+    from pipelines.importers.roster import import_roster
+
+    _run_import(lambda connection: import_roster(file, connection))
 
 
 @enterprise_app.command("init")

@@ -5,7 +5,8 @@ The rules, which an analyst needs to read the resulting figures:
 - One trace is one ticket: `ticket_id` is the trace's `concept:name`. One event is one row of
   `raw.ticket_activities`, numbered from 1 (`seq`) in time order; events with equal times keep
   their order in the file.
-- Times are converted to naive UTC. A timestamp without an offset is taken to be UTC already.
+- Times are stored as naive timestamps meaning UTC: one with an offset (`+02:00`, `Z`) is
+  converted; one without is stored as written, since the file does not say its zone.
 - `activity` joins the profile's activity keys with "+", the ProM and pm4py convention for
   `concept:name` plus `lifecycle:transition` (e.g. "Accepted+In Progress").
 - `opened_at` is the first event's time. `resolved_at` is the time of the first event whose
@@ -22,8 +23,8 @@ The rules, which an analyst needs to read the resulting figures:
   `time:timestamp`, or the id of an earlier trace in the same file.
 - An import replaces everything its `source` had loaded (tickets, activities, quarantine) in one
   transaction and records the file's sha256 in `raw.import_batches`; importing the same file again
-  gives the same warehouse. A file that cannot be read as an XES log raises `ImportFailed`, and the
-  warehouse is left as it was.
+  gives the same warehouse. A file that cannot be read as an XES log raises `ImportFailed`,
+  and the warehouse is left as it was.
 
 Which attribute keys feed which fields, and which names mean resolved, is data: one `XesProfile`
 per family of logs, chosen by source name from `PROFILES` and overridable per call.
@@ -47,18 +48,15 @@ from xml.etree import ElementTree
 import duckdb
 import polars as pl
 
+from pipelines.importers.common import ImportFailed
 from pipelines.warehouse import LoadSummary
 
 ACTIVITY_SEPARATOR = "+"
-CHUNK_ACTIVITIES = 100_000  # rows buffered before they are written, so memory stays flat
+CHUNK_ACTIVITIES = 50_000  # rows buffered before they are written, so memory stays flat
 RAW_ROW_LIMIT = 10_000  # characters of a quarantined trace kept in raw.import_quarantine
 _GZIP_MAGIC = b"\x1f\x8b"
 
 Attributes = dict[str, str]
-
-
-class ImportFailed(Exception):
-    """A file could not be imported at all; the warehouse was left unchanged."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +223,6 @@ class _Writer:
 
     def add(self, ticket: dict[str, object], steps: list[_Step]) -> None:
         ticket_id = ticket["ticket_id"]
-        self.seen.add(str(ticket_id))
         self.tickets.append(ticket)
         self.activities.extend(
             (
@@ -304,10 +301,6 @@ def _open(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if compressed else path.open("rb")
 
 
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
 def _attributes(element: ElementTree.Element) -> Attributes:
     """The element's own attributes (`<string key=… value=…>` children; nested ones ignored)."""
     found = {}
@@ -318,37 +311,37 @@ def _attributes(element: ElementTree.Element) -> Attributes:
     return found
 
 
-def _traces(stream: IO[bytes]) -> Iterator[_Trace]:
+def _traces(stream: IO[bytes], path: Path) -> Iterator[_Trace]:
     """Stream the log's traces, clearing parsed elements so memory stays flat."""
     context = ElementTree.iterparse(stream, events=("start", "end"))
     _, root = next(context)
-    if _local(root.tag) != "log":
-        raise ImportFailed(f"not an XES log: the root element is <{_local(root.tag)}>")
+    namespace, _, name = root.tag.rpartition("}")
+    if name != "log":
+        raise ImportFailed(f"{path} is not an XES log: its root element is <{name}>")
+    prefix = namespace + "}" if namespace else ""
+    event_tag, trace_tag = prefix + "event", prefix + "trace"
     events: list[Attributes] = []
     for kind, element in context:
         if kind == "start":
             continue
-        tag = _local(element.tag)
-        if tag == "event":
+        if element.tag == event_tag:
             events.append(_attributes(element))
             element.clear()
-        elif tag == "trace":
+        elif element.tag == trace_tag:
             yield _Trace(_attributes(element), events)
             events = []
             root.clear()
 
 
 def _utc(value: str | None) -> datetime | None:
-    """An XES timestamp as naive UTC (no offset: taken as UTC); None if it does not parse."""
+    """An XES timestamp as naive UTC (without an offset: as written); None if unparseable."""
     if not value:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _pick(attributes: Attributes, keys: tuple[str, ...]) -> str | None:
@@ -461,6 +454,7 @@ def _load_trace(writer: _Writer, number: int, trace: _Trace, profile: XesProfile
     if problem:
         writer.quarantine(number, problem, trace)
         return
+    writer.seen.add(ticket_id)
     steps = _steps(trace.events, cast(list[datetime], times), profile)
     writer.add(_ticket(ticket_id, trace.attributes, steps, profile), steps)
 
@@ -468,7 +462,7 @@ def _load_trace(writer: _Writer, number: int, trace: _Trace, profile: XesProfile
 def _load_file(writer: _Writer, path: Path, profile: XesProfile) -> None:
     try:
         with _open(path) as stream:
-            for number, trace in enumerate(_traces(stream), start=1):
+            for number, trace in enumerate(_traces(stream, path), start=1):
                 _load_trace(writer, number, trace, profile)
     except ElementTree.ParseError as error:
         raise ImportFailed(f"{path} is not well-formed XML: {error}") from error
@@ -477,13 +471,10 @@ def _load_file(writer: _Writer, path: Path, profile: XesProfile) -> None:
     writer.flush()
 
 
-def _record_batch(
-    connection: duckdb.DuckDBPyConnection, writer: _Writer, digest: str
-) -> None:
+def _record_batch(connection: duckdb.DuckDBPyConnection, writer: _Writer, digest: str) -> None:
     summary = writer.summary
-    connection.execute("delete from raw.import_batches where import_batch = ?", [writer.batch_id])
     connection.execute(
-        "insert into raw.import_batches values (?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert or replace into raw.import_batches values (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             writer.batch_id,
             writer.source,
@@ -514,7 +505,8 @@ def import_xes(
     profile = profile or PROFILES.get(source, GENERIC)
     digest = _sha256(path)
     summary = LoadSummary(source=source)
-    writer = _Writer(connection, source, f"xes:{source}:{digest[:16]}", str(path), summary)
+    batch_id = f"{source}-{digest[:16]}"
+    writer = _Writer(connection, source, batch_id, str(path.resolve()), summary)
     connection.execute("begin transaction")
     try:
         for table in ("ticket_activities", "tickets", "import_quarantine"):
