@@ -90,3 +90,15 @@ def test_rebuilding_is_safe_and_docs_generate(built: Settings) -> None:
     assert run_dbt(["docs", "generate"], built.warehouse_path).success
     catalog = built.warehouse_path.parent / "dbt-target" / "catalog.json"
     assert catalog.exists() and "fct_interactions" in catalog.read_text()
+
+
+def test_every_mart_column_is_documented(built: Settings) -> None:
+    import yaml
+
+    from unticket.settings import PROJECT_ROOT
+
+    docs = yaml.safe_load((PROJECT_ROOT / "dbt" / "models" / "marts" / "_marts.yml").read_text())
+    documented = {m["name"]: {c["name"] for c in m.get("columns", []) if c.get("description")} for m in docs["models"]}
+    marts = query(built, "select table_name, column_name from information_schema.columns where table_schema = 'marts'")
+    missing = sorted(f"{table}.{column}" for table, column in marts if column not in documented.get(table, set()))
+    assert missing == []
