@@ -98,7 +98,15 @@ def test_every_mart_column_is_documented(built: Settings) -> None:
     from unticket.settings import PROJECT_ROOT
 
     docs = yaml.safe_load((PROJECT_ROOT / "dbt" / "models" / "marts" / "_marts.yml").read_text())
-    documented = {m["name"]: {c["name"] for c in m.get("columns", []) if c.get("description")} for m in docs["models"]}
-    marts = query(built, "select table_name, column_name from information_schema.columns where table_schema = 'marts'")
-    missing = sorted(f"{table}.{column}" for table, column in marts if column not in documented.get(table, set()))
+    documented = {
+        m["name"]: {c["name"] for c in m.get("columns", []) if c.get("description")}
+        for m in docs["models"]
+    }
+    marts = query(
+        built,
+        "select table_name, column_name from information_schema.columns where table_schema = 'marts'",
+    )
+    missing = sorted(
+        f"{table}.{column}" for table, column in marts if column not in documented.get(table, set())
+    )
     assert missing == []
