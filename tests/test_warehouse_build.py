@@ -86,7 +86,10 @@ def test_every_outcome_and_the_pareto_curve_are_present(built: Settings) -> None
 def test_rebuilding_is_safe_and_docs_generate(built: Settings) -> None:
     before = query(built, "select count(*), round(sum(hours_saved), 6) from marts.fct_interactions")
     assert build_warehouse(built).success
-    assert query(built, "select count(*), round(sum(hours_saved), 6) from marts.fct_interactions") == before
+    assert (
+        query(built, "select count(*), round(sum(hours_saved), 6) from marts.fct_interactions")
+        == before
+    )
     assert run_dbt(["docs", "generate"], built.warehouse_path).success
     catalog = built.warehouse_path.parent / "dbt-target" / "catalog.json"
     assert catalog.exists() and "fct_interactions" in catalog.read_text()
