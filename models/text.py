@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -27,21 +28,16 @@ class FastTfidf:
         self.analyse = vectorizer.build_analyzer()
         self.sublinear = bool(vectorizer.sublinear_tf)
         self.vocabulary = {term: index + offset for term, index in vectorizer.vocabulary_.items()}
-        self.idf = {index + offset: float(value) for index, value in enumerate(vectorizer.idf_)}
+        self.idf = np.zeros(offset + len(vectorizer.idf_))
+        self.idf[offset:] = vectorizer.idf_
 
     def features(self, text: str) -> tuple[list[int], np.ndarray]:
         """Return the non-zero feature indices of a text and their values."""
-        counts: dict[int, int] = {}
-        for term in self.analyse(text):
-            index = self.vocabulary.get(term)
-            if index is not None:
-                counts[index] = counts.get(index, 0) + 1
-        indices = list(counts)
-        values = np.array(
-            [
-                (1.0 + math.log(counts[i]) if self.sublinear else counts[i]) * self.idf[i]
-                for i in indices
-            ]
-        )
-        norm = math.sqrt(float(values @ values)) if indices else 0.0
-        return indices, (values / norm if norm else values)
+        vocabulary = self.vocabulary
+        counts = Counter(term for term in self.analyse(text) if term in vocabulary)
+        if not counts:
+            return [], np.zeros(0)
+        indices = [vocabulary[term] for term in counts]
+        tf = np.fromiter(counts.values(), dtype=float, count=len(counts))
+        values = (1.0 + np.log(tf) if self.sublinear else tf) * self.idf[indices]
+        return indices, values / math.sqrt(float(values @ values))
