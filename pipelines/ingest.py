@@ -2,13 +2,15 @@
 
 For each event file, only what was appended since the last run is read, and only up to its last
 complete line: a batch the engine is still writing is left for the next run. A partial last line
-in a file nobody has written to for `STALE_AFTER` (a writer killed mid-write) is quarantined.
-Every line is validated in SQL; malformed lines go to `raw.event_quarantine` with the file, line
-and reason while good lines load. The whole run is one transaction and rows are keyed by
-`event_id`, so a crash mid-run and a re-run never duplicate or lose an event.
+in a file nobody has written to for `STALE_AFTER_SECONDS` (a writer killed mid-write) is
+quarantined. Whole files go through DuckDB's JSON reader; a file with any problem is re-read
+line by line, and its malformed lines go to `raw.event_quarantine` with the file, line and
+reason while its good lines load. Each batch of files is one transaction that also records how
+far each file was read, and rows are keyed by `event_id`, so a crash mid-run and a re-run never
+duplicate or lose an event.
 
-This module is one of the few DuckDB-specific places: it reads files with `read_text` and JSON
-with DuckDB's JSON functions, so the dbt models downstream stay portable SQL.
+This module is one of the few DuckDB-specific places (`read_json`, `read_text`, JSON
+functions), so the dbt models downstream stay portable SQL.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pipelines.warehouse import EVENT_FIELDS, LoadSummary
 from resolver.events import EVENT_TYPES, SCHEMA_VERSION, event_files
 
 STALE_AFTER_SECONDS = 600
+BATCH_BYTES = 512 * 1024 * 1024  # JSON read per transaction; bounds memory whatever the backlog
 _TAIL_CHUNK = 1 << 16
 
 
@@ -246,7 +249,8 @@ def _stage(connection: duckdb.DuckDBPyConnection, segments: list[Segment], scrat
 
 
 def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
-    summary.rows_read = connection.execute("select count(*) from parsed").fetchone()[0]
+    read = connection.execute("select count(*) from parsed").fetchone()[0]
+    summary.rows_read += read
     for reason, count in connection.execute(
         "select problem, count(*) from parsed where problem is not null group by 1 order by 2 desc"
     ).fetchall():
@@ -273,9 +277,10 @@ def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
         """
     )
     after = connection.execute("select count(*) from raw.events").fetchone()[0]
-    summary.rows_loaded = after - before
+    summary.rows_loaded += after - before
     duplicates = summary.rows_read - summary.rows_quarantined - summary.rows_loaded
     if duplicates:
+        summary.notes = [n for n in summary.notes if "already loaded" not in n]
         summary.notes.append(f"{duplicates:,} events were already loaded (same event_id)")
 
 
@@ -291,30 +296,52 @@ def _record_files(segments: list[Segment], connection: duckdb.DuckDBPyConnection
         )
 
 
+def _batches(segments: list[Segment], max_bytes: int) -> list[list[Segment]]:
+    """Group segments, in order, into batches of at most `max_bytes` (one segment at least)."""
+    batches: list[list[Segment]] = [[]]
+    size = 0
+    for segment in segments:
+        length = segment.end_byte - segment.start_byte
+        if batches[-1] and size + length > max_bytes:
+            batches.append([])
+            size = 0
+        batches[-1].append(segment)
+        size += length
+    return batches
+
+
 def ingest_events(
     events_dir: Path,
     connection: duckdb.DuckDBPyConnection,
     on_file: Callable[[Path], None] | None = None,
+    batch_bytes: int = BATCH_BYTES,
 ) -> LoadSummary:
-    """Load every new event into `raw.events` in one transaction; return what happened."""
+    """Load every new event into `raw.events`; return what happened.
+
+    Files are loaded in batches of about `batch_bytes`, each in one transaction together with
+    the record of how far each file was read: a crash loses at most the batch in flight, and
+    the re-run starts from there, so nothing is duplicated or lost.
+    """
     summary = LoadSummary(source="events")
     segments = plan_segments(events_dir, connection)
     if not segments:
         summary.notes.append("no new events")
         return summary
-    with tempfile.TemporaryDirectory(prefix="unticket-ingest-") as scratch:
-        for segment in segments:
-            if on_file:
-                on_file(segment.path)
-        _stage(connection, segments, Path(scratch))  # temp tables only: raw is untouched
-        connection.execute("begin transaction")
-        try:
-            _load(connection, summary)
-            _record_files(segments, connection)
-            connection.execute("commit")
-        except BaseException:
-            connection.execute("rollback")
-            raise
+    for batch in _batches(segments, batch_bytes):
+        with tempfile.TemporaryDirectory(prefix="unticket-ingest-") as scratch:
+            for segment in batch:
+                if on_file:
+                    on_file(segment.path)
+            _stage(connection, batch, Path(scratch))  # temp tables only: raw is untouched
+            connection.execute("begin transaction")
+            try:
+                _load(connection, summary)
+                _record_files(batch, connection)
+                connection.execute("commit")
+            except BaseException:
+                connection.execute("rollback")
+                raise
+    connection.execute("drop table if exists decoded; drop table if exists parsed")
     incomplete = sum(not s.complete for s in segments)
     if incomplete:
         summary.notes.append(f"{incomplete} file(s) ended in a partial line from a stopped writer")

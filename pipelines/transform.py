@@ -9,7 +9,7 @@ from pathlib import Path
 from pipelines.reference import load_reference_data
 from pipelines.warehouse import connect
 from resolver.catalogue import load_catalogue
-from unticket.settings import PROJECT_ROOT, Settings
+from unticket.settings import PROJECT_ROOT, Settings, get_settings
 
 DBT_PROJECT = PROJECT_ROOT / "dbt"
 
@@ -29,6 +29,7 @@ def run_dbt(arguments: list[str], warehouse: Path) -> BuildResult:
     from dbt.cli.main import dbtRunner
 
     os.environ["UNTICKET_WAREHOUSE"] = str(warehouse.resolve())
+    os.environ["UNTICKET_DUCKDB_MEMORY_LIMIT"] = get_settings().duckdb_memory_limit
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     target = warehouse.parent / "dbt-target"
     command = [

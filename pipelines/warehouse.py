@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from unticket.settings import get_settings
+
 # Type-specific event fields lifted out of the JSON into typed columns of raw.events.
 EVENT_FIELDS = {
     "intent": "varchar",
@@ -158,6 +160,8 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if read_only:
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path))
+    limit = get_settings().duckdb_memory_limit  # beyond it DuckDB spills to disk
+    config = {"memory_limit": limit, "preserve_insertion_order": False}
+    connection = duckdb.connect(str(path), config=config)
     connection.execute(RAW_SCHEMA)
     return connection

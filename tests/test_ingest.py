@@ -111,18 +111,25 @@ def test_a_line_being_written_waits_and_a_dead_writers_tail_is_quarantined(tmp_p
     assert ingest_events(events_dir, connection).rows_read == 0
 
 
-def test_a_failure_mid_run_changes_nothing_and_a_rerun_loads_everything(tmp_path: Path) -> None:
+def test_a_failure_mid_run_keeps_whole_batches_and_a_rerun_loads_the_rest(tmp_path: Path) -> None:
     events_dir, connection = tmp_path / "events", connect(tmp_path / "w.duckdb")
     write_events(events_dir, 600, days=3)
+    seen: list[Path] = []
 
-    def crash(_: Path) -> None:
-        raise RuntimeError("power cut")
+    def crash_on_third_file(path: Path) -> None:
+        seen.append(path)
+        if len(seen) == 3:
+            raise RuntimeError("power cut")
 
     with pytest.raises(RuntimeError):
-        ingest_events(events_dir, connection, on_file=crash)
-    assert counts(connection) == (0, 0)
-    assert ingest_events(events_dir, connection).rows_loaded == 600
+        ingest_events(events_dir, connection, on_file=crash_on_third_file, batch_bytes=1)
+    loaded_before_crash = counts(connection)[0]
+    assert 0 < loaded_before_crash < 600  # the batches before the crash, each whole
+    assert ingest_events(events_dir, connection).rows_loaded == 600 - loaded_before_crash
     assert counts(connection) == (600, 0)
+    assert (
+        connection.execute("select count(distinct event_id) from raw.events").fetchone()[0] == 600
+    )
 
 
 def test_kill_9_during_ingest_then_rerun(tmp_path: Path) -> None:
@@ -132,7 +139,7 @@ def test_kill_9_during_ingest_then_rerun(tmp_path: Path) -> None:
         "import sys, time; from pathlib import Path\n"
         "from pipelines.ingest import ingest_events; from pipelines.warehouse import connect\n"
         "c = connect(Path(sys.argv[1]))\n"
-        "ingest_events(Path(sys.argv[2]), c, on_file=lambda p: time.sleep(0.05))\n"
+        "ingest_events(Path(sys.argv[2]), c, on_file=lambda p: time.sleep(0.05), batch_bytes=200_000)\n"
     )
     process = subprocess.Popen(
         [sys.executable, "-c", script, str(database), str(events_dir)], cwd=PROJECT_ROOT

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
         gt=0,
         description="A repeat of the same intent within this window is a re-contact.",
     )
+    duckdb_memory_limit: str = Field(
+        default="6GB",
+        description="Memory DuckDB may use when loading or building; it spills beyond.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `unticket serve` binds to.")
     port: int = Field(default=8080, gt=0, lt=65536, description="Port `unticket serve` uses.")
 
