@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,11 @@ def run_dbt(arguments: list[str], warehouse: Path) -> BuildResult:
     os.environ["UNTICKET_DUCKDB_MEMORY_LIMIT"] = get_settings().duckdb_memory_limit
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     target = warehouse.parent / "dbt-target"
+    variables = {"recontact_window_hours": get_settings().recontact_window_hours}
     command = [
         *arguments,
+        "--vars",
+        json.dumps(variables),
         "--project-dir",
         str(DBT_PROJECT),
         "--profiles-dir",
