@@ -272,7 +272,13 @@ def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
             employee_id, channel, {fields}, source_file, source_line, now()
         from parsed
         where problem is null
-            and event_id not in (select event_id from raw.events)
+            and event_id not in (
+                -- an event keeps its time, so only loaded events of the batch's time span can
+                -- share an id with it: this keeps the check's cost to the batch, not the table
+                select event_id from raw.events
+                where occurred_at between
+                    (select min(occurred_at) from parsed) and (select max(occurred_at) from parsed)
+            )
         qualify row_number() over (partition by event_id order by source_file, source_line) = 1
         """
     )
