@@ -28,3 +28,19 @@
 {% macro day_at(day, time_of_day) -%}
     (cast({{ day }} as date) + cast({{ time_of_day }} as time))
 {%- endmacro %}
+
+{# The value of `column` on the row where `ordering` is largest (rows with a null ordering are
+   skipped). Spark and Trino call this max_by. #}
+{% macro max_by(column, ordering) -%}
+    arg_max({{ column }}, {{ ordering }})
+{%- endmacro %}
+
+{# The value of `column` on the row where `ordering` is smallest (Spark and Trino: min_by). #}
+{% macro min_by(column, ordering) -%}
+    arg_min({{ column }}, {{ ordering }})
+{%- endmacro %}
+
+{# A text key that sorts events by time, then id: fixed-width time digits, then the id. #}
+{% macro event_order_key(occurred_at, event_id) -%}
+    strftime({{ occurred_at }}, '%Y%m%d%H%M%S%f') || '|' || {{ event_id }}
+{%- endmacro %}

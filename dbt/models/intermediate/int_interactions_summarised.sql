@@ -1,83 +1,42 @@
--- One row per interaction, summarising its events: who, where, what, how it ended and when.
+-- One row per interaction, summarising its events in one pass: who, where, what, how it ended
+-- and when. "Latest" means latest by (occurred_at, event_id), so ties are broken the same way
+-- on every run.
 
 with
 
 events as (
 
-    select * from {{ ref('stg_unticket__events') }}
+    select
+        *,
+        {{ event_order_key('occurred_at', 'event_id') }} as event_order,
+
+    from {{ ref('stg_unticket__events') }}
     where interaction_id is not null
 
 ),
 
-ordered as (
-
-    select
-        *,
-        row_number() over (
-            partition by interaction_id order by occurred_at, event_id
-        ) as position_from_start,
-        row_number() over (
-            partition by interaction_id, event_type
-            order by occurred_at desc, event_id desc
-        ) as position_from_end_of_type,
-
-    from events
-
-),
-
-first_events as (
-
-    select
-        interaction_id,
-        occurred_at as started_at,
-        channel,
-
-    from ordered
-    where position_from_start = 1
-
-),
-
-latest_outcomes as (
-
-    select
-        interaction_id,
-        outcome,
-        intent as outcome_intent,
-        ticket_id,
-
-    from ordered
-    where event_type = 'outcome_recorded' and position_from_end_of_type = 1
-
-),
-
-latest_detections as (
-
-    select
-        interaction_id,
-        intent as detected_intent,
-        confidence,
-
-    from ordered
-    where event_type = 'intent_detected' and position_from_end_of_type = 1
-
-),
-
-latest_feedback as (
-
-    select
-        interaction_id,
-        feedback,
-
-    from ordered
-    where event_type = 'feedback_received' and position_from_end_of_type = 1
-
-),
-
-activity as (
+summarised as (
 
     select
         interaction_id,
         max(employee_id) as employee_id,
+        {{ min_by('channel', 'event_order') }} as first_channel,
+        coalesce(
+            {{ max_by('intent', "case when event_type = 'outcome_recorded' then event_order end") }},
+            {{ max_by('intent', "case when event_type = 'intent_detected' then event_order end") }},
+            'unknown'
+        ) as intent,
+        {{ max_by('confidence', "case when event_type = 'intent_detected' then event_order end") }}
+            as last_confidence,
+        coalesce(
+            {{ max_by('outcome', "case when event_type = 'outcome_recorded' then event_order end") }},
+            'pending'
+        ) as outcome,
+        {{ max_by('feedback', "case when event_type = 'feedback_received' then event_order end") }}
+            as feedback,
+        {{ max_by('ticket_id', "case when event_type = 'outcome_recorded' then event_order end") }}
+            as ticket_id,
+        min(occurred_at) as started_at,
         min(case
             when event_type = 'outcome_recorded' and outcome in ('auto_resolved', 'answered')
                 then occurred_at
@@ -94,31 +53,26 @@ activity as (
 
 ),
 
-summarised as (
+final as (
 
     select
-        first_events.interaction_id,
-        activity.employee_id,
-        first_events.channel,
-        coalesce(latest_outcomes.outcome_intent, latest_detections.detected_intent, 'unknown')
-            as intent,
-        latest_detections.confidence as last_confidence,
-        coalesce(latest_outcomes.outcome, 'pending') as outcome,
-        latest_feedback.feedback,
-        latest_outcomes.ticket_id,
-        first_events.started_at,
-        activity.first_resolved_at,
-        activity.closed_at,
-        activity.employee_messages,
-        activity.automation_ran,
-        activity.ticket_opened,
+        interaction_id,
+        employee_id,
+        first_channel as channel,
+        intent,
+        last_confidence,
+        outcome,
+        feedback,
+        ticket_id,
+        started_at,
+        first_resolved_at,
+        closed_at,
+        employee_messages,
+        automation_ran,
+        ticket_opened,
 
-    from first_events
-    inner join activity on first_events.interaction_id = activity.interaction_id
-    left join latest_outcomes on first_events.interaction_id = latest_outcomes.interaction_id
-    left join latest_detections on first_events.interaction_id = latest_detections.interaction_id
-    left join latest_feedback on first_events.interaction_id = latest_feedback.interaction_id
+    from summarised
 
 )
 
-select * from summarised
+select * from final
