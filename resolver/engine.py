@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from resolver.catalogue import Catalogue
 from resolver.connectors.base import Approval
 from resolver.conversation import Conversation, ConversationStore
-from resolver.events import EventLog, IdFactory, format_time, random_ids
+from resolver.events import EventLog, IdFactory, format_time, new_event, random_ids
 from resolver.knowledge import KnowledgeBase
 from resolver.playbooks import Connectors, PlaybookRunner
 from resolver.redaction import redact, redact_code
@@ -170,19 +170,17 @@ class Engine:
         now = now or datetime.now(UTC)
         with self._durably():
             ticket = self.c.ticketing.set_status(ticket_id, status, now)
-            convo = self.conversations.get(ticket.interaction_id or "")
-            if convo is None:
-                convo = Conversation(
-                    interaction_id=None,
-                    user_key="",
-                    channel="service_desk",  # type: ignore[arg-type]
-                    employee_id=ticket.requester_id,
-                    started_at="",
-                    last_activity="",
-                )
-            turn = Turn(convo, now, self.ids)
-            turn.emit("ticket_status_changed", ticket_id=ticket.ticket_id, status=status)
-            self.log.append(turn.events)
+            event = new_event(
+                "ticket_status_changed",
+                event_id=self.ids(),
+                occurred_at=now,
+                interaction_id=ticket.interaction_id,
+                employee_id=ticket.requester_id,
+                channel="service_desk",
+                ticket_id=ticket.ticket_id,
+                status=status,
+            )
+            self.log.append([event])
 
     def expire(self, now: datetime | None = None) -> int:
         """Close conversations nobody answered in time and expire stale approvals."""

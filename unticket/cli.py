@@ -319,12 +319,8 @@ def kpis() -> None:
     Example: unticket kpis
     """
     from pipelines.kpis import headline
-    from pipelines.warehouse import connect
 
-    settings = get_settings()
-    if not settings.warehouse_path.exists():
-        _fail("no warehouse yet: run `unticket ingest` and `unticket build`")
-    connection = connect(settings.warehouse_path, read_only=True)
+    connection = _open_built_warehouse()
     try:
         figures = headline(connection)
     except Exception as error:
@@ -333,6 +329,16 @@ def kpis() -> None:
     finally:
         connection.close()
     _print_headline(figures)
+
+
+def _open_built_warehouse() -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-only, or stop with what to run first."""
+    from pipelines.warehouse import connect
+
+    settings = get_settings()
+    if not settings.warehouse_path.exists():
+        _fail("no warehouse yet: run `unticket ingest` and `unticket build`")
+    return connect(settings.warehouse_path, read_only=True)
 
 
 def _percent(value: float | None) -> str:
@@ -375,12 +381,7 @@ def sql(
     """
     import duckdb
 
-    from pipelines.warehouse import connect
-
-    settings = get_settings()
-    if not settings.warehouse_path.exists():
-        _fail("no warehouse yet: run `unticket ingest` and `unticket build`")
-    connection = connect(settings.warehouse_path, read_only=True)
+    connection = _open_built_warehouse()
     try:
         cursor = connection.execute(query)
         columns = [c[0] for c in cursor.description or []]
@@ -405,15 +406,11 @@ def export(
 
     Example: unticket export --format parquet exports/
     """
-    from pipelines.warehouse import connect
 
     if file_format not in ("parquet", "csv"):
         _fail("--format must be parquet or csv")
-    settings = get_settings()
-    if not settings.warehouse_path.exists():
-        _fail("no warehouse yet: run `unticket ingest` and `unticket build`")
     directory.mkdir(parents=True, exist_ok=True)
-    connection = connect(settings.warehouse_path, read_only=True)
+    connection = _open_built_warehouse()
     try:
         marts = [
             r[0]
