@@ -3,9 +3,9 @@
 For each event file, only what was appended since the last run is read, and only up to its last
 complete line: a batch the engine is still writing is left for the next run. A partial last line
 in a file nobody has written to for `STALE_AFTER_SECONDS` (a writer killed mid-write) is
-quarantined. Whole files go through DuckDB's JSON reader; a file with any problem is re-read
-line by line, and its malformed lines go to `raw.event_quarantine` with the file, line and
-reason while its good lines load. Each batch of files is one transaction that also records how
+quarantined. Whole files go through DuckDB's typed JSON reader; a file with any problem is
+re-read line by line, and its malformed lines go to `raw.event_quarantine` with the file, line
+and reason while its good lines load. Each batch of files is one transaction that also records how
 far each file was read, and rows are keyed by `event_id`, so a crash mid-run and a re-run never
 duplicate or lose an event.
 
@@ -38,7 +38,6 @@ class Segment:
     path: Path
     start_byte: int
     end_byte: int
-    first_line: int
     complete: bool  # False: the segment ends in a partial line of a stopped writer
 
 
@@ -59,26 +58,33 @@ def _last_newline(path: Path, size: int) -> int:
 
 def plan_segments(events_dir: Path, connection: duckdb.DuckDBPyConnection) -> list[Segment]:
     """Decide what to read from each event file, from what earlier runs loaded."""
-    loaded = {
-        row[0]: (row[1], row[2])
-        for row in connection.execute(
-            "select source_file, lines_loaded, bytes_loaded from raw.event_files"
-        ).fetchall()
-    }
+    loaded = dict(
+        connection.execute("select source_file, bytes_loaded from raw.event_files").fetchall()
+    )
     segments = []
     now = time.time()
     for path in event_files(events_dir):
         stat = path.stat()
-        lines_done, bytes_done = loaded.get(str(path), (0, 0))
+        bytes_done = loaded.get(str(path), 0)
         if stat.st_size <= bytes_done:
             continue
         end = _last_newline(path, stat.st_size)
         stale = now - stat.st_mtime > STALE_AFTER_SECONDS
         if end < stat.st_size and stale:
-            segments.append(Segment(path, bytes_done, stat.st_size, lines_done + 1, False))
+            segments.append(Segment(path, bytes_done, stat.st_size, False))
         elif end > bytes_done:
-            segments.append(Segment(path, bytes_done, end, lines_done + 1, True))
+            segments.append(Segment(path, bytes_done, end, True))
     return segments
+
+
+def _first_line(segment: Segment) -> int:
+    """The line number, in the whole file, of the segment's first line."""
+    newlines = 0
+    with segment.path.open("rb") as handle:
+        while handle.tell() < segment.start_byte:
+            chunk = handle.read(min(_TAIL_CHUNK, segment.start_byte - handle.tell()))
+            newlines += chunk.count(b"\n")
+    return newlines + 1
 
 
 def _segment_file(segment: Segment, scratch: Path) -> Path:
@@ -92,53 +98,107 @@ def _segment_file(segment: Segment, scratch: Path) -> Path:
     return copy
 
 
-_COMMON = {
+_TYPED_COLUMNS = {
     "event_id": "varchar",
-    "schema_version": "json",
+    "schema_version": "integer",
     "event_type": "varchar",
-    "occurred_at": "varchar",
+    "occurred_at": "timestamp",
     "interaction_id": "varchar",
-    "employee_id": "json",
+    "employee_id": "json",  # kept as JSON so that a number is caught, not turned into text
     "channel": "varchar",
+    **EVENT_FIELDS,
 }
+_PARSED_COLUMNS = (
+    "source_file varchar, source_line bigint, raw_line varchar, event_id varchar, "
+    "schema_version integer, event_type varchar, occurred_at timestamp, interaction_id varchar, "
+    "employee_id varchar, channel varchar, "
+    + ", ".join(f"{name} {kind}" for name, kind in EVENT_FIELDS.items())
+    + ", problem varchar"
+)
 
 
-def _json_columns() -> str:
-    """The `columns` argument of `read_json`: every field as text or raw JSON, typed later."""
-    fields = {**_COMMON, **dict.fromkeys(EVENT_FIELDS, "json")}
-    return "{" + ", ".join(f"'{name}': '{kind.upper()}'" for name, kind in fields.items()) + "}"
+def _problem(checks_first: list[str]) -> str:
+    """SQL for a row's problem (null when the row is good): `checks_first`, then the rules
+    every event obeys, written over typed columns."""
+    types = ", ".join(f"'{t}'" for t in sorted(EVENT_TYPES))
+    rules = [
+        *checks_first,
+        "when event_id is null or event_id = '' then 'missing event_id'",
+        "when schema_version is null then 'missing schema_version'",
+        f"when schema_version <> {SCHEMA_VERSION} then 'unknown schema_version ' || schema_version",
+        f"when event_type is null or event_type not in ({types}) "
+        "then 'unknown event_type ' || coalesce(event_type, 'null')",
+        "when occurred_at is null then 'occurred_at is not an ISO 8601 time: null'",
+        "when (interaction_id is null or interaction_id = '') "
+        "and event_type <> 'ticket_status_changed' then 'missing interaction_id'",
+        "when channel is null or channel = '' then 'missing channel'",
+    ]
+    return "case " + " ".join(rules) + " end"
+
+
+def _create_parsed(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(f"create or replace temp table parsed ({_PARSED_COLUMNS})")
 
 
 def _stage_fast(connection: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> None:
-    """Parse whole files with DuckDB's JSON reader into `decoded` (no line numbers)."""
-    readable = [str(path) for path in files.values()]
-    originals = {str(path): name for name, path in files.items()}
+    """Parse whole files with DuckDB's typed JSON reader into `parsed` (no line numbers).
+
+    A value of the wrong type makes the reader fail: the caller then reads per file, and the
+    failing file line by line."""
     connection.execute(
         "create or replace temp table file_names (readable varchar, original varchar)"
     )
-    connection.executemany("insert into file_names values (?, ?)", list(originals.items()))
-    lifted = ", ".join(f"{name}::varchar as {name}" for name in EVENT_FIELDS)
+    connection.executemany(
+        "insert into file_names values (?, ?)",
+        [(str(path), name) for name, path in files.items()],
+    )
+    columns = "{" + ", ".join(f"'{n}': '{k.upper()}'" for n, k in _TYPED_COLUMNS.items()) + "}"
+    employee_check = (
+        "when json_type(employee_id) not in ('VARCHAR', 'NULL') then 'employee_id is not a string'"
+    )
     connection.execute(
         f"""
-        insert into decoded
+        insert into parsed
         select
-            file_names.original, null, null, true, 'OBJECT', event_id,
-            schema_version::varchar, event_type, occurred_at, interaction_id,
-            json_type(employee_id), json_extract_string(employee_id, '$'), channel, {lifted}
-        from read_json(?, format = 'newline_delimited', columns = {_json_columns()},
-                       filename = true)
+            file_names.original, null, null, event_id, schema_version, event_type, occurred_at,
+            interaction_id, json_extract_string(employee_id, '$'), channel,
+            {", ".join(EVENT_FIELDS)}, {_problem([employee_check])}
+        from read_json(?, format = 'newline_delimited', columns = {columns}, filename = true)
         inner join file_names on filename = file_names.readable
         """,
-        [readable],
+        [[str(path) for path in files.values()]],
     )
 
 
 def _stage_lines(connection: duckdb.DuckDBPyConnection, segment: Segment, readable: Path) -> None:
-    """Parse one segment line by line into `decoded`, numbering lines as in the original file."""
-    lifted = ", ".join(f"json_extract(doc, '$.{name}')::varchar" for name in EVENT_FIELDS)
+    """Parse one segment line by line into `parsed`, numbering lines as in the original file,
+    with a reason for every line that is not valid JSON or has a value of the wrong type."""
+    texts = ", ".join(f"json_extract_string(doc, '$.{name}') as {name}" for name in EVENT_FIELDS)
+    typed = ", ".join(
+        f"try_cast({name} as {kind}) as {name}" if kind != "varchar" else name
+        for name, kind in EVENT_FIELDS.items()
+    )
+    type_checks = [
+        "when not valid then 'not valid JSON'",
+        "when json_type(doc) <> 'OBJECT' then 'not a JSON object'",
+        "when json_type(doc, '$.employee_id') not in ('VARCHAR', 'NULL') "
+        "then 'employee_id is not a string'",
+        "when schema_text is not null and schema_version is null "
+        "then 'unknown schema_version ' || schema_text",
+        "when occurred_text is not null and occurred_at is null "
+        "then 'occurred_at is not an ISO 8601 time: ' || occurred_text",
+        *(
+            f"when {name}_text is not null and {name} is null then '{name} is not a {kind}'"
+            for name, kind in EVENT_FIELDS.items()
+            if kind != "varchar"
+        ),
+    ]
+    kept_texts = ", ".join(
+        f"{name} as {name}_text" for name, kind in EVENT_FIELDS.items() if kind != "varchar"
+    )
     connection.execute(
         f"""
-        insert into decoded
+        insert into parsed
         with lines as (
             select n + ? - 1 as source_line, line
             from (
@@ -148,71 +208,37 @@ def _stage_lines(connection: duckdb.DuckDBPyConnection, segment: Segment, readab
             where line <> ''
         ),
         checked as (
-            select *, case when json_valid(line) then line end as doc from lines
+            select *, json_valid(line) as valid, case when json_valid(line) then line end as doc
+            from lines
+        ),
+        texts as (
+            select
+                source_line, line, valid, doc,
+                json_extract_string(doc, '$.event_id') as event_id,
+                json_extract(doc, '$.schema_version')::varchar as schema_text,
+                json_extract_string(doc, '$.event_type') as event_type,
+                json_extract_string(doc, '$.occurred_at') as occurred_text,
+                json_extract_string(doc, '$.interaction_id') as interaction_id,
+                json_extract_string(doc, '$.employee_id') as employee_id,
+                json_extract_string(doc, '$.channel') as channel,
+                {texts}
+            from checked
+        ),
+        typed as (
+            select
+                source_line, line, valid, doc, event_id, schema_text, event_type, occurred_text,
+                interaction_id, employee_id, channel, {typed}, {kept_texts},
+                try_cast(schema_text as integer) as schema_version,
+                try_cast(occurred_text as timestamp) as occurred_at,
+            from texts
         )
         select
-            ?, source_line, left(line, 10000), doc is not null, json_type(doc),
-            json_extract_string(doc, '$.event_id'), json_extract(doc, '$.schema_version')::varchar,
-            json_extract_string(doc, '$.event_type'), json_extract_string(doc, '$.occurred_at'),
-            json_extract_string(doc, '$.interaction_id'), json_type(doc, '$.employee_id'),
-            json_extract_string(doc, '$.employee_id'), json_extract_string(doc, '$.channel'),
-            {lifted}
-        from checked
+            ?, source_line, left(line, 10000), event_id, schema_version, event_type, occurred_at,
+            interaction_id, employee_id, channel, {", ".join(EVENT_FIELDS)},
+            {_problem(type_checks)}
+        from typed
         """,
-        [segment.first_line, str(readable), str(segment.path)],
-    )
-
-
-def _create_decoded(connection: duckdb.DuckDBPyConnection) -> None:
-    lifted = ", ".join(f"{name} varchar" for name in EVENT_FIELDS)
-    connection.execute(
-        f"""
-        create or replace temp table decoded (
-            source_file varchar, source_line bigint, raw_line varchar, valid boolean,
-            doc_type varchar,
-            event_id varchar, schema_version varchar, event_type varchar, occurred_text varchar,
-            interaction_id varchar, employee_type varchar, employee_id varchar, channel varchar,
-            {lifted}
-        )
-        """
-    )
-
-
-def _validate(connection: duckdb.DuckDBPyConnection) -> None:
-    """Type the decoded rows and give every bad one its reason, into `parsed`."""
-    types = ", ".join(f"'{t}'" for t in sorted(EVENT_TYPES))
-    lifted = ", ".join(
-        f"try_cast(json_extract_string({name}, '$') as {kind}) as {name}"
-        if kind != "varchar"
-        else f"json_extract_string({name}, '$') as {name}"
-        for name, kind in EVENT_FIELDS.items()
-    )
-    connection.execute(
-        f"""
-        create or replace temp table parsed as
-        select
-            source_file, source_line, raw_line, event_id, event_type, interaction_id, employee_id,
-            channel, try_cast(schema_version as integer) as schema_version,
-            try_cast(occurred_text as timestamp) as occurred_at,
-            {lifted},
-            case
-                when not valid then 'not valid JSON'
-                when doc_type <> 'OBJECT' then 'not a JSON object'
-                when event_id is null or event_id = '' then 'missing event_id'
-                when schema_version is null then 'missing schema_version'
-                when try_cast(schema_version as integer) is distinct from {SCHEMA_VERSION}
-                    then 'unknown schema_version ' || schema_version
-                when event_type is null or event_type not in ({types})
-                    then 'unknown event_type ' || coalesce(event_type, 'null')
-                when try_cast(occurred_text as timestamp) is null
-                    then 'occurred_at is not an ISO 8601 time: ' || coalesce(occurred_text, 'null')
-                when (interaction_id is null or interaction_id = '')
-                    and event_type <> 'ticket_status_changed' then 'missing interaction_id'
-                when employee_type not in ('VARCHAR', 'NULL') then 'employee_id is not a string'
-                when channel is null or channel = '' then 'missing channel'
-            end as problem,
-        from decoded
-        """
+        [_first_line(segment), str(readable), str(segment.path)],
     )
 
 
@@ -224,28 +250,38 @@ def _files_needing_lines(connection: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in rows}
 
 
+def _stage_whole_files(connection: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> set[str]:
+    """Read files whole, all at once or, if that fails, one by one; return those that failed."""
+    try:
+        _stage_fast(connection, files)
+        return set()
+    except duckdb.Error:
+        connection.execute("delete from parsed")
+    failed = set()
+    for name, path in files.items():
+        try:
+            _stage_fast(connection, {name: path})
+        except duckdb.Error:
+            failed.add(name)
+    return failed
+
+
 def _stage(connection: duckdb.DuckDBPyConnection, segments: list[Segment], scratch: Path) -> None:
     """Decode every segment: whole files fast, and any file with a problem line by line."""
-    _create_decoded(connection)
+    _create_parsed(connection)
     readable = {str(s.path): _segment_file(s, scratch) for s in segments}
     by_name = {str(s.path): s for s in segments}
     slow: set[str] = {str(s.path) for s in segments if not s.complete}
     fast = {name: path for name, path in readable.items() if name not in slow}
-    try:
-        if fast:
-            _stage_fast(connection, fast)
-    except duckdb.Error:
-        connection.execute("delete from decoded")
-        slow |= set(fast)
-    _validate(connection)
+    if fast:
+        slow |= _stage_whole_files(connection, fast)
     slow |= _files_needing_lines(connection)
     if slow:
         connection.execute(
-            "delete from decoded where source_file in (select unnest(?))", [sorted(slow)]
+            "delete from parsed where source_file in (select unnest(?))", [sorted(slow)]
         )
         for name in sorted(slow):
             _stage_lines(connection, by_name[name], readable[name])
-        _validate(connection)
 
 
 def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
@@ -261,6 +297,15 @@ def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
         select source_file, source_line, problem, raw_line, now()
         from parsed where problem is not null
         """
+    )
+    repeats = connection.execute(
+        "select count(*) - count(distinct event_id) from parsed"
+    ).fetchone()
+    # the first copy of an id wins; ranking rows costs, so only when the batch repeats an id
+    first_copy_only = (
+        "qualify row_number() over (partition by event_id order by source_file, source_line) = 1"
+        if repeats[0]
+        else ""
     )
     fields = ", ".join(EVENT_FIELDS)
     before = connection.execute("select count(*) from raw.events").fetchone()[0]
@@ -279,7 +324,7 @@ def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
                 where occurred_at between
                     (select min(occurred_at) from parsed) and (select max(occurred_at) from parsed)
             )
-        qualify row_number() over (partition by event_id order by source_file, source_line) = 1
+        {first_copy_only}
         """
     )
     after = connection.execute("select count(*) from raw.events").fetchone()[0]
@@ -291,15 +336,10 @@ def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
 
 
 def _record_files(segments: list[Segment], connection: duckdb.DuckDBPyConnection) -> None:
-    for segment in segments:
-        with segment.path.open("rb") as handle:
-            handle.seek(segment.start_byte)
-            lines = handle.read(segment.end_byte - segment.start_byte).count(b"\n")
-        lines += 0 if segment.complete else 1
-        connection.execute(
-            "insert or replace into raw.event_files values (?, ?, ?, now())",
-            [str(segment.path), segment.first_line - 1 + lines, segment.end_byte],
-        )
+    connection.executemany(
+        "insert or replace into raw.event_files values (?, ?, now())",
+        [(str(segment.path), segment.end_byte) for segment in segments],
+    )
 
 
 def _batches(segments: list[Segment], max_bytes: int) -> list[list[Segment]]:
@@ -347,7 +387,7 @@ def ingest_events(
             except BaseException:
                 connection.execute("rollback")
                 raise
-    connection.execute("drop table if exists decoded; drop table if exists parsed")
+    connection.execute("drop table if exists parsed; drop table if exists file_names")
     incomplete = sum(not s.complete for s in segments)
     if incomplete:
         summary.notes.append(f"{incomplete} file(s) ended in a partial line from a stopped writer")

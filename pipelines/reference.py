@@ -27,6 +27,7 @@ def _intents(catalogue: Catalogue) -> pl.DataFrame:
                 "blocking_factor": i.blocking_factor,
                 "support_tier": i.support_tier,
                 "handling": i.handling_kind,
+                "baseline_working_hours": i.baseline_working_hours,
             }
             for i in catalogue.intents.values()
         ]

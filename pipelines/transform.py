@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+
+import duckdb
 
 from pipelines.reference import load_reference_data
 from pipelines.warehouse import connect
@@ -20,6 +25,7 @@ class BuildResult:
     """What `dbt build` did: success, and the nodes that failed or warned."""
 
     success: bool
+    full_refresh: bool = False
     nodes: int = 0
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -76,17 +82,77 @@ def _release_warehouse() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def build_models(warehouse: Path) -> BuildResult:
-    """`dbt build`: seeds, models and their tests."""
-    return run_dbt(["build"], warehouse)
+def build_models(warehouse: Path, full_refresh: bool = False) -> BuildResult:
+    """`dbt build`: seeds, models and their tests; `full_refresh` rebuilds incremental models."""
+    return run_dbt(["build", *(["--full-refresh"] if full_refresh else [])], warehouse)
+
+
+def build_fingerprint(settings: Settings, connection: duckdb.DuckDBPyConnection) -> str:
+    """A hash of everything an incremental build cannot follow row by row: the dbt project,
+    the catalogue, the build's variables, the roster and the imported ticket history."""
+    digest = hashlib.sha256()
+    for folder in (DBT_PROJECT, settings.catalogue_dir):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not {"target", "logs"} & set(path.relative_to(folder).parts):
+                digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    digest.update(str(settings.recontact_window_hours).encode())
+    for query in _REFERENCE_DATA_QUERIES:
+        digest.update(repr(connection.execute(query).fetchall()).encode())
+    return digest.hexdigest()
+
+
+_REFERENCE_DATA_QUERIES = [
+    "select count(*), sum(hash(employees)) from raw.employees as employees",
+    "select import_batch from raw.import_batches order by import_batch",
+]
+
+
+def _plan_build(settings: Settings, connection: duckdb.DuckDBPyConnection, build_id: str) -> bool:
+    """Record the build about to run in `ops.builds` and the rows its scoped data tests check
+    in `ops.build_scope`; return whether it must be a full refresh."""
+    fingerprint = build_fingerprint(settings, connection)
+    last = connection.execute(
+        "select fingerprint, finished_at, loaded_through from ops.builds "
+        "where succeeded order by started_at desc limit 1"
+    ).fetchone()
+    built = connection.execute(
+        "select count(*) from information_schema.tables where table_name = 'fct_interactions'"
+    ).fetchone()[0]
+    full_refresh = last is None or last[0] != fingerprint or not built
+    old = datetime(1900, 1, 1)
+    connection.execute(
+        """
+        insert into ops.builds (build_id, started_at, fingerprint, full_refresh, loaded_through)
+        select ?, now(), ?, ?, (select max(loaded_at) from raw.events)
+        """,
+        [build_id, fingerprint, full_refresh],
+    )
+    connection.execute(
+        "create or replace table ops.build_scope as select ? as loaded_after, ? as built_after",
+        [old if full_refresh else last[2] or old, old if full_refresh else last[1]],
+    )
+    return full_refresh
 
 
 def build_warehouse(settings: Settings) -> BuildResult:
-    """Refresh the catalogue's reference tables, then `dbt build` the warehouse."""
+    """Refresh the catalogue's reference tables, then `dbt build` the warehouse: incrementally,
+    unless the project, catalogue, roster or ticket history changed since the last good build."""
     catalogue = load_catalogue(settings.catalogue_dir)
+    build_id = uuid.uuid4().hex
     connection = connect(settings.warehouse_path)
     try:
         load_reference_data(catalogue, connection, settings.state_db)
+        full_refresh = _plan_build(settings, connection, build_id)
     finally:
         connection.close()
-    return build_models(settings.warehouse_path)
+    result = build_models(settings.warehouse_path, full_refresh)
+    result.full_refresh = full_refresh
+    connection = connect(settings.warehouse_path)
+    try:
+        connection.execute(
+            "update ops.builds set finished_at = now(), succeeded = ? where build_id = ?",
+            [result.success, build_id],
+        )
+    finally:
+        connection.close()
+    return result

@@ -62,7 +62,6 @@ create table if not exists raw.event_quarantine (
 
 create table if not exists raw.event_files (
     source_file varchar primary key,
-    lines_loaded bigint not null,
     bytes_loaded bigint not null,
     loaded_at timestamp not null
 );
@@ -123,6 +122,18 @@ create table if not exists raw.import_quarantine (
     source_row bigint not null,
     reason varchar not null,
     raw_row varchar
+);
+
+create schema if not exists ops;
+
+create table if not exists ops.builds (
+    build_id varchar primary key,
+    started_at timestamp not null,
+    finished_at timestamp,
+    fingerprint varchar not null,
+    full_refresh boolean not null,
+    loaded_through timestamp,
+    succeeded boolean
 );
 
 create table if not exists raw.import_batches (

@@ -30,6 +30,7 @@ class Intent(BaseModel):
     blocking_factor: float = Field(ge=0, le=1)
     handling: str | dict[str, str]
     support_tier: str
+    baseline_working_hours: float | None = Field(default=None, gt=0)
     entities: list[EntityType] = []
 
     @property

@@ -40,7 +40,8 @@
     arg_min({{ column }}, {{ ordering }})
 {%- endmacro %}
 
-{# A text key that sorts events by time, then id: fixed-width time digits, then the id. #}
+{# A number that orders events by time, then (for events of the same microsecond) by a hash of
+   the id, so ties are broken the same way on every run. #}
 {% macro event_order_key(occurred_at, event_id) -%}
-    strftime({{ occurred_at }}, '%Y%m%d%H%M%S%f') || '|' || {{ event_id }}
+    (epoch_us({{ occurred_at }}) * 1000 + cast(hash({{ event_id }}) % 1000 as bigint))
 {%- endmacro %}

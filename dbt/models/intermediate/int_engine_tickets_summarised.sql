@@ -1,4 +1,7 @@
 -- Tickets the engine opened or linked reports to (major incidents), with when they were resolved.
+-- Incremental: tickets with newly loaded events are summarised again.
+
+{{ config(materialized='incremental', unique_key='ticket_id', incremental_strategy='delete+insert') }}
 
 with
 
@@ -6,6 +9,12 @@ events as (
 
     select * from {{ ref('stg_unticket__events') }}
     where ticket_id is not null
+    {% if is_incremental() %}
+        and ticket_id in (
+            select ticket_id from {{ ref('stg_unticket__events') }}
+            where ticket_id is not null and loaded_at > {{ watermark('last_loaded_at') }}
+        )
+    {% endif %}
 
 ),
 
@@ -38,6 +47,14 @@ resolved as (
 
 ),
 
+loaded as (
+
+    select ticket_id, max(loaded_at) as last_loaded_at
+    from events
+    group by ticket_id
+
+),
+
 summarised as (
 
     select
@@ -48,8 +65,11 @@ summarised as (
         coalesce(opened.priority, 'P1') as priority,
         coalesce(opened.escalation_reason, 'linked_to_incident') as escalation_reason,
         opened.linked_interactions,
+        loaded.last_loaded_at,
+        {{ build_stamp() }} as built_at,
 
     from opened
+    inner join loaded on opened.ticket_id = loaded.ticket_id
     left join resolved on opened.ticket_id = resolved.ticket_id
 
 )

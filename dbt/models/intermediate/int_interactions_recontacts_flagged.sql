@@ -1,13 +1,52 @@
 -- Re-contacts: the same employee starting another interaction with the same intent within the
--- re-contact window (var recontact_window_hours, default 72 h) after this one started.
+-- re-contact window (var recontact_window_hours, default 72 h) after this one started, and when.
+-- Incremental: when an employee's interactions change, the flags of that employee's interactions
+-- from one window before the earliest change onwards are computed again (an earlier interaction
+-- cannot have a re-contact that late).
+
+{{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
 
 with
 
-interactions as (
+summarised as (
 
     select * from {{ ref('int_interactions_summarised') }}
 
 ),
+
+{% if is_incremental() %}
+changed_employees as (
+
+    select
+        employee_id,
+        {{ dbt.dateadd('hour', '-' ~ var('recontact_window_hours'), 'min(started_at)') }}
+            as recompute_from,
+
+    from summarised
+    where built_at > {{ watermark('built_at') }}
+    group by employee_id
+
+),
+
+interactions as (
+
+    select summarised.*
+    from summarised
+    inner join changed_employees
+        on summarised.employee_id = changed_employees.employee_id
+        and summarised.started_at >= changed_employees.recompute_from
+    union all
+    select * from summarised
+    where employee_id is null and built_at > {{ watermark('built_at') }}
+
+),
+{% else %}
+interactions as (
+
+    select * from summarised
+
+),
+{% endif %}
 
 next_contacts as (
 
@@ -36,6 +75,18 @@ flagged as (
     from interactions
     left join next_contacts on interactions.interaction_id = next_contacts.interaction_id
 
+),
+
+final as (
+
+    select
+        interaction_id,
+        case when has_recontact then next_same_intent_at end as recontact_started_at,
+        has_recontact,
+        {{ build_stamp() }} as built_at,
+
+    from flagged
+
 )
 
-select * from flagged
+select * from final

@@ -1,17 +1,38 @@
 -- One row per interaction, summarising its events in one pass: who, where, what, how it ended
 -- and when. "Latest" means latest by (occurred_at, event_id), so ties are broken the same way
--- on every run.
+-- on every run. Incremental: interactions with newly loaded events are summarised again.
+
+{{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
 
 with
 
 events as (
 
+    select * from {{ ref('stg_unticket__events') }}
+    where interaction_id is not null
+
+),
+
+{% if is_incremental() %}
+changed as (
+
+    select distinct interaction_id
+    from events
+    where loaded_at > {{ watermark('last_loaded_at') }}
+
+),
+{% endif %}
+
+ordered as (
+
     select
-        *,
+        events.*,
         {{ event_order_key('occurred_at', 'event_id') }} as event_order,
 
-    from {{ ref('stg_unticket__events') }}
-    where interaction_id is not null
+    from events
+    {% if is_incremental() %}
+    where interaction_id in (select interaction_id from changed)
+    {% endif %}
 
 ),
 
@@ -47,8 +68,9 @@ summarised as (
             when event_type = 'action_executed' and action_result = 'success' then 1 else 0
         end) = 1 as automation_ran,
         max(case when event_type = 'ticket_opened' then 1 else 0 end) = 1 as ticket_opened,
+        max(loaded_at) as last_loaded_at,
 
-    from events
+    from ordered
     group by interaction_id
 
 ),
@@ -70,6 +92,8 @@ final as (
         employee_messages,
         automation_ran,
         ticket_opened,
+        last_loaded_at,
+        {{ build_stamp() }} as built_at,
 
     from summarised
 

@@ -1,13 +1,23 @@
 -- How long each interaction took to resolve, in calendar and in working time. Working time
 -- counts only the employee's office hours (time zone, working weekdays, holidays); employees the
 -- directory does not know use the first office's calendar. Escalated interactions resolve when
--- their ticket does.
+-- their ticket does. Incremental: interactions that changed, or whose ticket changed, are timed
+-- again.
+
+{{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
 
 with
 
 interactions as (
 
     select * from {{ ref('int_interactions_summarised') }}
+    {% if is_incremental() %}
+    where built_at > {{ watermark('built_at') }}
+        or ticket_id in (
+            select ticket_id from {{ ref('int_engine_tickets_summarised') }}
+            where built_at > {{ watermark('built_at') }}
+        )
+    {% endif %}
 
 ),
 
@@ -89,6 +99,7 @@ timed as (
         case
             when resolved.resolved_at is not null then coalesce(working_seconds.seconds, 0)
         end as working_seconds_to_resolution,
+        {{ build_stamp() }} as built_at,
 
     from resolved
     left join working_seconds on resolved.interaction_id = working_seconds.interaction_id

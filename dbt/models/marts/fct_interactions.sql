@@ -1,11 +1,22 @@
 -- One row per interaction, with the outcome, the strict deflection flags, time to resolution and
 -- what it cost or saved the employee. Definitions: see the column descriptions (_marts.yml).
+-- Incremental: interactions whose summary, re-contact flag or timing changed are rebuilt.
+
+{{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
 
 with
 
 interactions as (
 
     select * from {{ ref('int_interactions_summarised') }}
+    {% if is_incremental() %}
+    where interaction_id in (
+        {% for upstream in ['int_interactions_summarised', 'int_interactions_recontacts_flagged', 'int_interactions_timed'] %}
+        select interaction_id from {{ ref(upstream) }} where built_at > {{ watermark('built_at') }}
+        {% if not loop.last %}union{% endif %}
+        {% endfor %}
+    )
+    {% endif %}
 
 ),
 
@@ -121,6 +132,7 @@ final as (
             when is_deflected then coalesce(ticket_cost_usd, 0) - (select cost_usd from self_help)
             else 0
         end as cost_saved_usd,
+        {{ build_stamp() }} as built_at,
 
     from measured
 

@@ -30,6 +30,7 @@ renamed as (
         priority,
         source_file,
         source_line,
+        loaded_at,
 
     from source
 
