@@ -122,6 +122,7 @@ INCREMENTAL_TABLES = {
     "intermediate.int_interactions_recontacts_flagged": "interaction_id",
     "intermediate.int_interactions_timed": "interaction_id",
     "marts.fct_interactions": "interaction_id",
+    "marts.fct_tickets": "ticket_key",
 }
 
 

@@ -5,15 +5,42 @@
 
 with
 
-events as (
+ticket_events as (
 
     select * from {{ ref('stg_unticket__events') }}
     where ticket_id is not null
+
+),
+
+{% if is_incremental() %}
+changed as (
+
+    select ticket_id, min(occurred_at) as first_new_at
+    from ticket_events
+    where loaded_at > {{ watermark('last_loaded_at') }}
+    group by ticket_id
+
+),
+
+scan_from as (
+
+    -- no event of a changed ticket is older than its opening: scan events from there on
+    select min(case
+        when previous.opened_at < changed.first_new_at then previous.opened_at
+        else changed.first_new_at
+    end) as occurred_at
+    from changed
+    left join {{ this }} as previous on changed.ticket_id = previous.ticket_id
+
+),
+{% endif %}
+
+events as (
+
+    select * from ticket_events
     {% if is_incremental() %}
-        and ticket_id in (
-            select ticket_id from {{ ref('stg_unticket__events') }}
-            where ticket_id is not null and loaded_at > {{ watermark('last_loaded_at') }}
-        )
+    where ticket_id in (select ticket_id from changed)
+        and occurred_at >= (select occurred_at from scan_from)
     {% endif %}
 
 ),

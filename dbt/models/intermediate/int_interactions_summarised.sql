@@ -16,9 +16,22 @@ events as (
 {% if is_incremental() %}
 changed as (
 
-    select distinct interaction_id
+    select interaction_id, min(occurred_at) as first_new_at
     from events
     where loaded_at > {{ watermark('last_loaded_at') }}
+    group by interaction_id
+
+),
+
+scan_from as (
+
+    -- no event of a changed interaction is older than its start: scan events from there on
+    select min(case
+        when previous.started_at < changed.first_new_at then previous.started_at
+        else changed.first_new_at
+    end) as occurred_at
+    from changed
+    left join {{ this }} as previous on changed.interaction_id = previous.interaction_id
 
 ),
 {% endif %}
@@ -32,6 +45,7 @@ ordered as (
     from events
     {% if is_incremental() %}
     where interaction_id in (select interaction_id from changed)
+        and occurred_at >= (select occurred_at from scan_from)
     {% endif %}
 
 ),

@@ -1,16 +1,30 @@
 -- One row per ticket from every source: imported history and the tickets the engine opened.
+-- Incremental: engine tickets that changed, or whose interaction changed, are rebuilt; history
+-- changes only by an import, which makes the next build a full refresh.
+
+{{ config(materialized='incremental', unique_key='ticket_key', incremental_strategy='delete+insert') }}
 
 with
 
 history as (
 
     select * from {{ ref('int_history_tickets_timed') }}
+    {% if is_incremental() %}
+    where false
+    {% endif %}
 
 ),
 
 engine_tickets as (
 
     select * from {{ ref('int_engine_tickets_summarised') }}
+    {% if is_incremental() %}
+    where built_at > {{ watermark('built_at') }}
+        or interaction_id in (
+            select interaction_id from {{ ref('int_interactions_timed') }}
+            where built_at > {{ watermark('built_at') }}
+        )
+    {% endif %}
 
 ),
 
@@ -78,6 +92,16 @@ unioned as (
     union all
     select * from from_engine
 
+),
+
+final as (
+
+    select
+        *,
+        {{ build_stamp() }} as built_at,
+
+    from unioned
+
 )
 
-select * from unioned
+select * from final
