@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import duckdb
 
@@ -26,7 +27,12 @@ class Headline:
 
 HEADLINE_SQL = """
 with
-interactions as (select * from marts.fct_interactions where outcome <> 'pending'),
+interactions as (
+    select * from marts.fct_interactions
+    where outcome <> 'pending'
+        and (cast($start as date) is null or started_at >= cast($start as date))
+        and (cast($stop as date) is null or started_at < cast($stop as date))
+),
 support as (select * from interactions where is_support)
 select
     (select count(*) from interactions),
@@ -44,6 +50,10 @@ select
 """
 
 
-def headline(connection: duckdb.DuckDBPyConnection) -> Headline:
-    """Compute the headline figures over the whole warehouse."""
-    return Headline(*connection.execute(HEADLINE_SQL).fetchone())
+def headline(
+    connection: duckdb.DuckDBPyConnection, start: date | None = None, end: date | None = None
+) -> Headline:
+    """Compute the headline figures over the whole warehouse, or over the interactions started
+    (UTC) from `start` to `end`, both days included. The Pareto share is always all-time."""
+    stop = end + timedelta(days=1) if end is not None else None
+    return Headline(*connection.execute(HEADLINE_SQL, {"start": start, "stop": stop}).fetchone())

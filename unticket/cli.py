@@ -429,6 +429,83 @@ def export(
         _fail("no marts yet: run `unticket build`")
 
 
+@app.command()
+def report(
+    period: Annotated[
+        str, typer.Option(help="week (last complete ISO week) or month (last complete month).")
+    ] = "week",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Report on the period before this day, YYYY-MM-DD (default: today, or the day "
+            "after the latest data in the warehouse if that is earlier)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Folder to write into (default: $UNTICKET_DATA_DIR/reports)."),
+    ] = None,
+) -> None:
+    """Write the IT-leader report (HTML that opens offline, and a JSON summary) for the last
+    complete week or month against the one before; post a summary to Slack if configured.
+
+    Example: unticket report --period week --as-of 2026-10-05
+    """
+    import duckdb
+
+    from pipelines.report import (
+        PERIODS,
+        DeliveryError,
+        build_report,
+        headline_rows,
+        post_to_slack,
+        report_summary,
+        write_report,
+    )
+
+    if period not in PERIODS:
+        _fail("--period must be week or month")
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        _fail(f"--as-of {as_of!r} is not a date; use YYYY-MM-DD, e.g. 2026-10-05")
+        return
+    settings = get_settings()
+    connection = _open_built_warehouse()
+    try:
+        built = build_report(connection, period, day)
+    except duckdb.Error as error:
+        _fail(f"the marts are not built ({str(error).splitlines()[0]}); run `unticket build`")
+        return
+    finally:
+        connection.close()
+    directory = output or settings.reports_dir
+    try:
+        paths = write_report(built, directory)
+    except OSError as error:
+        _fail(f"could not write the report into {directory}: {error.strerror or error}")
+        return
+    table = Table(title=f"{built.label}, against {built.previous_label}")
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    table.add_column("change", justify="right")
+    for row in headline_rows(built.kpis):
+        table.add_row(*row)
+    console.print(table)
+    for note in built.notes:
+        console.print(f"[yellow]note[/yellow] {note}")
+    console.print(f"Data quality: {built.data_quality['message']}")
+    console.print(f"Wrote {paths.html}\n  and {paths.json}")
+    webhook = settings.report_slack_webhook_url
+    if webhook is not None and webhook.get_secret_value():
+        try:
+            post_to_slack(report_summary(built, paths), webhook.get_secret_value())
+        except DeliveryError as error:
+            _fail(f"{error}. The report is written: {paths.html}")
+            return
+        console.print("Posted the summary to Slack.")
+
+
 def _run_import(load: Callable[[duckdb.DuckDBPyConnection], LoadSummary]) -> None:
     """Run one import against the warehouse and print its summary, or a clear error."""
     from pipelines.importers.common import ImportFailed

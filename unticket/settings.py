@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `unticket serve` binds to.")
     port: int = Field(default=8080, gt=0, lt=65536, description="Port `unticket serve` uses.")
+    report_slack_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="Slack incoming-webhook URL `unticket report` posts its summary to (a secret: "
+        "never printed or logged); unset means the report is only written to a folder.",
+    )
 
     @field_validator("data_dir", "catalogue_dir")
     @classmethod

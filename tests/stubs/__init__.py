@@ -1,0 +1,1 @@
+"""Test doubles of external services, started in-process by tests."""

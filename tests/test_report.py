@@ -1,0 +1,534 @@
+"""The IT-leader report on a real warehouse: simulate 6 weeks → ingest → dbt build → report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import socket
+from collections.abc import Iterator
+from datetime import date, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+from plotly.offline import get_plotlyjs
+from typer.testing import CliRunner
+
+from pipelines.ingest import ingest_events
+from pipelines.report import (
+    DeliveryError,
+    build_report,
+    change_tone,
+    compare,
+    default_as_of,
+    format_change,
+    period_bounds,
+    period_label,
+    post_to_slack,
+    render_html,
+    report_summary,
+    summarise,
+    write_report,
+)
+from pipelines.transform import build_warehouse
+from pipelines.warehouse import connect
+from resolver.simulation import run_simulation
+from tests.conftest import make_settings
+from tests.stubs.slack_webhook import PATH, SlackWebhookStub
+from unticket.cli import app
+from unticket.settings import Settings, get_settings
+
+# Data from Monday 24 Aug to Sunday 4 Oct 2026 (UTC: from the evening of 23 Aug).
+FIRST_DAY = date(2026, 8, 24)
+AS_OF = date(2026, 10, 5)  # a Monday: the report covers 28 Sep – 4 Oct, against 21 – 27 Sep
+SECRET = PATH.rsplit("/", 1)[1]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Settings:
+    settings = make_settings(tmp_path_factory.mktemp("report") / "data", trained_models)
+    run_simulation(settings, employees=200, days=42, seed=3, start=FIRST_DAY)
+    connection = connect(settings.warehouse_path)
+    ingest_events(settings.events_dir, connection)
+    connection.close()
+    result = build_warehouse(settings)
+    assert result.success, result.failures
+    return settings
+
+
+@pytest.fixture
+def warehouse(built: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the built warehouse."""
+    connection = connect(built.warehouse_path, read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def writable(built: Settings, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writable copy of the warehouse, for tables later work will add."""
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(built.warehouse_path, copy)
+    connection = duckdb.connect(str(copy))
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def bare(writable) -> duckdb.DuckDBPyConnection:
+    """The warehouse as it is before the automation model and data-quality checks have run."""
+    writable.execute("drop table if exists marts.automation_priorities")
+    writable.execute("drop table if exists ops.dq_results")
+    return writable
+
+
+@pytest.fixture
+def cli_env(built: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """The CLI pointed at the built warehouse, with no webhook unless a test sets one."""
+    monkeypatch.setenv("UNTICKET_DATA_DIR", str(built.data_dir))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("UNTICKET_REPORT_SLACK_WEBHOOK_URL", raising=False)
+    get_settings.cache_clear()
+    yield built
+    get_settings.cache_clear()
+
+
+# --- periods -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        (date(2026, 10, 5), (date(2026, 9, 28), date(2026, 10, 4))),  # Monday: the week just ended
+        (date(2026, 10, 4), (date(2026, 9, 21), date(2026, 9, 27))),  # Sunday: its week is not over
+        (date(2026, 10, 7), (date(2026, 9, 28), date(2026, 10, 4))),  # mid-week
+        (date(2027, 1, 4), (date(2026, 12, 28), date(2027, 1, 3))),  # across the new year
+        (date(2026, 1, 1), (date(2025, 12, 22), date(2025, 12, 28))),
+    ],
+)
+def test_week_is_the_last_complete_iso_week_before_as_of(as_of, expected) -> None:
+    start, end = period_bounds("week", as_of)
+    assert (start, end) == expected
+    assert start.isoweekday() == 1 and end.isoweekday() == 7 and end < as_of
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        (date(2026, 10, 1), (date(2026, 9, 1), date(2026, 9, 30))),  # first day of a month
+        (date(2026, 10, 31), (date(2026, 9, 1), date(2026, 9, 30))),  # last day: not complete
+        (date(2026, 9, 30), (date(2026, 8, 1), date(2026, 8, 31))),
+        (date(2024, 3, 1), (date(2024, 2, 1), date(2024, 2, 29))),  # leap year
+        (date(2026, 1, 15), (date(2025, 12, 1), date(2025, 12, 31))),  # across the new year
+    ],
+)
+def test_month_is_the_last_complete_calendar_month_before_as_of(as_of, expected) -> None:
+    assert period_bounds("month", as_of) == expected
+
+
+def test_the_previous_period_is_the_one_before() -> None:
+    assert period_bounds("week", date(2026, 9, 28)) == (date(2026, 9, 21), date(2026, 9, 27))
+    assert period_bounds("month", date(2026, 3, 1)) == (date(2026, 2, 1), date(2026, 2, 28))
+    assert period_label("week", date(2026, 12, 28), date(2027, 1, 3)).startswith("Week 2026-W53")
+    assert period_label("month", date(2026, 9, 1), date(2026, 9, 30)) == "September 2026"
+    with pytest.raises(ValueError, match="week, month"):
+        period_bounds("quarter", date(2026, 10, 5))
+
+
+def test_default_as_of_is_today_unless_the_data_ends_earlier(warehouse) -> None:
+    # The data ends on Sunday 4 Oct: a later "today" reports the week ending that Sunday.
+    assert default_as_of(warehouse, today=date(2026, 11, 27)) == AS_OF
+    assert default_as_of(warehouse, today=date(2026, 9, 30)) == date(2026, 9, 30)
+    report = build_report(warehouse, "week", today=date(2026, 11, 27))
+    assert (report.start, report.end, report.as_of) == (date(2026, 9, 28), date(2026, 10, 4), AS_OF)
+    assert report.as_of_rule.startswith("default")
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+# The DESIGN.md definitions, re-derived from the facts' base columns (not the mart's flags).
+INDEPENDENT_SQL = """
+with
+period as (
+    select * from marts.fct_interactions
+    where outcome <> 'pending' and started_at >= $start and started_at < $stop
+),
+support as (
+    select * from period
+    where intent not in (select intent from marts.dim_intents where is_small_talk)
+),
+counted as (
+    select
+        (select count(*) from period) as interactions,
+        (select count(*) from support) as support,
+        (select count(*) from support
+            where outcome in ('auto_resolved', 'answered')
+                and feedback is distinct from 'rejected' and not has_recontact) as deflected,
+        (select count(*) from support where outcome = 'auto_resolved') as auto_resolved,
+        (select count(*) from support where outcome in ('auto_resolved', 'answered')) as resolved,
+        (select count(*) from support
+            where outcome in ('auto_resolved', 'answered') and has_recontact) as false_deflected,
+        (select count(*) from support where outcome = 'escalated') as escalations,
+        (select median(seconds_to_resolution) / 60.0 from support where resolved_at is not null)
+            as median_minutes,
+        (select sum(hours_saved) from support) as hours_saved,
+        (select sum(cost_saved_usd) from support) as cost_saved,
+)
+select
+    interactions,
+    deflected / support,
+    auto_resolved / support,
+    median_minutes,
+    hours_saved,
+    cost_saved,
+    false_deflected / resolved,
+    escalations,
+from counted
+"""
+HEADLINE = [
+    "interactions",
+    "strict_deflection_rate",
+    "auto_resolution_rate",
+    "median_minutes_to_resolution",
+    "hours_saved",
+    "cost_saved_usd",
+    "false_deflection_rate",
+    "escalations",
+]
+
+
+def independent(connection, start: date, end: date) -> dict:
+    row = connection.execute(
+        INDEPENDENT_SQL, {"start": start, "stop": end + timedelta(days=1)}
+    ).fetchone()
+    return dict(zip(HEADLINE, row, strict=True))
+
+
+@pytest.mark.parametrize("period", ["week", "month"])
+def test_json_kpis_equal_an_independent_computation_on_the_facts(
+    warehouse, tmp_path, period
+) -> None:
+    report = build_report(warehouse, period, AS_OF)
+    summary = json.loads(write_report(report, tmp_path).json.read_text())
+    expected = independent(warehouse, report.start, report.end)
+    previous = independent(warehouse, report.previous_start, report.previous_end)
+    assert expected["interactions"] > 50 and 0 < expected["strict_deflection_rate"] < 1
+    assert expected["escalations"] > 0 and expected["false_deflection_rate"] > 0
+    for key in HEADLINE:
+        assert summary["kpis"][key]["value"] == pytest.approx(expected[key]), key
+        assert summary["kpis"][key]["previous"] == pytest.approx(previous[key]), key
+    assert summary["start"] == report.start.isoformat() and summary["period"] == period
+
+
+def test_small_talk_counts_as_an_interaction_but_not_in_the_deflection_denominator(
+    writable,
+) -> None:
+    start, end = period_bounds("week", AS_OF)
+    before = summarise(writable, start, end)
+    writable.execute(
+        """
+        insert into marts.fct_interactions
+        select * replace (
+            'small-talk-1' as interaction_id, 'thanks' as intent, 'answered' as outcome,
+            false as is_support, false as is_deflected, 0.0 as hours_saved, 0.0 as cost_saved_usd
+        )
+        from marts.fct_interactions
+        where started_at >= $start and outcome = 'answered' limit 1
+        """,
+        {"start": start},
+    )
+    after = summarise(writable, start, end)
+    assert after["interactions"] == before["interactions"] + 1
+    assert after["support_interactions"] == before["support_interactions"]
+    assert after["strict_deflection_rate"] == before["strict_deflection_rate"]
+
+
+def test_changes_against_the_previous_period() -> None:
+    current = {"interactions": 120, "strict_deflection_rate": 0.62, "escalations": 4}
+    previous = {"interactions": 100, "strict_deflection_rate": 0.5, "escalations": 0}
+    changes = compare(current | {"hours_saved": None}, previous | {"hours_saved": 10.0})
+    assert changes["interactions"]["change"] == 20
+    assert changes["interactions"]["relative_change"] == pytest.approx(0.2)
+    assert changes["strict_deflection_rate"]["change"] == pytest.approx(0.12)
+    assert changes["escalations"]["relative_change"] is None  # nothing to grow from
+    assert changes["hours_saved"]["change"] is None
+    assert format_change(changes["interactions"]) == "+20 (+20%)"
+    assert format_change(changes["strict_deflection_rate"]) == "+12.0 pp"
+    assert format_change(changes["hours_saved"]) == "n/a"
+    assert change_tone(changes["strict_deflection_rate"]) == "good"
+    assert change_tone(changes["escalations"]) == "bad"  # more escalations is worse
+    assert change_tone(changes["interactions"]) == "flat"  # volume is neither
+
+
+def test_report_changes_are_current_minus_previous(warehouse) -> None:
+    report = build_report(warehouse, "week", AS_OF)
+    assert (report.previous_start, report.previous_end) == (date(2026, 9, 21), date(2026, 9, 27))
+    previous = summarise(warehouse, report.previous_start, report.previous_end)
+    for key, kpi in report.kpis.items():
+        assert kpi["previous"] == previous[key], key
+        assert kpi["change"] == pytest.approx(kpi["value"] - kpi["previous"]), key
+        if kpi["previous"]:
+            assert kpi["relative_change"] == pytest.approx(kpi["change"] / kpi["previous"]), key
+
+
+def test_sections_reconcile_with_the_headline(warehouse) -> None:
+    report = build_report(warehouse, "month", AS_OF)
+    kpis = {key: kpi["value"] for key, kpi in report.kpis.items()}
+    for rows in (report.deflection_by_intent, report.deflection_by_channel):
+        assert sum(r["support_interactions"] for r in rows) == kpis["support_interactions"]
+        deflected = sum(r["deflected"] for r in rows)
+        assert deflected / kpis["support_interactions"] == pytest.approx(
+            kpis["strict_deflection_rate"]
+        )
+    assert sum(r["hours_saved"] for r in report.savings_by_intent) == pytest.approx(
+        kpis["hours_saved"]
+    )
+    assert sum(r["cost_saved_usd"] for r in report.savings_by_intent) == pytest.approx(
+        kpis["cost_saved_usd"]
+    )
+    total, *by_intent = report.resolution_speed
+    assert total["is_total"] and total["p50_hours"] * 60 == pytest.approx(
+        kpis["median_minutes_to_resolution"]
+    )
+    assert all(r["p50_hours"] <= r["p90_hours"] for r in report.resolution_speed)
+    assert any(r["baseline_working_hours"] for r in by_intent)
+    # August is only partly in the warehouse: the report says so rather than boast of growth.
+    assert any("previous period" in note and "partly" in note for note in report.notes)
+
+
+def test_priorities_fall_back_to_lost_hours_and_say_so(bare) -> None:
+    report = build_report(bare, "week", AS_OF)
+    assert report.priorities.source == "lost_hours"
+    assert "the automation model has not run yet" in report.priorities.note
+    expected = bare.execute(
+        """
+        select intent, sum(coalesce(lost_hours, 0)) from marts.fct_interactions
+        where is_support and outcome <> 'pending' and started_at >= $start and started_at < $stop
+        group by intent order by 2 desc, intent limit 10
+        """,
+        {"start": report.start, "stop": report.end + timedelta(days=1)},
+    ).fetchall()
+    ranked = [(r["issue_type"], r["lost_hours"]) for r in report.priorities.rows]
+    assert [intent for intent, _ in ranked] == [intent for intent, _ in expected]
+    assert [hours for _, hours in ranked] == pytest.approx([hours for _, hours in expected])
+    assert [r["rank"] for r in report.priorities.rows] == list(range(1, len(ranked) + 1))
+    assert report.data_quality == {"status": "none", "message": "No data-quality results yet."}
+
+
+def test_priorities_and_data_quality_come_from_their_tables_once_they_exist(writable) -> None:
+    writable.execute(
+        """
+        create table marts.automation_priorities as
+        select * from (values
+            ('vpn_issue', 2, 40.0, 3200.0, 120),
+            ('printer_issue', 1, 55.5, 4100.0, 80),
+            ('wifi_issue', 3, 12.0, 900.0, 30)
+        ) as t(issue_type, rank, expected_hours_saved_per_month, expected_cost_saved_per_month,
+               forecast_volume);
+        create schema if not exists ops;
+        create or replace table ops.dq_results (
+            run_id varchar, suite varchar, expectation varchar, severity varchar,
+            success boolean, checked_at timestamp
+        );
+        insert into ops.dq_results values
+            ('run-1', 'events', 'event_id unique', 'critical', false, '2026-10-04 06:00'),
+            ('run-2', 'events', 'event_id unique', 'critical', true, '2026-10-05 06:00'),
+            ('run-2', 'events', 'channel known', 'critical', true, '2026-10-05 06:00'),
+            ('run-2', 'tickets', 'opened before resolved', 'critical', true, '2026-10-05 06:01'),
+            ('run-2', 'tickets', 'priority present', 'warning', false, '2026-10-05 06:01');
+        """
+    )
+    report = build_report(writable, "week", AS_OF)
+    assert report.priorities.source == "automation_model"
+    assert [r["issue_type"] for r in report.priorities.rows] == [
+        "printer_issue",
+        "vpn_issue",
+        "wifi_issue",
+    ]
+    assert "not run yet" not in report.priorities.note
+    quality = report.data_quality
+    assert (quality["status"], quality["run_id"]) == ("warning", "run-2")  # the latest run only
+    assert (quality["passed"], quality["warnings"], quality["critical"]) == (3, 1, 0)
+    assert quality["failures"] == [
+        {"suite": "tickets", "expectation": "priority present", "severity": "warning"}
+    ]
+    html = render_html(report)
+    assert "expected hours saved per month" in html and "priority present" in html
+    assert "not run yet" not in html and "No data-quality results yet" not in html
+    writable.execute(
+        "insert into ops.dq_results values "
+        "('run-3', 'events', 'event_id unique', 'critical', false, '2026-10-06 06:00')"
+    )
+    assert build_report(writable, "week", AS_OF).data_quality["status"] == "critical"
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+class Scripts(HTMLParser):
+    """Collects what an HTML page would fetch: script, link, img and iframe sources."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts = 0
+        self.fetches: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.scripts += tag == "script"
+        for name, value in attrs:
+            if name in ("src", "href") and tag in ("script", "link", "img", "iframe"):
+                self.fetches.append(f"{tag} {value}")
+
+
+def test_html_is_self_contained_with_plotly_inlined(bare) -> None:
+    html = render_html(build_report(bare, "week", AS_OF))
+    assert get_plotlyjs() in html  # the whole library, once
+    assert html.count("plotly.js v") == 1
+    assert '<script src="http' not in html and "cdn.plot.ly" not in html.split("/**", 1)[0]
+    parser = Scripts()
+    parser.feed(html)
+    assert parser.fetches == []
+    for chart in ("intent", "channel", "speed", "savings", "priorities"):
+        assert f'id="chart-{chart}"' in html, chart
+    for heading in (
+        "Deflection by intent",
+        "Deflection by channel",
+        "Resolution speed against the baseline",
+        "Hours and cost saved",
+        "Top automation priorities",
+        "Data quality",
+        "Ranked by lost hours in the period; the automation model has not run yet.",
+        "No data-quality results yet.",
+        "Week 2026-W40",
+    ):
+        assert heading in html, heading
+
+
+def test_an_empty_period_renders_without_charts(warehouse, tmp_path) -> None:
+    report = build_report(warehouse, "week", date(2026, 6, 1))
+    assert report.kpis["interactions"]["value"] == 0
+    assert any("no data" in note for note in report.notes)
+    paths = write_report(report, tmp_path)
+    html = paths.html.read_text()
+    assert "No data in this period." in html and 'id="chart-' not in html
+    assert json.loads(paths.json.read_text())["kpis"]["strict_deflection_rate"]["value"] is None
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def test_cli_writes_both_files_and_prints_a_summary(cli_env, tmp_path) -> None:
+    result = runner.invoke(
+        app, ["report", "--period", "week", "--as-of", "2026-10-05", "--output", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    html = tmp_path / "unticket-report-week-2026-W40.html"
+    summary = json.loads((tmp_path / "unticket-report-week-2026-W40.json").read_text())
+    assert html.exists() and summary["files"] == {
+        "html": html.name,
+        "json": "unticket-report-week-2026-W40.json",
+    }
+    rate = summary["kpis"]["strict_deflection_rate"]["value"]
+    assert "Deflection rate (strict)" in result.output and f"{rate:.1%}" in result.output
+    assert "Data quality:" in result.output and str(html) in result.output
+    assert "Slack" not in result.output
+
+
+def test_cli_defaults_to_the_reports_folder(cli_env) -> None:
+    result = runner.invoke(app, ["report", "--period", "month", "--as-of", "2026-10-05"])
+    assert result.exit_code == 0, result.output
+    assert (cli_env.reports_dir / "unticket-report-month-2026-09.html").exists()
+    assert (cli_env.reports_dir / "unticket-report-month-2026-09.json").exists()
+
+
+def test_cli_rejects_bad_options_clearly(cli_env) -> None:
+    assert "Example:" in runner.invoke(app, ["report", "--help"]).output
+    result = runner.invoke(app, ["report", "--period", "quarter"])
+    assert result.exit_code == 2 and "--period must be week or month" in result.output
+    result = runner.invoke(app, ["report", "--as-of", "2026-13-01"])
+    assert result.exit_code == 2 and "is not a date" in result.output
+
+
+def test_cli_says_to_build_when_the_marts_are_missing(tmp_path, monkeypatch) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    connect(settings.warehouse_path).close()  # raw tables only: ingested, never built
+    monkeypatch.setenv("UNTICKET_DATA_DIR", str(settings.data_dir))
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["report"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "run `unticket build`" in result.output
+    assert not settings.reports_dir.exists()
+
+
+# --- Slack -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def summary(warehouse, tmp_path) -> dict:
+    report = build_report(warehouse, "week", AS_OF)
+    return report_summary(report, write_report(report, tmp_path))
+
+
+def test_slack_gets_block_kit_with_the_headline_and_file_name(summary, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    with SlackWebhookStub() as slack:
+        post_to_slack(summary, slack.url)
+    assert slack.problems == [] and len(slack.received) == 1
+    assert slack.content_types == ["application/json"]
+    message = slack.received[0]
+    rate = summary["kpis"]["strict_deflection_rate"]["value"]
+    fields = next(b for b in message["blocks"] if b["type"] == "section")["fields"]
+    assert any(f"*Deflection rate (strict)*\n{rate:.1%}" in f["text"] for f in fields)
+    assert len(fields) == 8
+    assert "unticket-report-week-2026-W40.html" in json.dumps(message)
+    assert "Week 2026-W40" in message["text"]
+    assert SECRET not in caplog.text  # the webhook URL is a secret
+
+
+def test_slack_error_status_is_a_clear_error_without_the_url(summary) -> None:
+    with (
+        SlackWebhookStub(status=500, body="internal_error") as slack,
+        pytest.raises(DeliveryError) as caught,
+    ):
+        post_to_slack(summary, slack.url)
+    assert str(caught.value) == (
+        "Slack delivery failed: the webhook answered HTTP 500 (internal_error)"
+    )
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(DeliveryError, match="could not reach the webhook") as caught:
+        post_to_slack(summary, f"http://127.0.0.1:{port}{PATH}")
+    assert SECRET not in str(caught.value)
+
+
+def test_cli_posts_to_slack_when_configured(cli_env, tmp_path, monkeypatch) -> None:
+    with SlackWebhookStub() as slack:
+        monkeypatch.setenv("UNTICKET_REPORT_SLACK_WEBHOOK_URL", slack.url)
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["report", "--as-of", "2026-10-05", "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Posted the summary to Slack." in result.output
+    assert slack.problems == [] and len(slack.received) == 1
+    assert SECRET not in result.output
+
+
+def test_cli_slack_failure_is_clear_and_keeps_the_report(cli_env, tmp_path, monkeypatch) -> None:
+    with SlackWebhookStub(status=404, body="no_service") as slack:
+        monkeypatch.setenv("UNTICKET_REPORT_SLACK_WEBHOOK_URL", slack.url)
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["report", "--as-of", "2026-10-05", "--output", str(tmp_path)])
+    assert result.exit_code == 2
+    assert isinstance(result.exception, SystemExit)  # a message, not a crash
+    assert "Traceback" not in result.output
+    assert "Slack delivery failed: the webhook answered HTTP 404 (no_service)" in result.output
+    assert "The report is written" in result.output
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["unticket-report-week-2026-W40.html", "unticket-report-week-2026-W40.json"]
+    assert SECRET not in result.output
+    assert all(SECRET not in (tmp_path / name).read_text() for name in files)
