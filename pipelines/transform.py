@@ -139,15 +139,15 @@ def build_warehouse(settings: Settings) -> BuildResult:
     unless the project, catalogue, roster or ticket history changed since the last good build."""
     catalogue = load_catalogue(settings.catalogue_dir)
     build_id = uuid.uuid4().hex
-    connection = connect(settings.warehouse_path)
+    connection = connect(settings.work_warehouse_path)
     try:
         load_reference_data(catalogue, connection, settings.state_db)
         full_refresh = _plan_build(settings, connection, build_id)
     finally:
         connection.close()
-    result = build_models(settings.warehouse_path, full_refresh)
+    result = build_models(settings.work_warehouse_path, full_refresh)
     result.full_refresh = full_refresh
-    connection = connect(settings.warehouse_path)
+    connection = connect(settings.work_warehouse_path)
     try:
         connection.execute(
             "update ops.builds set finished_at = now(), succeeded = ? where build_id = ?",

@@ -111,3 +111,20 @@ def events_of(settings: Settings, interaction_id: str | None = None) -> list[dic
         for e in read_events(settings.events_dir)
         if interaction_id is None or e["interaction_id"] == interaction_id
     ]
+
+
+def build_published_warehouse(settings: Settings, **simulation: object) -> None:
+    """Simulate, ingest into the working warehouse, build it, and publish it for readers."""
+    from pipelines.ingest import ingest_events
+    from pipelines.publish import publish_warehouse
+    from pipelines.transform import build_warehouse
+    from pipelines.warehouse import connect
+    from resolver.simulation import run_simulation
+
+    run_simulation(settings, **simulation)
+    connection = connect(settings.work_warehouse_path)
+    ingest_events(settings.events_dir, connection)
+    connection.close()
+    result = build_warehouse(settings)
+    assert result.success, result.failures
+    publish_warehouse(settings.work_warehouse_path, settings.warehouse_path)

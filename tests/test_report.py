@@ -16,7 +16,6 @@ import pytest
 from plotly.offline import get_plotlyjs
 from typer.testing import CliRunner
 
-from pipelines.ingest import ingest_events
 from pipelines.report import (
     DeliveryError,
     build_report,
@@ -32,10 +31,8 @@ from pipelines.report import (
     summarise,
     write_report,
 )
-from pipelines.transform import build_warehouse
 from pipelines.warehouse import connect
-from resolver.simulation import run_simulation
-from tests.conftest import make_settings
+from tests.conftest import build_published_warehouse, make_settings
 from tests.stubs.slack_webhook import PATH, SlackWebhookStub
 from unticket.cli import app
 from unticket.settings import Settings, get_settings
@@ -50,12 +47,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Settings:
     settings = make_settings(tmp_path_factory.mktemp("report") / "data", trained_models)
-    run_simulation(settings, employees=200, days=42, seed=3, start=FIRST_DAY)
-    connection = connect(settings.warehouse_path)
-    ingest_events(settings.events_dir, connection)
-    connection.close()
-    result = build_warehouse(settings)
-    assert result.success, result.failures
+    build_published_warehouse(settings, employees=200, days=42, seed=3, start=FIRST_DAY)
     return settings
 
 

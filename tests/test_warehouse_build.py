@@ -11,27 +11,24 @@ import pytest
 
 from pipelines.ingest import ingest_events
 from pipelines.kpis import headline
+from pipelines.publish import publish_warehouse
 from pipelines.transform import build_models, build_warehouse, run_dbt
 from pipelines.warehouse import connect
 from resolver.simulation import run_simulation
-from tests.conftest import make_settings
+from tests.conftest import build_published_warehouse, make_settings
 from unticket.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Settings:
     settings = make_settings(tmp_path_factory.mktemp("warehouse") / "data", trained_models)
-    run_simulation(settings, employees=200, days=21, seed=3, start=date(2026, 9, 7))
-    connection = connect(settings.warehouse_path)
-    ingest_events(settings.events_dir, connection)
-    connection.close()
-    result = build_warehouse(settings)
-    assert result.success, result.failures
+    build_published_warehouse(settings, employees=200, days=21, seed=3, start=date(2026, 9, 7))
     return settings
 
 
-def query(settings: Settings, sql: str) -> list[tuple]:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+def query(settings: Settings, sql: str, work: bool = False) -> list[tuple]:
+    path = settings.work_warehouse_path if work else settings.warehouse_path
+    with duckdb.connect(str(path), read_only=True) as connection:
         return connection.execute(sql).fetchall()
 
 
@@ -87,12 +84,13 @@ def test_every_outcome_and_the_pareto_curve_are_present(built: Settings) -> None
 def test_rebuilding_is_safe_and_docs_generate(built: Settings) -> None:
     before = query(built, "select count(*), round(sum(hours_saved), 6) from marts.fct_interactions")
     assert build_warehouse(built).success
+    publish_warehouse(built.work_warehouse_path, built.warehouse_path)
     assert (
         query(built, "select count(*), round(sum(hours_saved), 6) from marts.fct_interactions")
         == before
     )
-    assert run_dbt(["docs", "generate"], built.warehouse_path).success
-    catalog = built.warehouse_path.parent / "dbt-target" / "catalog.json"
+    assert run_dbt(["docs", "generate"], built.work_warehouse_path).success
+    catalog = built.work_warehouse_path.parent / "dbt-target" / "catalog.json"
     assert catalog.exists() and "fct_interactions" in catalog.read_text()
 
 
@@ -129,7 +127,9 @@ INCREMENTAL_TABLES = {
 def snapshot(settings: Settings) -> dict[str, list[tuple]]:
     """Every incremental table's rows, without the build stamps, in key order."""
     return {
-        table: query(settings, f"select * exclude (built_at) from {table} order by {key}")
+        table: query(
+            settings, f"select * exclude (built_at) from {table} order by {key}", work=True
+        )
         for table, key in INCREMENTAL_TABLES.items()
     }
 
@@ -145,12 +145,12 @@ def test_an_incremental_build_equals_a_full_rebuild(
     for step, part in enumerate((partitions[:9], partitions[9:12], partitions[12:])):
         for partition in part:
             shutil.copytree(partition, settings.events_dir / partition.name)
-        connection = connect(settings.warehouse_path)
+        connection = connect(settings.work_warehouse_path)
         ingest_events(settings.events_dir, connection)
         connection.close()
         result = build_warehouse(settings)
         assert result.success, result.failures
         assert result.full_refresh == (step == 0)
     incremental = snapshot(settings)
-    assert build_models(settings.warehouse_path, full_refresh=True).success
+    assert build_models(settings.work_warehouse_path, full_refresh=True).success
     assert snapshot(settings) == incremental

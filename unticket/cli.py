@@ -44,6 +44,10 @@ import_app = typer.Typer(
     help="Import ticket history and the employee roster into the warehouse.", no_args_is_help=True
 )
 app.add_typer(import_app, name="import")
+pipeline_app = typer.Typer(
+    help="Run the Prefect pipelines once, or serve them on their schedules.", no_args_is_help=True
+)
+app.add_typer(pipeline_app, name="pipeline")
 console = Console()
 err = Console(stderr=True)
 
@@ -181,7 +185,9 @@ def _clear_generated(settings: Settings) -> None:
     """Remove a data dir's events, enterprise state and the warehouse built from them (trained
     models stay cached)."""
     shutil.rmtree(settings.events_dir, ignore_errors=True)
+    shutil.rmtree(settings.work_warehouse_path.parent, ignore_errors=True)
     settings.warehouse_path.unlink(missing_ok=True)
+    settings.ops_path.unlink(missing_ok=True)
     for suffix in ("", "-wal", "-shm"):
         settings.state_db.with_name(settings.state_db.name + suffix).unlink(missing_ok=True)
 
@@ -278,7 +284,7 @@ def ingest() -> None:
     from pipelines.warehouse import connect
 
     settings = get_settings()
-    connection = connect(settings.warehouse_path)
+    connection = connect(settings.work_warehouse_path)
     try:
         with err.status("ingesting events"):
             summary = ingest_events(settings.events_dir, connection)
@@ -294,10 +300,13 @@ def ingest() -> None:
 
 @app.command()
 def build() -> None:
-    """Build the warehouse: refresh reference data from the catalogue, then `dbt build`.
+    """Build the warehouse (reference data from the catalogue, then `dbt build`, incremental
+    when it can be) and publish it for readers. `unticket pipeline run nightly` also checks data
+    quality before publishing.
 
     Example: unticket build
     """
+    from pipelines.publish import publish_ops, publish_warehouse
     from pipelines.transform import build_warehouse
 
     settings = get_settings()
@@ -307,9 +316,14 @@ def build() -> None:
         console.print(f"[yellow]warning[/yellow] {warning}")
     for failure in result.failures:
         err.print(f"[red]failed[/red] {failure}")
+    publish_ops(settings.work_warehouse_path, settings.ops_path)
     if not result.success:
         _fail("the build failed; fix the failures above and run `unticket build` again")
-    console.print(f"Built {result.nodes} dbt nodes into {settings.warehouse_path}")
+    kind = "full" if result.full_refresh else "incremental"
+    console.print(f"Built {result.nodes} dbt nodes ({kind} build)")
+    with err.status("publishing"):
+        published = publish_warehouse(settings.work_warehouse_path, settings.warehouse_path)
+    console.print(f"Published {published.path} ({published.bytes / 1e6:,.0f} MB)")
 
 
 @app.command()
@@ -512,7 +526,7 @@ def _run_import(load: Callable[[duckdb.DuckDBPyConnection], LoadSummary]) -> Non
     from pipelines.warehouse import connect
 
     settings = get_settings()
-    connection = connect(settings.warehouse_path)
+    connection = connect(settings.work_warehouse_path)
     try:
         with err.status("importing"):
             summary = load(connection)
@@ -694,3 +708,91 @@ def tickets_update(
         _fail(str(error))
     finally:
         runtime.close()
+
+
+FLOW_NAMES = (
+    "nightly",
+    "hourly",
+    "ingest",
+    "import",
+    "validate",
+    "transform",
+    "train-and-score",
+    "publish",
+    "report",
+    "weekly-report",
+)
+
+
+@pipeline_app.command("run")
+def pipeline_run(
+    flow: Annotated[str, typer.Argument(help="One of: " + ", ".join(FLOW_NAMES) + ".")],
+) -> None:
+    """Run one flow now, to completion (no Prefect server needed), and print its steps.
+
+    Example: unticket pipeline run nightly
+    """
+    from pipelines.orchestration import configure_prefect, run_flow
+
+    if flow not in FLOW_NAMES:
+        _fail(f"unknown flow {flow!r}; choose one of: {', '.join(FLOW_NAMES)}")
+    settings = get_settings()
+    configure_prefect(settings)
+    try:
+        with err.status(f"running the {flow} flow (Prefect)"):
+            run_id = run_flow(flow)
+    except Exception as error:
+        _print_run(settings, None)
+        _fail(f"the {flow} run failed: {error}. The last good warehouse is still published.")
+        return
+    _print_run(settings, run_id)
+
+
+def _print_run(settings: Settings, run_id: str | None) -> None:
+    """Print the steps of a recorded run (the latest one when `run_id` is None)."""
+    import duckdb
+
+    if not settings.ops_path.exists():
+        return
+    with duckdb.connect(str(settings.ops_path), read_only=True) as connection:
+        row = connection.execute(
+            "select run_id, flow, status, duration_seconds, steps from pipeline_runs "
+            "where run_id = coalesce(?, run_id) order by started_at desc limit 1",
+            [run_id],
+        ).fetchone()
+    if row is None:
+        return
+    table = Table("step", "seconds", "summary", title=f"{row[1]} run {row[0][:8]}: {row[2]}")
+    for step in json.loads(row[4]):
+        table.add_row(step["step"], f"{step['seconds']:.1f}", step["summary"])
+        for warning in step["warnings"]:
+            table.add_row("", "", f"[yellow]warning[/yellow] {warning}")
+    console.print(table)
+    console.print(f"{row[2]} in {row[3]:.1f} s; runs are in ops.pipeline_runs")
+
+
+@pipeline_app.command("serve")
+def pipeline_serve(
+    port: Annotated[int, typer.Option(help="Port of the local Prefect server.")] = 4200,
+) -> None:
+    """Serve the scheduled flows (hourly, nightly, weekly report) until stopped. Uses the
+    Prefect server in PREFECT_API_URL, or starts a local one (UI at http://127.0.0.1:PORT).
+
+    Example: unticket pipeline serve --port 4200
+    """
+    import os
+
+    from pipelines.flows import SCHEDULES
+    from pipelines.orchestration import configure_prefect, local_server, serve_schedules
+
+    configure_prefect(get_settings())
+    for schedule in SCHEDULES:
+        console.print(f"{schedule.flow:>14}  {schedule.cron:<12} {schedule.description}")
+    if os.environ.get("PREFECT_API_URL"):
+        serve_schedules()
+        return
+    err.print("Starting a local Prefect server (about 20 s)…")
+    with local_server(port) as api_url:
+        os.environ["PREFECT_API_URL"] = api_url
+        console.print(f"Prefect UI: {api_url.removesuffix('/api')}  (Ctrl+C stops)")
+        serve_schedules()

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data" / "catalogue",
         description="Intents, playbooks, knowledge articles, costs and the enterprise seed.",
     )
+    mappings_dir: Path = Field(
+        default=PROJECT_ROOT / "data" / "mappings",
+        description="Column mappings for ticket exports of other tools (csv/<name>/ drops).",
+    )
     events_fsync: Literal["always", "never"] = Field(
         default="always",
         description="'always' fsyncs each acknowledged batch of events (survives power loss); "
@@ -89,7 +93,7 @@ class Settings(BaseSettings):
         "never printed or logged); unset means the report is only written to a folder.",
     )
 
-    @field_validator("data_dir", "catalogue_dir")
+    @field_validator("data_dir", "catalogue_dir", "mappings_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         """Resolve relative paths from the project root, not the working directory."""
@@ -126,8 +130,21 @@ class Settings(BaseSettings):
 
     @property
     def warehouse_path(self) -> Path:
-        """The published DuckDB warehouse."""
+        """The published DuckDB warehouse: what analysts, dashboards and reports read. It is
+        only ever replaced whole, by an atomic rename, so readers never see half a build."""
         return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def work_warehouse_path(self) -> Path:
+        """The pipelines' working copy of the warehouse: ingest, imports and builds write here,
+        and a build that passes its quality checks is published from it."""
+        return self.data_dir / "work" / "warehouse.duckdb"
+
+    @property
+    def ops_path(self) -> Path:
+        """A small published DuckDB file with the latest pipeline runs, builds and data-quality
+        results, republished after every run (also after one that did not publish)."""
+        return self.data_dir / "ops.duckdb"
 
     @property
     def reports_dir(self) -> Path:
