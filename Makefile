@@ -17,9 +17,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/unticket simulate --employees 2000 --days 90 --seed 7 --replace
-	$(BIN)/unticket ingest
-	$(BIN)/unticket build
+	$(BIN)/unticket pipeline run nightly
 	$(BIN)/unticket kpis
+	$(BIN)/unticket report --period week
 
 test: $(STAMP)
 	$(BIN)/ruff check .

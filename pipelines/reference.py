@@ -21,7 +21,7 @@ def _intents(catalogue: Catalogue) -> pl.DataFrame:
             {
                 "intent": i.id,
                 "label": i.label,
-                "is_support": i.handling_kind != SMALL_TALK,
+                "is_support": i.support,
                 "is_small_talk": i.handling_kind == SMALL_TALK,
                 "automatable": i.automatable,
                 "blocking_factor": i.blocking_factor,

@@ -484,7 +484,7 @@ class Simulator:
                 day_done += timedelta(days=1)
             if item.at < self.end:
                 item.action(item.at)
-        self.engine.expire(self.end + timedelta(days=30))
+        self.engine.expire(self.end)  # conversations still open at the end stay pending
         return self._summary()
 
     def _summary(self) -> SimulationSummary:

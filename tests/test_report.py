@@ -150,7 +150,7 @@ period as (
 ),
 support as (
     select * from period
-    where intent not in (select intent from marts.dim_intents where is_small_talk)
+    where intent not in (select intent from marts.dim_intents where not is_support)
 ),
 counted as (
     select

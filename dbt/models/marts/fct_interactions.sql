@@ -73,7 +73,7 @@ flagged as (
         interactions.closed_at,
         interactions.employee_messages,
         interactions.automation_ran,
-        coalesce(not intents.is_small_talk, true) as is_support,
+        coalesce(intents.is_support, true) as is_support,
         coalesce(intents.is_automatable, false) as is_automatable_intent,
         interactions.outcome in ('auto_resolved', 'answered') as is_resolved_without_ticket,
         coalesce(recontacts.has_recontact, false) as has_recontact,
