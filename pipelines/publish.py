@@ -20,7 +20,7 @@ import duckdb
 
 from pipelines.warehouse import connect
 
-OPS_TABLES = ("pipeline_runs", "builds", "dq_results")
+OPS_TABLES = ("pipeline_runs", "builds", "dq_results", "model_runs")
 
 
 @dataclass(frozen=True)
