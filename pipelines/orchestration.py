@@ -12,12 +12,16 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import httpx
 
 from unticket.settings import Settings
+
+if TYPE_CHECKING:
+    from pipelines.flows import Schedule
 
 LOCAL_SERVER_PORT = 4200
 SERVER_START_TIMEOUT_SECONDS = 90
@@ -57,7 +61,10 @@ def local_server(port: int = LOCAL_SERVER_PORT) -> Iterator[str]:
     """Start `prefect server start` on localhost for the life of the block; yield its API URL."""
     api_url = f"http://127.0.0.1:{port}/api"
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-    server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL)
+    # its own session: Ctrl+C stops the runner first, which then stops the server cleanly
+    server = subprocess.Popen(
+        [*command, "--port", str(port)], stdout=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
         while not _healthy(api_url):
@@ -72,8 +79,9 @@ def local_server(port: int = LOCAL_SERVER_PORT) -> Iterator[str]:
         server.wait(timeout=30)
 
 
-def serve_schedules() -> None:
-    """Serve every scheduled flow from `SCHEDULES` until interrupted (needs PREFECT_API_URL)."""
+def serve_schedules(schedules: Sequence[Schedule] | None = None) -> None:
+    """Serve the scheduled flows until interrupted (needs PREFECT_API_URL): those in
+    `schedules`, which defaults to `SCHEDULES`, each as the deployment `<flow>-schedule`."""
     from prefect import serve
     from prefect.schedules import Cron
 
@@ -85,6 +93,6 @@ def serve_schedules() -> None:
             schedule=Cron(schedule.cron, timezone=TIMEZONE),
             description=schedule.description,
         )
-        for schedule in SCHEDULES
+        for schedule in (SCHEDULES if schedules is None else schedules)
     ]
     serve(*deployments)

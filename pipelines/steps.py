@@ -31,7 +31,7 @@ create table if not exists ops.pipeline_runs (
     flow varchar not null,
     started_at timestamp not null,
     finished_at timestamp,
-    status varchar not null,  -- running | succeeded | failed | not_published
+    status varchar not null,  -- running | succeeded | failed
     rows_in bigint,
     rows_out bigint,
     duration_seconds double,

@@ -793,6 +793,9 @@ def pipeline_serve(
         return
     err.print("Starting a local Prefect server (about 20 s)…")
     with local_server(port) as api_url:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
         os.environ["PREFECT_API_URL"] = api_url
         console.print(f"Prefect UI: {api_url.removesuffix('/api')}  (Ctrl+C stops)")
-        serve_schedules()
+        with temporary_settings({PREFECT_API_URL: api_url}):  # Prefect read its settings already
+            serve_schedules()
