@@ -96,23 +96,28 @@ def load_model(artefact: Artefact) -> Any:
 def record_model_run(
     connection: duckdb.DuckDBPyConnection,
     run_id: str,
-    artefact: Artefact,
+    name: str,
+    *,
+    version: str,
     trained: bool,
+    hash_of_data: str,
+    training_rows: int,
     rows_scored: int,
+    metrics: dict[str, Any],
 ) -> None:
-    """Record that a pipeline run trained (or reused) an artefact and scored rows with it."""
+    """Record that a pipeline run trained (or reused) a model and scored rows with it."""
     connection.execute(MODEL_RUNS_DDL)
     connection.execute(
         "insert or replace into ops.model_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
-            artefact.name,
-            artefact.version,
+            name,
+            version,
             trained,
-            artefact.data_hash,
-            artefact.training_rows,
+            hash_of_data,
+            training_rows,
             rows_scored,
-            json.dumps(artefact.metrics, default=str),
+            json.dumps(metrics, default=str),
             datetime.now(UTC).replace(tzinfo=None),
         ],
     )

@@ -76,9 +76,9 @@ def validate_marts_task(settings: Settings, run_id: str) -> StepOutcome:
 
 
 @task(name="train-and-score", **_COMPUTE)
-def train_and_score_task(settings: Settings) -> StepOutcome:
+def train_and_score_task(settings: Settings, run_id: str) -> StepOutcome:
     """Train what changed and score the warehouse."""
-    return _log(steps.train_and_score(settings))
+    return _log(steps.train_and_score(settings, run_id))
 
 
 @task(name="publish", **_IO)
@@ -137,7 +137,7 @@ def train_and_score_flow() -> str:
     """Train and score the models, then publish their scores."""
     settings = get_settings()
     with steps.recorded_run("train-and-score", settings) as run:
-        run.add(train_and_score_task(settings))
+        run.add(train_and_score_task(settings, run.run_id))
         run.add(publish_task(settings))
         run.published = True
     return run.run_id
@@ -177,7 +177,7 @@ def nightly_flow() -> str:
         run.add(validate_raw_task(settings, run.run_id))
         run.add(transform_task(settings))
         run.add(validate_marts_task(settings, run.run_id))
-        run.add(train_and_score_task(settings))
+        run.add(train_and_score_task(settings, run.run_id))
         run.add(publish_task(settings))
         run.published = True
     return run.run_id

@@ -236,13 +236,13 @@ def transform(settings: Settings) -> StepOutcome:
     return _timed("transform", work)
 
 
-def train_and_score(settings: Settings) -> StepOutcome:
+def train_and_score(settings: Settings, run_id: str) -> StepOutcome:
     """Train the models whose training data changed and score the warehouse with them."""
     from models.pipeline import train_and_score as run_models
 
     def work() -> StepOutcome:
         with _work_warehouse(settings) as connection:
-            trained = run_models(settings, connection)
+            trained = run_models(settings, connection, run_id)
         return StepOutcome(
             step="train_and_score", rows_out=trained.rows_scored, summary=trained.summary
         )
