@@ -1,0 +1,250 @@
+"""Jira Service Management ticketing against a local JSM stub: request shapes, mapping, failures."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from resolver.catalogue import cached_catalogue
+from resolver.connectors.base import ConnectorError, Person, Ticket
+from resolver.connectors.embedded import EmbeddedDirectory, EnterpriseStore
+from resolver.connectors.jira import (
+    JiraServiceManagementTicketing,
+    product_status,
+    split_marker,
+    summary_with_marker,
+)
+from resolver.enterprise import generate_enterprise
+from tests.conftest import NOW
+from tests.stubs.jira import JiraStub
+from unticket.settings import Settings
+
+INTERACTION = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+CONTEXT = (
+    "Requester: E000042 (channel teams)\nEntities: {'application': 'figma'}\n"
+    "Conversation (secrets redacted):\nemployee: figma keeps crashing on launch"
+)
+
+
+@pytest.fixture
+def directory(tmp_path: Path) -> Iterator[EmbeddedDirectory]:
+    """A directory of a small generated enterprise (no trained model needed)."""
+    store = EnterpriseStore(tmp_path / "enterprise.sqlite")
+    generate_enterprise(store, cached_catalogue(Settings().catalogue_dir).enterprise, 30, 11)
+    yield EmbeddedDirectory(store)
+    store.close()
+
+
+@pytest.fixture
+def person(directory: EmbeddedDirectory) -> Person:
+    """An ordinary employee."""
+    row = directory.store.query_one("select employee_id from people order by employee_id limit 1")
+    found = directory.get_person(row["employee_id"])
+    assert found is not None
+    return found
+
+
+@pytest.fixture
+def stub() -> Iterator[JiraStub]:
+    """A running JSM stub."""
+    with JiraStub() as running:
+        yield running
+
+
+def client(
+    stub: JiraStub, directory: EmbeddedDirectory, **options: object
+) -> JiraServiceManagementTicketing:
+    """A client of the stub's service desk."""
+    settings = {"service_desk_id": "1", "request_type_id": "10", "project_key": "IT", **options}
+    return JiraServiceManagementTicketing(
+        stub.url, stub.email, stub.api_token, directory, **settings
+    )  # type: ignore[arg-type]
+
+
+def open_one(jira: JiraServiceManagementTicketing, person: Person, **changes: object) -> Ticket:
+    """Open a ticket for the person with typical escalation arguments."""
+    arguments = {
+        "requester_id": person.employee_id,
+        "title": "Software issue: figma keeps crashing on launch",
+        "description": CONTEXT,
+        "intent": "software_issue",
+        "priority": "P3",
+        "interaction_id": INTERACTION,
+        "now": NOW,
+        **changes,
+    }
+    return jira.open_ticket(**arguments)  # type: ignore[arg-type]
+
+
+def test_create_raises_a_request_on_behalf_of_the_employee_and_get_reads_it_back(
+    stub: JiraStub, directory: EmbeddedDirectory, person: Person
+) -> None:
+    account = stub.add_customer(person.email, person.name)
+    jira = client(stub, directory)
+
+    ticket = open_one(jira, person)
+
+    assert not stub.problems
+    create = next(r for r in stub.requests if r.path == "/rest/servicedeskapi/request")
+    assert create.method == "POST"
+    assert create.headers["accept"] == "application/json"
+    assert create.headers["content-type"] == "application/json"
+    token = base64.b64encode(f"{stub.email}:{stub.api_token}".encode()).decode()
+    assert create.headers["authorization"] == f"Basic {token}"
+    assert create.body == {
+        "serviceDeskId": "1",
+        "requestTypeId": "10",
+        "requestFieldValues": {
+            "summary": f"Software issue: figma keeps crashing on launch [unticket:{INTERACTION}]",
+            "description": "{noformat}\n" + CONTEXT + "\n{noformat}",
+        },
+        "raiseOnBehalfOf": account,
+    }
+    assert "employee: figma keeps crashing on launch" in stub.issue("IT-1")["fields"]["description"]
+    assert ticket == Ticket(
+        ticket_id="IT-1",
+        requester_id=person.employee_id,
+        title="Software issue: figma keeps crashing on launch",
+        status="new",
+        priority="P3",
+        intent=None,
+        interaction_id=INTERACTION,
+        opened_at=ticket.opened_at,
+        updated_at=ticket.updated_at,
+    )
+    assert jira.get_ticket("it-1") == ticket
+    assert jira.get_ticket(stub.issue("IT-1")["id"]) == ticket
+    assert jira.tickets_of(person.employee_id) == [ticket]
+    assert jira.find_by_interaction(INTERACTION) == ticket
+    assert jira.find_by_interaction("ffffffffffffffffffffffffffffffff") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("Waiting for support", "new"),
+        ("In progress", "in_progress"),
+        ("Waiting for customer", "on_hold"),
+        ("Resolved", "resolved"),
+        ("Closed", "closed"),
+        ("Canceled", "closed"),
+    ],
+)
+def test_request_statuses_map_to_the_product_statuses(
+    stub: JiraStub, directory: EmbeddedDirectory, person: Person, name: str, status: str
+) -> None:
+    jira = client(stub, directory)
+    ticket = open_one(jira, person)
+    stub.set_status(ticket.ticket_id, name)
+    assert jira.get_ticket(ticket.ticket_id).status == status
+
+
+def test_unknown_status_names_fall_back_to_the_status_category() -> None:
+    assert product_status("Awaiting vendor", "INDETERMINATE") == "in_progress"
+    assert product_status("Shipped", "DONE") == "resolved"
+    assert product_status("Triage", "NEW") == "new"
+
+
+def test_request_types_per_intent_and_priority_when_the_request_type_has_it(
+    stub: JiraStub, directory: EmbeddedDirectory, person: Person
+) -> None:
+    jira = client(stub, directory, request_types={"software_issue": "11"}, send_priority=True)
+    ticket = open_one(jira, person, priority="P2")
+    assert not stub.problems
+    assert stub.issue(ticket.ticket_id)["request_type"] == "11"
+    assert ticket.priority == "P2"
+
+    refused = client(stub, directory, send_priority=True)  # request type 10 has no priority
+    with pytest.raises(ConnectorError, match="Field 'priority' is not valid for this request type"):
+        open_one(refused, person, interaction_id="another")
+
+
+def test_status_changes_go_through_workflow_transitions(
+    stub: JiraStub, directory: EmbeddedDirectory, person: Person
+) -> None:
+    jira = client(stub, directory)
+    ticket = open_one(jira, person)
+    assert jira.set_status(ticket.ticket_id, "in_progress", NOW).status == "in_progress"
+    assert jira.set_status(ticket.ticket_id, "in_progress", NOW).status == "in_progress"
+    assert jira.set_status(ticket.ticket_id, "resolved", NOW).status == "resolved"
+    assert stub.issue(ticket.ticket_id)["status"] == "Resolved"
+    with pytest.raises(ConnectorError, match="no request IT-99"):
+        jira.set_status("IT-99", "closed", NOW)
+
+
+def test_an_outage_request_is_found_while_unresolved(
+    stub: JiraStub, directory: EmbeddedDirectory, person: Person
+) -> None:
+    jira = client(stub, directory)
+    open_one(jira, person)  # an unrelated request
+    assert jira.open_outage("vpn:gw-lon") is None
+    incident = open_one(
+        jira,
+        person,
+        requester_id=None,
+        interaction_id=None,
+        priority="P1",
+        service="vpn:gw-lon",
+        title="Major incident: VPN gateway gw-lon is down",
+    )
+    assert stub.issue(incident.ticket_id)["reporter"] is None
+    assert incident.interaction_id is None and incident.title.startswith("Major incident")
+    assert jira.open_outage("vpn:gw-lon") == incident
+    assert jira.open_outage("vpn:gw") is None  # the marker must match exactly
+    stub.set_status(incident.ticket_id, "Resolved")
+    assert jira.open_outage("vpn:gw-lon") is None
+
+
+def test_summary_marker_round_trip() -> None:
+    summary = summary_with_marker("x" * 400, INTERACTION)
+    assert len(summary) == 255
+    assert split_marker(summary) == ("x" * (255 - len(f" [unticket:{INTERACTION}]")), INTERACTION)
+    assert split_marker("A plain summary") == ("A plain summary", None)
+
+
+def test_unknown_requests_and_employees_without_an_account(
+    stub: JiraStub, directory: EmbeddedDirectory, person: Person
+) -> None:
+    jira = client(stub, directory)
+    assert jira.get_ticket("IT-404") is None
+    assert jira.get_ticket("../../rest/api/3/myself") is None
+    ticket = open_one(jira, person)  # no customer account: raised by the integration account
+    assert "raiseOnBehalfOf" not in stub.requests[-1].body
+    assert ticket.requester_id is None
+    assert jira.tickets_of(person.employee_id) == []
+
+
+def test_wrong_api_token_fails_clearly_without_the_secret(
+    stub: JiraStub, directory: EmbeddedDirectory, person: Person
+) -> None:
+    secret = "ATATT-wrong-but-secret-3107"
+    jira = JiraServiceManagementTicketing(
+        stub.url,
+        stub.email,
+        secret,
+        directory,
+        service_desk_id="1",
+        request_type_id="10",
+        project_key="IT",
+    )
+    with pytest.raises(ConnectorError) as failure:
+        open_one(jira, person)
+    message = str(failure.value)
+    assert "rejected the configured credentials" in message and "HTTP 401" in message
+    assert secret not in message and stub.api_token not in message
+
+
+def test_server_errors_and_timeouts(
+    stub: JiraStub, directory: EmbeddedDirectory, person: Person
+) -> None:
+    stub.fail_status = 500
+    with pytest.raises(ConnectorError, match="HTTP 500: Service Unavailable"):
+        open_one(client(stub, directory), person)
+    stub.fail_status, stub.delays = None, {"GET": 0.5}
+    with pytest.raises(
+        ConnectorError, match=r"did not answer GET /rest/servicedeskapi/request/IT-1 within 0\.2 s"
+    ):
+        client(stub, directory, timeout=0.2).get_ticket("IT-1")
