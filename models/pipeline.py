@@ -1,9 +1,12 @@
 """The pipeline's train-and-score step: retrain what changed, score the warehouse, record it.
 
 Scores land in the `marts` schema of the working warehouse, beside the dbt marts, and are
-published with them: `marts.topics` (clusters of unresolved requests and unmapped tickets) and
-`marts.spikes` (volume spikes per intent and office). Each model's run is a row of
-`ops.model_runs`, with a hash of the data it saw.
+published with them: `marts.issue_impact` (lost time per occurrence of each issue type: the
+impact model beside the category-median baseline), `marts.automation_priorities` (what to
+automate next, with every input of the score), `marts.topics` (clusters of unresolved requests
+and unmapped tickets) and `marts.spikes` (volume spikes per intent and office). Each model's run
+is a row of `ops.model_runs`, with a hash of the data it saw; the impact model's artefact is
+versioned in the models folder and reused while its training data is unchanged.
 """
 
 from __future__ import annotations
@@ -13,11 +16,26 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
+from models.impact import ImpactFeatures, ImpactModel, evaluate, train_impact_model
 from models.intents import examples_fingerprint, load_or_train
-from models.registry import data_hash, record_model_run
+from models.priorities import (
+    automation_priorities,
+    default_loaded_hourly_cost,
+    intents_frame,
+    issue_type_expr,
+)
+from models.registry import (
+    Artefact,
+    data_hash,
+    find_artefact,
+    load_model,
+    new_version,
+    record_model_run,
+    save_artefact,
+)
 from models.spikes import detect_spikes, interaction_counts, spike_episodes
 from models.topics import topics_table
-from resolver.catalogue import load_catalogue
+from resolver.catalogue import Catalogue, load_catalogue
 from unticket.settings import Settings
 
 SEED = 7
@@ -74,19 +92,115 @@ def _score_spikes(connection: duckdb.DuckDBPyConnection, run_id: str) -> str:
     return f"{rows} spike episodes"
 
 
+OCCURRENCES_SQL = """
+with
+intents as (select * from marts.dim_intents),
+costs as (select * from raw.cost_settings),
+median_blocking as (
+    select median(blocking_factor) as blocking_factor from intents where is_support
+)
+select
+    'unticket' as source, intent, null as category, channel, coalesce(department, 'unknown')
+        as department, started_at as opened_at, lost_hours
+from marts.fct_interactions
+where is_support and outcome <> 'pending' and not is_deflected and lost_hours is not null
+union all
+select
+    tickets.source, tickets.intent, tickets.category, 'ticket' as channel, 'unknown',
+    tickets.opened_at,
+    tickets.working_hours_to_resolve * coalesce(intents.blocking_factor,
+        median_blocking.blocking_factor) + costs.ticket_context_switch_minutes / 60.0
+from marts.fct_tickets as tickets
+cross join median_blocking
+cross join costs
+left join intents on tickets.intent = intents.intent
+where tickets.source <> 'unticket' and tickets.working_hours_to_resolve is not null
+"""
+IMPACT_FEATURES = ImpactFeatures(categorical=("issue_type", "channel", "department"))
+
+
+def occurrences(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every occurrence of an issue that was not deflected, with its lost hours: the engine's
+    support interactions that still ended with a person, unresolved or re-contacted, and the
+    imported tickets (lost time as in kpi_impact_pareto), with their issue type. This is the
+    burden automation could still remove."""
+    frame = connection.sql(OCCURRENCES_SQL).pl()
+    return frame.with_columns(issue_type_expr()).sort("opened_at")
+
+
+def _impact_model(
+    settings: Settings, frame: pl.DataFrame, run_id: str, connection: duckdb.DuckDBPyConnection
+) -> ImpactModel:
+    """Train the impact model on the older 80 % (evaluated on the newest 20 %), refit on all,
+    or reuse the artefact trained on exactly this data."""
+    hashed = _frame_hash(frame)
+    found = find_artefact(settings.models_dir, "impact", hashed)
+    if found is None:
+        cut = int(frame.height * 0.8)
+        held = train_impact_model(frame[:cut], "lost_hours", IMPACT_FEATURES, seed=SEED)
+        metrics = evaluate(held, frame[:cut], frame[cut:], "issue_type")
+        model = train_impact_model(frame, "lost_hours", IMPACT_FEATURES, seed=SEED)
+        version = new_version(hashed)
+        found = save_artefact(
+            settings.models_dir, "impact", model,
+            Artefact("impact", version, settings.models_dir, hashed, version[:15], frame.height,
+                     metrics, {"candidate": model.candidate, "cv_mae": model.cv_mae}),
+        )  # fmt: skip
+        trained = True
+    else:
+        model, trained = load_model(found), False
+    record_model_run(
+        connection, run_id, "impact", version=found.version, trained=trained,
+        hash_of_data=hashed, training_rows=frame.height, rows_scored=frame.height,
+        metrics=found.metrics,
+    )  # fmt: skip
+    return model
+
+
+def _score_impact(
+    settings: Settings, catalogue: Catalogue, connection: duckdb.DuckDBPyConnection, run_id: str
+) -> str:
+    frame = occurrences(connection)
+    if frame.height < 50:
+        for table in ("issue_impact", "automation_priorities"):
+            connection.execute(f"drop table if exists marts.{table}")
+        return "impact and priorities: fewer than 50 occurrences, nothing scored"
+    model = _impact_model(settings, frame, run_id, connection)
+    scored = frame.with_columns(pl.Series("predicted_lost_hours", model.predict(frame)))
+    impact = scored.group_by("issue_type").agg(
+        pl.len().alias("occurrences"),
+        pl.col("lost_hours").mean().alias("actual_lost_hours_per_occurrence"),
+        pl.col("lost_hours").median().alias("baseline_lost_hours_per_occurrence"),
+        pl.col("predicted_lost_hours").mean().alias("predicted_lost_hours_per_occurrence"),
+        pl.col("lost_hours").sum().alias("total_lost_hours"),
+    )
+    write_mart(connection, "issue_impact", impact.sort("total_lost_hours", descending=True))
+    priorities = automation_priorities(
+        scored, intents_frame(catalogue), as_of=frame["opened_at"].max(),
+        loaded_hourly_cost=default_loaded_hourly_cost(catalogue), hours="predicted_lost_hours",
+    )  # fmt: skip
+    rows = write_mart(connection, "automation_priorities", priorities)
+    return f"impact model on {frame.height:,} occurrences; {rows} issue types ranked"
+
+
 def train_and_score(
     settings: Settings, connection: duckdb.DuckDBPyConnection, run_id: str
 ) -> ModelsOutcome:
     """Make sure the intent classifier for the current catalogue is trained, then score the
-    warehouse: topics and spikes."""
+    warehouse: impact and automation priorities, topics and spikes."""
     catalogue = load_catalogue(settings.catalogue_dir)
     load_or_train(catalogue.examples, settings.models_dir)
     outcome = ModelsOutcome()
     outcome.lines.append(f"intent classifier {examples_fingerprint(catalogue.examples)[:12]}")
+    outcome.lines.append(_score_impact(settings, catalogue, connection, run_id))
     for score in (_score_topics, _score_spikes):
         outcome.lines.append(score(connection, run_id))
     outcome.rows_scored = sum(
         connection.execute(f"select count(*) from marts.{table}").fetchone()[0]
-        for table in ("topics", "spikes")
+        for table in ("issue_impact", "automation_priorities", "topics", "spikes")
+        if connection.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = ?",
+            [table],
+        ).fetchone()[0]
     )
     return outcome
