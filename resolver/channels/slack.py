@@ -1,0 +1,315 @@
+"""Slack: the Events API over HTTP at `/slack/events`, built on Bolt (`slack-bolt`).
+
+What it does:
+
+- A direct message to the app, or a mention of it in a channel, goes to the engine (channel
+  'slack') and the reply is posted in the message's thread (`chat.postMessage` with
+  `thread_ts`). A reply that asks "did this fix it?" carries Yes/No buttons; a click is the
+  employee's answer.
+- When a message opens an approval, each approver gets a direct message with Approve/Deny
+  buttons (they also still get the engine's own notice, and can type "approve APR-..."). Once
+  the approval is settled the requester hears about it in their thread.
+- Who is writing: Slack's user id is looked up with `users.info` and the profile's e-mail is
+  what the engine is given (scopes `users:read`, `users:read.email`; approvers are found with
+  `users.lookupByEmail`). Someone Slack shows no e-mail for is sent as `slack:<user id>`, which
+  the directory does not know: the engine understands them but acts on no account.
+- Every request's signature is checked against the signing secret (a forged or stale one gets
+  401) and `url_verification` is answered with its challenge; both are Bolt's. Messages from
+  bots (this app included) and edits are ignored. Slack re-sends an event it believes was
+  missed (`X-Slack-Retry-Num`); events are de-duplicated by `event_id`, so a retry of an event
+  already taken is acknowledged and dropped, and one whose first delivery never arrived is
+  handled once.
+- The app is given an `authorize=` function and a `WebClient(base_url=...)`, so it makes no
+  `auth.test` call and every Web API call goes to `api_url` (a local stub in tests).
+
+Bot scopes: `chat:write`, `im:history`, `app_mentions:read`, `users:read`, `users:read.email`;
+event subscriptions `message.im` and `app_mention`; interactivity pointed at the same URL.
+
+Socket Mode (no public URL) runs the same app over a WebSocket instead of HTTP, with an
+app-level `xapp-` token (scope `connections:write`); signatures are then not used:
+
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    SocketModeHandler(slack_app(runtime, signing_secret="", bot_token=bot), app_token).start()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from resolver.channels import ApprovalRequest, ChatBridge, Recent, RequesterUpdate
+from resolver.runtime import Runtime
+
+DEFAULT_API_URL = "https://slack.com/api/"
+APPROVE, DENY = "unticket_approve", "unticket_deny"
+FIXED, NOT_FIXED = "unticket_fixed", "unticket_not_fixed"
+SECTION_LIMIT = 3000
+_PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+logger = logging.getLogger("unticket.slack")
+
+
+@dataclass(frozen=True)
+class Thread:
+    """Where to post: a channel (or a user id, for the app's DM with them) and a thread."""
+
+    channel: str
+    ts: str | None = None
+
+
+def plain_text(text: str) -> str:
+    """What a person wrote, without Slack's markup: mentions dropped, links and e-mail
+    addresses as their text, entities decoded."""
+    text = _MENTION.sub("", text)
+    text = _LINK.sub(lambda m: m[2] or m[1].removeprefix("mailto:"), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack treats as markup in message text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def section_blocks(text: str) -> list[dict[str, Any]]:
+    """The text as mrkdwn sections of at most Slack's 3,000 characters each."""
+    escaped = escape(text) or " "
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": escaped[i : i + SECTION_LIMIT]}}
+        for i in range(0, len(escaped), SECTION_LIMIT)
+    ]
+
+
+def buttons(block_id: str, *choices: tuple[str, str, str, str]) -> dict[str, Any]:
+    """An actions block of buttons, each given as (action id, label, value, style)."""
+    return {
+        "type": "actions",
+        "block_id": block_id,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "text": {"type": "plain_text", "text": label},
+                "value": value,
+                "style": style,
+            }
+            for action_id, label, value, style in choices
+        ],
+    }
+
+
+def feedback_buttons(interaction_id: str) -> list[dict[str, Any]]:
+    """Yes/No buttons answering the reply's "did that fix it?" with a click."""
+    return [
+        buttons(
+            "unticket_feedback",
+            (FIXED, "Yes", interaction_id, "primary"),
+            (NOT_FIXED, "No", interaction_id, "danger"),
+        )
+    ]
+
+
+def approval_blocks(request: ApprovalRequest) -> list[dict[str, Any]]:
+    """Blocks putting an approval in front of an approver, with Approve and Deny buttons."""
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": "Approval needed"}},
+        *section_blocks(request.summary),
+        buttons(
+            "unticket_approval",
+            (APPROVE, "Approve", request.approval_id, "primary"),
+            (DENY, "Deny", request.approval_id, "danger"),
+        ),
+    ]
+
+
+class SlackChannel:
+    """Turns Slack events and button clicks into engine calls, and answers in Slack."""
+
+    def __init__(self, runtime: Runtime, client: WebClient) -> None:
+        self.bridge = ChatBridge(runtime, "slack")
+        self.client = client
+        self._users: Recent[str, str] = Recent()
+        self._threads: Recent[str, Thread] = Recent()
+        self._events: Recent[str, bool] = Recent()
+
+    # -- Bolt listeners -----------------------------------------------------------------------
+
+    def skip_repeats_and_bots(self, body: dict[str, Any], next: Callable[[], None]) -> Any:
+        """Global middleware: drop re-sent events and messages no person wrote."""
+        event = body.get("event") or {}
+        from_person = not event.get("bot_id") and event.get("subtype") in _PERSON_SUBTYPES
+        event_id = body.get("event_id")
+        if event and (
+            not from_person or (event_id and not self._events.first_time(event_id, True))
+        ):
+            return BoltResponse(status=200, body="")
+        next()
+        return None
+
+    def on_direct_message(self, event: dict[str, Any]) -> None:
+        """A message in the app's DM: answer it in its thread."""
+        if event.get("channel_type") == "im":
+            self._answer(event)
+
+    def on_mention(self, event: dict[str, Any]) -> None:
+        """A mention of the app in a channel: answer it in its thread."""
+        self._answer(event)
+
+    def on_feedback(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
+        """A click on "did this fix it?": the employee's yes or no."""
+        ack()
+        action = body["actions"][0]
+        fixed = action["action_id"] == FIXED
+        user_ref = self.user_ref(body["user"]["id"])
+        answer = self.bridge.feedback(user_ref, action["value"], fixed)
+        self._spend_buttons(body, f"You answered: {'yes' if fixed else 'no'}")
+        message = body.get("message") or {}
+        thread = Thread(body["container"]["channel_id"], message.get("thread_ts") or message["ts"])
+        self._post(thread, answer.text, answer.feedback_for)
+
+    def on_decision(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
+        """A click on Approve or Deny by an approver."""
+        ack()
+        action = body["actions"][0]
+        decision = "approved" if action["action_id"] == APPROVE else "denied"
+        result = self.bridge.decide(self.user_ref(body["user"]["id"]), action["value"], decision)
+        if result.spent:
+            self._spend_buttons(body, result.message)
+        else:
+            self._post(Thread(body["container"]["channel_id"]), result.message)
+        if result.update:
+            self._tell_requester(result.update)
+
+    # -- answering ------------------------------------------------------------------------------
+
+    def user_ref(self, user_id: str) -> str:
+        """The e-mail Slack shows for a user (cached), else `slack:<user id>`."""
+        known = self._users.get(user_id)
+        if known:
+            return known
+        try:
+            profile = self.client.users_info(user=user_id)["user"].get("profile") or {}
+        except SlackApiError as error:
+            logger.warning("slack: users.info failed for %s: %s", user_id, error.response["error"])
+            return f"slack:{user_id}"
+        ref = profile.get("email") or f"slack:{user_id}"
+        self._users.put(user_id, ref)
+        return ref
+
+    def _answer(self, event: dict[str, Any]) -> None:
+        text = plain_text(event.get("text") or "")
+        if not text or not event.get("user"):
+            return
+        thread = Thread(event["channel"], event.get("thread_ts") or event["ts"])
+        answer = self.bridge.message(self.user_ref(event["user"]), text)
+        if answer.interaction_id:
+            self._threads.put(answer.interaction_id, thread)
+        self._post(thread, answer.text, answer.feedback_for)
+        if answer.opened:
+            self._ask_approvers(answer.opened)
+        if answer.update:
+            self._tell_requester(answer.update)
+
+    def _post(self, thread: Thread, text: str, feedback_for: str | None = None) -> None:
+        blocks = section_blocks(text) + (feedback_buttons(feedback_for) if feedback_for else [])
+        self.client.chat_postMessage(
+            channel=thread.channel, thread_ts=thread.ts, text=escape(text), blocks=blocks
+        )
+
+    def _spend_buttons(self, body: dict[str, Any], note: str) -> None:
+        """Replace a message's buttons with a note of what became of the click."""
+        message = body.get("message") or {}
+        kept = [b for b in message.get("blocks", []) if b.get("type") != "actions"]
+        self.client.chat_update(
+            channel=body["container"]["channel_id"],
+            ts=body["container"]["message_ts"],
+            text=message.get("text") or escape(note),
+            blocks=[*kept, {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}],
+        )
+
+    def _dm(self, email: str) -> Thread | None:
+        """The app's DM with the Slack user who has this e-mail, if there is one."""
+        try:
+            return Thread(self.client.users_lookupByEmail(email=email)["user"]["id"])
+        except SlackApiError as error:
+            logger.info("slack: no Slack user for an employee (%s)", error.response["error"])
+            return None
+
+    def _ask_approvers(self, request: ApprovalRequest) -> None:
+        for approver in request.approvers:
+            thread = self._dm(approver.email)
+            if thread:
+                self.client.chat_postMessage(
+                    channel=thread.channel,
+                    text=escape(f"Approval needed: {request.summary}"),
+                    blocks=approval_blocks(request),
+                )
+
+    def _tell_requester(self, update: RequesterUpdate) -> None:
+        thread = self._threads.get(update.interaction_id) or self._dm(update.requester.email)
+        if thread:
+            self._post(thread, update.text, update.feedback_for)
+
+
+def slack_app(
+    runtime: Runtime, *, signing_secret: str, bot_token: str, api_url: str = DEFAULT_API_URL
+) -> App:
+    """The Bolt app answering Slack for this runtime; all Web API calls go to `api_url`."""
+    base_url = api_url.rstrip("/") + "/"
+    channel = SlackChannel(runtime, WebClient(token=bot_token, base_url=base_url))
+
+    def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=bot_token)
+
+    app = App(
+        signing_secret=signing_secret,
+        client=WebClient(base_url=base_url),  # Bolt's per-request clients copy its base_url
+        authorize=authorize,
+        name="unticket",
+    )
+    app.use(channel.skip_repeats_and_bots)
+    app.event("message")(channel.on_direct_message)
+    app.event("app_mention")(channel.on_mention)
+    app.action(re.compile(f"^({FIXED}|{NOT_FIXED})$"))(channel.on_feedback)
+    app.action(re.compile(f"^({APPROVE}|{DENY})$"))(channel.on_decision)
+    return app
+
+
+def slack_router(
+    runtime: Runtime,
+    *,
+    signing_secret: str,
+    bot_token: str,
+    api_url: str = DEFAULT_API_URL,
+    path: str = "/slack/events",
+) -> APIRouter:
+    """A FastAPI router serving Slack's events and interactivity at `path`."""
+    app = slack_app(runtime, signing_secret=signing_secret, bot_token=bot_token, api_url=api_url)
+    router = APIRouter()
+
+    @router.post(path, include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        """Verify, acknowledge and dispatch one request from Slack."""
+        bolt_request = BoltRequest(
+            body=(await request.body()).decode("utf-8", errors="replace"),
+            query=str(request.query_params),
+            headers={k: [v] for k, v in request.headers.items()},
+        )
+        answer = await asyncio.to_thread(app.dispatch, bolt_request)
+        return Response(
+            content=answer.body,
+            status_code=answer.status,
+            headers=answer.first_headers_without_set_cookie(),
+        )
+
+    return router
