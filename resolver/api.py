@@ -112,7 +112,33 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Liveness check."""
         return {"status": "ok"}
 
+    _include_channels(app, runtime)
     return app
+
+
+def _include_channels(app: FastAPI, runtime: Runtime) -> None:
+    """Serve Slack and Teams when their credentials are configured."""
+    from resolver.channels.slack import slack_router
+    from resolver.channels.teams import teams_router
+
+    settings = runtime.engine.settings
+    if settings.slack_signing_secret and settings.slack_bot_token:
+        router = slack_router(
+            runtime,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            bot_token=settings.slack_bot_token.get_secret_value(),
+            api_url=settings.slack_api_url,
+        )
+        app.include_router(router)
+    if settings.teams_app_id and settings.teams_app_password:
+        router = teams_router(
+            runtime,
+            app_id=settings.teams_app_id,
+            app_password=settings.teams_app_password.get_secret_value(),
+            openid_url=settings.teams_openid_url,
+            token_url=settings.teams_token_url,
+        )
+        app.include_router(router)
 
 
 async def _expire_forever(runtime: Runtime) -> None:

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from resolver.api import create_app
 from resolver.channels.slack import APPROVE, DENY, FIXED, plain_text, slack_router
@@ -259,3 +260,17 @@ def test_mentions_and_people_the_directory_does_not_know(slack: Workspace) -> No
 def test_slack_markup_is_reduced_to_what_the_person_wrote() -> None:
     text = "<@U0UNTICKET> add <mailto:ada@example.com|ada@example.com> to <https://x.example|Jira> &amp; more"
     assert plain_text(text) == "add ada@example.com to Jira & more"
+
+
+def test_serve_answers_slack_only_when_it_is_configured(runtime: Runtime) -> None:
+
+    body = json.dumps({"type": "url_verification", "token": "x", "challenge": "c1"})
+    headers = signature_headers(body) | {"content-type": "application/json"}
+    plain = TestClient(create_app(runtime))
+    assert plain.post("/slack/events", content=body, headers=headers).status_code == 404
+    runtime.engine.settings = runtime.engine.settings.model_copy(
+        update={"slack_signing_secret": SecretStr(SECRET), "slack_bot_token": SecretStr(TOKEN)}
+    )
+    configured = TestClient(create_app(runtime))
+    response = configured.post("/slack/events", content=body, headers=headers)
+    assert response.status_code == 200 and response.json() == {"challenge": "c1"}

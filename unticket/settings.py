@@ -87,6 +87,33 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `unticket serve` binds to.")
     port: int = Field(default=8080, gt=0, lt=65536, description="Port `unticket serve` uses.")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        description="Slack app signing secret; with slack_bot_token, `unticket serve` answers "
+        "Slack at /slack/events (a secret: never logged).",
+    )
+    slack_bot_token: SecretStr | None = Field(
+        default=None, description="Slack bot token (xoxb-...); a secret."
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", description="Slack Web API base URL."
+    )
+    teams_app_id: str | None = Field(
+        default=None,
+        description="The bot's Microsoft app id; with teams_app_password, `unticket serve` "
+        "answers Teams at /api/messages.",
+    )
+    teams_app_password: SecretStr | None = Field(
+        default=None, description="The bot's Microsoft app password; a secret."
+    )
+    teams_openid_url: str = Field(
+        default="https://login.botframework.com/v1/.well-known/openidconfiguration",
+        description="Bot Framework OpenID metadata URL (a JWKS URL also works).",
+    )
+    teams_token_url: str = Field(
+        default="https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token",
+        description="Client-credentials token URL for the Bot Connector.",
+    )
     report_slack_webhook_url: SecretStr | None = Field(
         default=None,
         description="Slack incoming-webhook URL `unticket report` posts its summary to (a secret: "
