@@ -3,6 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The browser tests drive Debian's chromium through playwright (never `playwright install`).
+CHROMIUM := $(VENV)/.chromium
+# The directory tests run Debian's OpenLDAP server as a child process (the system daemon stays off).
+SLAPD    := $(VENV)/.slapd
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# `make demo SERVE=0` stops after the report instead of serving the dashboards.
+SERVE    ?= 1
 
 .PHONY: demo test lint format install clean bench
 
@@ -13,6 +20,17 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e '.[dev]'
 	touch $(STAMP)
 
+$(CHROMIUM): | $(STAMP)
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium)
+	touch $(CHROMIUM)
+
+$(SLAPD): | $(STAMP)
+	test -x /usr/sbin/slapd -a -x /usr/sbin/slapadd || ($(SUDO) apt-get update && \
+		echo "slapd slapd/no_configuration boolean true" | $(SUDO) debconf-set-selections && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends slapd ldap-utils)
+	touch $(SLAPD)
+
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -20,8 +38,11 @@ demo: $(STAMP)
 	$(BIN)/unticket pipeline run nightly
 	$(BIN)/unticket kpis
 	$(BIN)/unticket report --period week
+ifneq ($(SERVE),0)
+	$(BIN)/unticket dashboard --port 8501 --headless
+endif
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM) $(SLAPD)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -34,12 +55,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+bench: $(STAMP) $(CHROMIUM)
 	$(BIN)/python bench/understanding.py
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/http_api.py
 	$(BIN)/python bench/simulation.py
 	$(BIN)/python bench/warehouse.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) data/local

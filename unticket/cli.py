@@ -181,6 +181,41 @@ def serve(
         runtime.close()
 
 
+@app.command()
+def dashboard(
+    port: Annotated[int, typer.Option(help="Port to serve the dashboards on.")] = 8501,
+    headless: Annotated[
+        bool, typer.Option("--headless", help="Do not open a browser (for servers and CI).")
+    ] = False,
+) -> None:
+    """Serve the Streamlit dashboards (KPIs, deflection, resolution speed, productivity,
+    automation priorities, topics, pipeline health and the Ask IT web chat) on the
+    published warehouse of UNTICKET_DATA_DIR, until Ctrl+C.
+
+    Example: unticket dashboard --port 8501 --headless
+    """
+    import os
+    import subprocess
+    import sys
+
+    from unticket.settings import PROJECT_ROOT
+
+    settings = get_settings()
+    command = [
+        *(sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboards" / "app.py")),
+        *("--server.port", str(port), "--server.showEmailPrompt", "false"),
+        *("--browser.gatherUsageStats", "false", "--client.showErrorDetails", "type"),
+        *(("--server.headless", "true") if headless else ()),
+    ]
+    env = {**os.environ, "UNTICKET_DATA_DIR": str(settings.data_dir)}
+    console.print(f"Dashboards on http://localhost:{port} for {settings.data_dir} (Ctrl+C stops)")
+    try:
+        code = subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code=code)
+
+
 def _clear_generated(settings: Settings) -> None:
     """Remove a data dir's events, enterprise state and the warehouse built from them (trained
     models stay cached)."""

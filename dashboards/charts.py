@@ -1,0 +1,346 @@
+"""The dashboards' charts: each function takes a query's DataFrame and returns a plotly figure.
+
+Rates are fractions shown as percentages; durations are hours. No function queries anything.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+COLORS = {
+    "primary": "#2a9d8f",
+    "secondary": "#8ab17d",
+    "dark": "#264653",
+    "warm": "#f4a261",
+    "alert": "#e76f51",
+    "muted": "#adb5bd",
+}
+OUTCOME_COLORS = {
+    "auto_resolved": COLORS["primary"],
+    "answered": COLORS["secondary"],
+    "escalated": COLORS["alert"],
+    "abandoned": COLORS["muted"],
+    "unrecognized": COLORS["warm"],
+}
+STATUS_COLORS = {
+    "succeeded": COLORS["primary"],
+    "not_published": COLORS["warm"],
+    "failed": COLORS["alert"],
+    "running": COLORS["muted"],
+}
+DEFINITIONS = (
+    ("strict_deflection_rate", "strict (the headline)", COLORS["dark"], 4),
+    ("ai_ran_or_positive_rate", "ServiceNow-style: AI ran or positive", COLORS["primary"], 2),
+    ("bot_effectiveness_rate", "Moveworks-style: bot effectiveness", COLORS["secondary"], 2),
+    ("lenient_deflection_rate", "lenient: not escalated (never a headline)", COLORS["muted"], 2),
+)
+
+
+def _style(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
+    """The dashboards' look: white, compact, legend below."""
+    figure.update_layout(
+        title=title,
+        template="plotly_white",
+        height=height,
+        margin={"l": 10, "r": 10, "t": 50, "b": 30},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return figure
+
+
+def _bar_height(rows: int) -> int:
+    """Tall enough for one horizontal bar per row."""
+    return max(260, 90 + 26 * rows)
+
+
+def volume_chart(trend: pl.DataFrame) -> go.Figure:
+    """Interactions per day, support interactions beside all (small talk included)."""
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=trend["day"],
+                y=trend["interactions"],
+                name="all interactions",
+                marker_color=COLORS["muted"],
+            ),
+            go.Bar(
+                x=trend["day"],
+                y=trend["support_interactions"],
+                name="support interactions",
+                marker_color=COLORS["primary"],
+            ),
+        ]
+    )
+    figure.update_layout(barmode="overlay")
+    return _style(figure, "Interactions per day")
+
+
+def rates_chart(trend: pl.DataFrame) -> go.Figure:
+    """Strict deflection and auto-resolution rates per day."""
+    series = (
+        ("strict_deflection_rate", "strict deflection rate", COLORS["dark"]),
+        ("auto_resolution_rate", "auto-resolution rate", COLORS["primary"]),
+    )
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=trend["day"], y=trend[key], name=name, mode="lines+markers", line={"color": color}
+            )
+            for key, name, color in series
+        ]
+    )
+    figure.update_yaxes(tickformat=".0%", range=[0, 1])
+    return _style(figure, "Deflection (strict) and auto-resolution per day")
+
+
+def savings_chart(trend: pl.DataFrame) -> go.Figure:
+    """Employee hours saved per day, with the cost saved on hover."""
+    bar = go.Bar(
+        x=trend["day"],
+        y=trend["hours_saved"],
+        customdata=trend["cost_saved_usd"],
+        hovertemplate="%{x}: %{y:,.1f} h saved, $%{customdata:,.0f}<extra></extra>",
+        marker_color=COLORS["dark"],
+        name="hours saved",
+    )
+    figure = go.Figure(bar)
+    figure.update_yaxes(title="hours saved")
+    return _style(figure, "Employee hours saved per day (baseline lost time − actual)")
+
+
+def deflection_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
+    """Strict deflection rate by intent, channel or department, with its denominator."""
+    bar = go.Bar(
+        x=frame["deflection_rate"],
+        y=frame[dimension],
+        orientation="h",
+        text=[
+            f"{rate:.0%} of {n:,}"
+            for rate, n in zip(frame["deflection_rate"], frame["support_interactions"], strict=True)
+        ],
+        textposition="auto",
+        marker_color=COLORS["primary"],
+    )
+    figure = go.Figure(bar)
+    figure.update_xaxes(tickformat=".0%", range=[0, 1])
+    figure.update_yaxes(autorange="reversed", automargin=True)
+    return _style(figure, f"Strict deflection rate by {dimension}", _bar_height(frame.height))
+
+
+def definitions_chart(frame: pl.DataFrame) -> go.Figure:
+    """The four deflection definitions by week; strict is drawn boldest."""
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=frame["week"],
+                y=frame[key],
+                name=name,
+                mode="lines+markers",
+                line={"color": color, "width": width},
+            )
+            for key, name, color, width in DEFINITIONS
+        ]
+    )
+    figure.update_yaxes(tickformat=".0%", range=[0, 1])
+    figure.update_xaxes(title="week (Monday)")
+    return _style(figure, "Deflection under four definitions, by week")
+
+
+def false_deflection_chart(frame: pl.DataFrame) -> go.Figure:
+    """False deflections and all re-contacts by intent."""
+    figure = go.Figure(
+        [
+            go.Bar(
+                y=frame["intent"],
+                x=frame["false_deflections"],
+                name="false deflections",
+                orientation="h",
+                marker_color=COLORS["alert"],
+            ),
+            go.Bar(
+                y=frame["intent"],
+                x=frame["recontacts"],
+                name="re-contacts",
+                orientation="h",
+                marker_color=COLORS["warm"],
+            ),
+        ]
+    )
+    figure.update_layout(barmode="group")
+    figure.update_yaxes(autorange="reversed", automargin=True)
+    title = "False deflections and re-contacts by intent"
+    return _style(figure, title, _bar_height(2 * frame.height))
+
+
+def distribution_chart(frame: pl.DataFrame, buckets: list[str]) -> go.Figure:
+    """Resolved interactions by time-to-resolution bucket, stacked by outcome."""
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=part["bucket"],
+                y=part["interactions"],
+                name=outcome,
+                marker_color=OUTCOME_COLORS.get(outcome, COLORS["muted"]),
+            )
+            for (outcome,), part in frame.group_by("outcome", maintain_order=True)
+        ]
+    )
+    figure.update_layout(barmode="stack")
+    figure.update_xaxes(categoryorder="array", categoryarray=buckets, title="time to resolution")
+    return _style(figure, "How long resolution took (calendar time)")
+
+
+def percentiles_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
+    """p50 and p90 working hours to resolution by a dimension; for intents, the baseline too."""
+    series = [
+        ("p50_working_hours", "p50", COLORS["primary"]),
+        ("p90_working_hours", "p90", COLORS["secondary"]),
+    ]
+    if "baseline_working_hours" in frame.columns:
+        series.append(("baseline_working_hours", "baseline: a ticket, before", COLORS["alert"]))
+    figure = go.Figure(
+        [
+            go.Bar(y=frame[dimension], x=frame[key], name=name, orientation="h", marker_color=color)
+            for key, name, color in series
+        ]
+    )
+    figure.update_layout(barmode="group")
+    figure.update_xaxes(title="working hours to resolution")
+    figure.update_yaxes(autorange="reversed", automargin=True)
+    height = _bar_height(len(series) * frame.height)
+    return _style(figure, f"p50 and p90 time to resolution by {dimension}", height)
+
+
+def impact_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
+    """Lost hours (cost on hover) beside hours saved, by department or intent."""
+    figure = go.Figure(
+        [
+            go.Bar(
+                y=frame[dimension],
+                x=frame["lost_hours"],
+                name="lost hours",
+                orientation="h",
+                marker_color=COLORS["alert"],
+                customdata=frame["lost_cost_usd"],
+                hovertemplate="%{y}: %{x:,.1f} h lost, $%{customdata:,.0f}<extra></extra>",
+            ),
+            go.Bar(
+                y=frame[dimension],
+                x=frame["hours_saved"],
+                name="hours saved",
+                orientation="h",
+                marker_color=COLORS["primary"],
+                customdata=frame["cost_saved_usd"],
+                hovertemplate="%{y}: %{x:,.1f} h saved, $%{customdata:,.0f}<extra></extra>",
+            ),
+        ]
+    )
+    figure.update_layout(barmode="group")
+    figure.update_yaxes(autorange="reversed", automargin=True)
+    title = f"Lost and saved employee hours by {dimension}"
+    return _style(figure, title, _bar_height(2 * frame.height))
+
+
+def impact_heatmap(frame: pl.DataFrame) -> go.Figure:
+    """Lost hours by department × intent."""
+    matrix = frame.pivot(on="intent", index="department", values="lost_hours").fill_null(0)
+    intents = [c for c in matrix.columns if c != "department"]
+    heatmap = go.Heatmap(
+        z=matrix.select(intents).to_numpy(),
+        x=intents,
+        y=matrix["department"],
+        colorscale="OrRd",
+        hovertemplate="%{y} × %{x}: %{z:,.1f} lost hours<extra></extra>",
+    )
+    figure = go.Figure(heatmap)
+    figure.update_yaxes(automargin=True)
+    return _style(figure, "Lost hours by department and intent", _bar_height(matrix.height))
+
+
+def pareto_chart(frame: pl.DataFrame, level: str) -> go.Figure:
+    """The concentration curve: cumulative share of lost time against cumulative share of
+    items (largest first), with the smallest share reaching 80 % marked."""
+    share = frame["share_of_items_driving_80pct"][0]
+    label = "tickets" if level == "ticket" else "issue types"
+    curve = go.Scatter(
+        x=[0.0, *frame["cumulative_share_of_items"]],
+        y=[0.0, *frame["cumulative_share_of_lost_time"]],
+        mode="lines",
+        line={"color": COLORS["dark"], "width": 3},
+        name=f"share of lost time by share of {label}",
+    )
+    point = go.Scatter(
+        x=[share],
+        y=[0.8],
+        mode="markers+text",
+        marker={"color": COLORS["alert"], "size": 12},
+        text=[f"{share:.0%} of {label} cause 80 % of lost time"],
+        textposition="bottom right",
+        name="the 80 % point",
+    )
+    figure = go.Figure([curve, point])
+    figure.add_hline(y=0.8, line_dash="dot", line_color=COLORS["alert"])
+    figure.add_vline(x=share, line_dash="dot", line_color=COLORS["alert"])
+    figure.update_xaxes(tickformat=".0%", range=[0, 1], title=f"share of {label}, largest first")
+    figure.update_yaxes(tickformat=".0%", range=[0, 1.02], title="share of lost time")
+    return _style(figure, f"Impact concentration by {label.removesuffix('s')}", 420)
+
+
+def ranking_chart(frame: pl.DataFrame, value: str, label: str, title: str) -> go.Figure:
+    """A ranked horizontal bar chart of `value` by `label`, largest first."""
+    bar = go.Bar(
+        x=frame[value],
+        y=frame[label].cast(pl.String),
+        orientation="h",
+        marker_color=COLORS["warm"],
+    )
+    figure = go.Figure(bar)
+    figure.update_yaxes(autorange="reversed", automargin=True)
+    return _style(figure, title, _bar_height(frame.height))
+
+
+def runs_chart(runs: pl.DataFrame) -> go.Figure:
+    """Duration of each pipeline run over time, coloured by status."""
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=part["started_at"],
+                y=part["duration_seconds"],
+                mode="markers",
+                name=status,
+                marker={"size": 11, "color": STATUS_COLORS.get(status)},
+                customdata=part["flow"],
+                hovertemplate="%{customdata} at %{x}: %{y:,.1f} s<extra></extra>",
+            )
+            for (status,), part in runs.group_by("status", maintain_order=True)
+        ]
+    )
+    figure.update_yaxes(title="seconds", rangemode="tozero")
+    return _style(figure, "Pipeline runs: duration and status")
+
+
+def quality_chart(results: pl.DataFrame) -> go.Figure:
+    """Expectations of the latest data-quality run by suite: passed, warnings, critical."""
+    counted = (
+        results.with_columns(
+            pl.when(pl.col("success"))
+            .then(pl.lit("passed"))
+            .when(pl.col("severity") == "warning")
+            .then(pl.lit("warning"))
+            .otherwise(pl.lit("critical"))
+            .alias("result")
+        )
+        .group_by("suite", "result")
+        .len()
+    )
+    colors = {"passed": COLORS["primary"], "warning": COLORS["warm"], "critical": COLORS["alert"]}
+    figure = go.Figure(
+        [
+            go.Bar(x=part["suite"], y=part["len"], name=result, marker_color=colors[result])
+            for result in colors
+            if not (part := counted.filter(pl.col("result") == result)).is_empty()
+        ]
+    )
+    figure.update_layout(barmode="stack")
+    return _style(figure, "Latest data-quality run: expectations by suite")

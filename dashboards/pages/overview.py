@@ -1,0 +1,26 @@
+"""Overview: the headline KPIs against the previous period, and how they moved day by day."""
+
+import streamlit as st
+
+from dashboards import charts, queries, ui
+from dashboards.filters import sidebar
+
+filters = sidebar()
+st.title("Overview")
+before_start, before_end = filters.previous
+st.caption(
+    f"{filters.start} – {filters.end}, against {before_start} – {before_end} (UTC days; an "
+    "interaction counts on the day it started). Strict deflection is the headline: resolved "
+    "without a ticket, not rejected, and no re-contact within the window."
+)
+tiles, trend = queries.overview(filters)
+ui.tiles(tiles)
+if trend.is_empty():
+    ui.empty(ui.NO_ROWS)
+    st.stop()
+left, right = st.columns(2)
+with left:
+    ui.chart(charts.volume_chart(trend), trend, "interactions-per-day")
+with right:
+    ui.chart(charts.rates_chart(trend), trend, "rates-per-day")
+ui.chart(charts.savings_chart(trend), trend, "savings-per-day")

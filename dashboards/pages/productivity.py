@@ -1,0 +1,54 @@
+"""Productivity impact: employee time lost and saved by department and intent, and how
+concentrated lost time is (the Pareto curve)."""
+
+import streamlit as st
+
+from dashboards import charts, queries, ui
+from dashboards.filters import sidebar
+from pipelines.report import format_value
+
+filters = sidebar()
+st.title("Productivity impact")
+st.caption(
+    "Lost time = working hours to resolution × the intent's blocking factor, plus a context "
+    "switch per ticket; its cost uses each employee's loaded hourly cost. Hours saved = the "
+    "intent's baseline lost time − actual."
+)
+by_department, by_intent, matrix = queries.productivity(filters)
+if by_department.is_empty():
+    ui.empty(ui.NO_ROWS)
+    st.stop()
+totals = {
+    ("Lost hours", "hours"): by_department["lost_hours"].sum(),
+    ("Cost of lost time", "usd"): by_department["lost_cost_usd"].sum(),
+    ("Hours saved", "hours"): by_department["hours_saved"].sum(),
+    ("Cost saved", "usd"): by_department["cost_saved_usd"].sum(),
+}
+for column, ((label, unit), value) in zip(st.columns(4), totals.items(), strict=True):
+    column.metric(label, format_value(value, unit), border=True)
+
+left, right = st.columns(2)
+with left:
+    ui.chart(
+        charts.impact_chart(by_department, "department"), by_department, "impact-by-department"
+    )
+with right:
+    ui.chart(charts.impact_chart(by_intent, "intent"), by_intent, "impact-by-intent")
+ui.chart(charts.impact_heatmap(matrix), matrix, "lost-hours-department-intent")
+
+st.subheader("Where lost time concentrates")
+level = st.radio(
+    "Items", ["ticket", "issue_type"], horizontal=True, format_func=lambda v: v.replace("_", " ")
+)
+curve = queries.pareto(level)
+if curve.is_empty():
+    ui.empty(f"No resolved tickets yet to rank: {ui.RUN_PIPELINE} once tickets are resolved.")
+    st.stop()
+share = curve["share_of_items_driving_80pct"][0]
+noun = "tickets" if level == "ticket" else "issue types"
+st.markdown(f"### {share:.0%} of {noun} cause 80 % of lost time")
+st.caption(
+    f"All time, all {curve['items'][0]:,} {noun} (imported history and the engine's tickets). "
+    "HappySignals' benchmark: about 13 % of tickets drive 80 % of lost time."
+)
+ui.chart(charts.pareto_chart(curve, level), curve, f"pareto-{level}")

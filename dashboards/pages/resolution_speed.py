@@ -1,0 +1,37 @@
+"""Resolution speed: how long resolution took, p50/p90 by outcome, intent and channel, and
+each intent against its pre-automation baseline."""
+
+import streamlit as st
+
+from dashboards import charts, queries, ui
+from dashboards.filters import sidebar
+
+filters = sidebar()
+st.title("Resolution speed")
+st.caption(
+    "Time to resolution = resolved − first message. Working hours count only the employee's "
+    "office working time. An escalation is resolved when its ticket is (MTTR here means mean "
+    "time to *resolve*)."
+)
+speed = queries.resolution_speed(filters)
+distribution = speed.distribution
+if distribution.is_empty():
+    ui.empty(ui.NO_ROWS)
+    st.stop()
+buckets = [label for _, label in queries.SPEED_BUCKETS]
+ui.chart(charts.distribution_chart(distribution, buckets), distribution, "speed-distribution")
+
+st.subheader("p50 and p90 by outcome, intent and channel")
+for tab, dimension, frame in zip(
+    st.tabs(["By intent, against the baseline", "By outcome", "By channel"]),
+    ["intent", "outcome", "channel"],
+    [speed.by_intent, speed.by_outcome, speed.by_channel],
+    strict=True,
+):
+    with tab:
+        ui.chart(charts.percentiles_chart(frame, dimension), frame, f"speed-by-{dimension}")
+st.caption(
+    "The baseline is the working hours a ticket for the intent took before automation: the "
+    "median of imported ticket history, else the catalogue's assumption (column "
+    "baseline_source)."
+)

@@ -1,0 +1,552 @@
+"""The Streamlit dashboards on a small published warehouse: every page through AppTest, the
+query and chart functions on their own, empty states, and the `unticket dashboard` command."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
+
+from dashboards import charts, filters, queries, ui
+from models.priorities import PRIORITY_COLUMNS
+from pipelines.report import summarise
+from pipelines.warehouse import connect
+from tests.conftest import build_published_warehouse, make_settings
+from unticket.cli import app
+from unticket.settings import PROJECT_ROOT, Settings, get_settings
+
+APP = str(PROJECT_ROOT / "dashboards" / "app.py")
+FIRST_DAY = date(2026, 9, 7)
+LAST_DAY = date(2026, 9, 27)
+PAGES = [
+    "overview",
+    "deflection",
+    "resolution_speed",
+    "productivity",
+    "priorities",
+    "topics",
+    "health",
+    "ask_it",
+]
+
+
+def published_data_dir(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Path:
+    """A data dir with a published warehouse (150 employees, 21 days from 7 Sep 2026) and a
+    recorded pipeline run with data-quality results; built once per test session and shared
+    with the browser tests."""
+    data_dir = tmp_path_factory.getbasetemp() / "dashboards-data"
+    if not (data_dir / "ops.duckdb").exists():
+        settings = make_settings(data_dir, trained_models)
+        build_published_warehouse(settings, employees=150, days=21, seed=3, start=FIRST_DAY)
+        record_pipeline_run(settings)
+    return data_dir
+
+
+def record_pipeline_run(settings: Settings) -> None:
+    """Record a nightly run with two data-quality results and publish ops.duckdb."""
+    from pipelines.quality import DQ_RESULTS_DDL
+    from pipelines.steps import StepOutcome, recorded_run
+
+    with recorded_run("nightly", settings) as run:
+        run.add(StepOutcome("transform", rows_out=83, summary="83 nodes", seconds=7.2))
+        connection = connect(settings.work_warehouse_path)
+        connection.execute(DQ_RESULTS_DDL)
+        for expectation, severity, success in (
+            ("events.event_id:expect_column_values_to_be_unique", "critical", True),
+            ("events_summary.hours:expect_column_max_to_be_between", "warning", False),
+        ):
+            connection.execute(
+                "insert into ops.dq_results (run_id, suite, expectation, dataset, "
+                "expectation_type, column_name, description, severity, success, evaluated_by, "
+                "checked_at) values (?, 'raw_events', ?, 'events', 'expect', 'c', 'd', ?, ?, "
+                "'test', ?)",
+                [run.run_id, expectation, severity, success, datetime.now(UTC)],
+            )
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Path:
+    return published_data_dir(tmp_path_factory, trained_models)
+
+
+@pytest.fixture
+def point_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], Settings]]:
+    """Point every query, page and command at a data dir (UNTICKET_DATA_DIR)."""
+
+    def point(data_dir: Path) -> Settings:
+        monkeypatch.setenv("UNTICKET_DATA_DIR", str(data_dir))
+        get_settings.cache_clear()
+        return get_settings()
+
+    yield point
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings(point_at: Callable[[Path], Settings], data_dir: Path) -> Settings:
+    """Settings on the fixture data dir."""
+    return point_at(data_dir)
+
+
+@pytest.fixture
+def warehouse(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def extended_dir(
+    tmp_path_factory: pytest.TempPathFactory, trained_models: Path, data_dir: Path
+) -> Path:
+    """A copy of the data dir whose warehouse also has the marts other work adds."""
+    target = tmp_path_factory.mktemp("extended") / "data"
+    make_settings(target, trained_models)
+    shutil.copy(data_dir / "warehouse.duckdb", target / "warehouse.duckdb")
+    connection = duckdb.connect(str(target / "warehouse.duckdb"))
+    connection.execute("""
+        create table marts.automation_priorities as select * from (values
+            (1, 'vpn_issue', 130, 30, 30.4, 120.0, 1.5, 1.0, 'catalogue', 90.0, 180.0, 16200.0),
+            (2, 'printer_issue', 90, 20, 30.4, 80.0, 0.5, 0.0, 'catalogue', 90.0, 0.0, 0.0)
+        ) as t(rank, issue_type, occurrences, volume_in_lookback, lookback_days,
+               forecast_monthly_volume, predicted_lost_hours_per_occurrence, automatability,
+               automatability_source, loaded_hourly_cost, expected_hours_saved_per_month,
+               expected_cost_saved_per_month)
+    """)
+    connection.execute("""
+        create table marts.topics as select * from (values
+            (0, ['vpn', 'gateway'], 42, 'rising', 'gap', '# Fix the VPN gateway\nRestart it.'),
+            (1, ['printer'], 7, 'flat', 'known', '')
+        ) as t(cluster_id, top_terms, size, trend, kind, draft_article)
+    """)
+    connection.execute(
+        "create table marts.spikes as select date '2026-09-20' as day, 'vpn_issue' as intent, "
+        "12 as interactions, 4.2 as z_score"
+    )
+    connection.close()
+    return target
+
+
+def page(name: str) -> AppTest:
+    """The app, switched to one page and run."""
+    test = AppTest.from_file(APP, default_timeout=60).switch_page(f"pages/{name}.py").run()
+    assert not test.exception, [e.value for e in test.exception]
+    return test
+
+
+def texts(test: AppTest) -> str:
+    """All the markdown, captions and info text on the page."""
+    elements = [*test.markdown, *test.caption, *test.info, *test.subheader, *test.title]
+    return "\n".join(str(e.value) for e in elements)
+
+
+def spec(test: AppTest, index: int) -> dict:
+    """The plotly figure of the page's index-th chart."""
+    import json
+
+    return json.loads(test.get("plotly_chart")[index].proto.spec)
+
+
+# --- every page ------------------------------------------------------------------------------
+
+KEY_ELEMENTS = {
+    "overview": ("Overview", 3, ["Deflection rate (strict)", "Cost saved", "Employee hours saved"]),
+    "deflection": ("Deflection", 5, ["The definitions side by side", "Drill down"]),
+    "resolution_speed": ("Resolution speed", 4, ["p50 and p90 by outcome, intent and channel"]),
+    "productivity": ("Productivity impact", 4, ["cause 80 % of lost time", "Cost of lost time"]),
+    "priorities": ("Automation priorities", 1, ["automation model has not run yet"]),
+    "topics": ("Knowledge gaps and topics", 1, ["Topic discovery has not run yet"]),
+    "health": ("Pipeline and data health", 2, ["Data quality", "Pipeline runs"]),
+    "ask_it": ("Ask IT", 0, ["Your phone"]),
+}
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_renders_its_key_elements(settings: Settings, name: str) -> None:
+    title, charts_shown, phrases = KEY_ELEMENTS[name]
+    test = page(name)
+    assert [t.value for t in test.title] == [title]
+    assert not test.error
+    assert len(test.get("plotly_chart")) >= charts_shown
+    shown = texts(test) + "\n".join(m.label for m in test.metric)
+    for phrase in phrases:
+        assert phrase in shown, phrase
+    assert len(test.get("download_button")) >= charts_shown
+
+
+def test_overview_tiles_compare_with_the_previous_period(settings: Settings, warehouse) -> None:
+    test = page("overview")
+    test.date_input(key=filters.PERIOD).set_value((date(2026, 9, 21), LAST_DAY)).run()
+    tiles = {m.label: m for m in test.metric}
+    current = summarise(warehouse, date(2026, 9, 21), LAST_DAY)
+    previous = summarise(warehouse, date(2026, 9, 14), date(2026, 9, 20))
+    assert tiles["Interactions"].value == f"{current['interactions']:,}"
+    change = current["interactions"] - previous["interactions"]
+    assert tiles["Interactions"].delta.startswith("+" if change >= 0 else "-")
+    assert tiles["Deflection rate (strict)"].value == f"{current['strict_deflection_rate']:.1%}"
+    assert tiles["Deflection rate (strict)"].delta.endswith(" pp")
+
+
+def test_overview_without_a_previous_period_shows_no_change(settings: Settings) -> None:
+    test = page("overview")
+    assert all(not m.delta for m in test.metric)
+
+
+def test_filters_apply_and_persist_across_pages(settings: Settings, warehouse) -> None:
+    test = page("overview")
+    test.multiselect(key="filter_departments").set_value(["eng"]).run()
+    test.multiselect(key="filter_channels").set_value(["slack", "teams"]).run()
+    expected = warehouse.execute(
+        "select count(*) from marts.fct_interactions where department = 'eng' "
+        "and channel in ('slack', 'teams') and outcome <> 'pending'"
+    ).fetchone()[0]
+    assert {m.label: m.value for m in test.metric}["Interactions"] == f"{expected:,}"
+
+    for name in ("deflection", "ask_it", "productivity"):
+        test.switch_page(f"pages/{name}.py").run()
+        assert not test.exception
+    assert test.multiselect(key="filter_departments").value == ["eng"]
+    assert test.multiselect(key="filter_channels").value == ["slack", "teams"]
+    by_department = spec(test, 0)["data"][0]
+    assert set(by_department["y"]) == {"eng"}
+
+
+def test_reset_forgets_the_filters(settings: Settings) -> None:
+    test = page("deflection")
+    test.multiselect(key="filter_intents").set_value(["password_reset"]).run()
+    test.button(key="filter_reset").click().run()
+    assert test.multiselect(key="filter_intents").value == []
+
+
+def test_deflection_drills_down_to_interactions(settings: Settings, warehouse) -> None:
+    test = page("deflection")
+    test.selectbox(key="drill_intent").set_value("password_reset").run()
+    test.multiselect(key="drill_outcomes").set_value(["auto_resolved"]).run()
+    rows = test.dataframe[-1].value
+    expected = warehouse.execute(
+        "select count(*) from marts.fct_interactions where intent = 'password_reset' "
+        "and outcome = 'auto_resolved' and started_at >= date '2026-09-07'"
+    ).fetchone()[0]
+    assert len(rows) == expected > 0
+    assert set(rows["intent"]) == {"password_reset"} and set(rows["outcome"]) == {"auto_resolved"}
+
+
+def test_pareto_marks_the_80_percent_point(settings: Settings, warehouse) -> None:
+    test = page("productivity")
+    share = warehouse.execute(
+        "select min(share_of_items_driving_80pct) from marts.kpi_impact_pareto "
+        "where level = 'ticket'"
+    ).fetchone()[0]
+    assert f"{share:.0%} of tickets cause 80 % of lost time" in texts(test)
+    figure = spec(test, 3)
+    assert figure["data"][1]["x"] == [share] and figure["data"][1]["y"] == [0.8]
+
+
+def test_ask_it_chats_with_the_engine_over_several_turns(settings: Settings) -> None:
+    test = page("ask_it")
+    user = test.selectbox(key="ask_user").value
+    test.chat_input[0].set_value("I forgot my password").run()
+    assert not test.exception
+    first = test.session_state["ask_interaction"]
+    assert "6-digit code" in test.chat_message[-1].markdown[0].value
+    assert "intent password_reset" in test.chat_message[-1].caption[0].value
+    code = re.search(r"\b(\d{6})\b", test.sidebar.markdown[0].value)[1]
+
+    test.chat_input[0].set_value(code).run()
+    reply = test.chat_message[-1]
+    assert "outcome auto_resolved" in reply.caption[0].value
+    assert test.session_state["ask_interaction"] == first
+    assert first[:8] in reply.caption[0].value
+    assert len(test.chat_message) == 4
+
+    test.chat_input[0].set_value("yes").run()
+    assert test.session_state["ask_interaction"] is None  # closed: the next message starts anew
+
+    events = duckdb.sql(
+        f"select distinct channel, employee_id from read_json_auto('{settings.events_dir}/**/*.jsonl') "
+        f"where interaction_id = '{first}'"
+    ).fetchall()
+    assert events == [("web", user)]
+
+
+def test_priorities_show_inputs_and_a_what_if(point_at, extended_dir: Path) -> None:
+    point_at(extended_dir)
+    test = page("priorities")
+    assert tuple(test.dataframe[0].value.columns) == PRIORITY_COLUMNS
+    assert spec(test, 0)["data"][0]["y"] == ["vpn_issue", "printer_issue"]
+    test.selectbox(key="what_if_issue").set_value("vpn_issue").run()
+    assert test.slider[0].value == 100  # the model's automatability, suggested
+    test.slider[0].set_value(90).run()
+    projected = {m.label: m.value for m in test.metric}
+    # 120 a month × 1.5 h × 90 % = 162 h; × $90 an hour = $14,580
+    assert projected["Projected hours saved per month"] == "162 h"
+    assert projected["Projected cost saved per month"] == "$14,580"
+
+
+def test_topics_show_clusters_drafts_and_spikes(point_at, extended_dir: Path) -> None:
+    point_at(extended_dir)
+    test = page("topics")
+    assert [e.label for e in test.expander] == ["vpn, gateway"]
+    assert "# Fix the VPN gateway" in test.expander[0].markdown[0].value
+    assert spec(test, 0)["data"][0]["y"] == ["vpn, gateway", "printer"]
+    assert len(test.dataframe) == 3  # topics, unrecognised requests, spikes
+
+
+@pytest.mark.parametrize("state", ["no warehouse", "no marts"])
+def test_empty_states_say_what_to_run(
+    point_at, tmp_path: Path, trained_models: Path, state: str
+) -> None:
+    data_dir = tmp_path / "data"
+    make_settings(data_dir, trained_models)
+    if state == "no marts":
+        duckdb.connect(str(data_dir / "warehouse.duckdb")).close()
+    expected = ui.NO_WAREHOUSE if state == "no warehouse" else ui.NO_MARTS
+    point_at(data_dir)
+    for name in PAGES[:-2]:  # not health (below) nor Ask IT, which reads no warehouse
+        test = page(name)
+        assert not test.error, name
+        assert [i.value for i in test.info] == [expected], name
+    health = page("health")
+    assert {m.label: m.value for m in health.metric}["Last pipeline run"] == "none yet"
+    assert "No pipeline runs recorded yet" in texts(health)
+
+
+# --- queries on their own --------------------------------------------------------------------
+
+
+def test_filters_previous_period_and_span() -> None:
+    period = queries.Filters(date(2026, 9, 21), date(2026, 9, 27))
+    assert period.previous == (date(2026, 9, 14), date(2026, 9, 20))
+    assert period.span == {"start": date(2026, 9, 21), "stop": date(2026, 9, 28)}
+
+
+def test_filter_values_are_quoted() -> None:
+    chosen = queries.Filters(date(2026, 9, 1), date(2026, 9, 2), departments=("o'brien",))
+    assert queries._condition(chosen, ("department", "intent")) == (
+        "coalesce(department, 'unknown') in ('o''brien')"
+    )
+    assert queries._condition(None, ("department",)) == "true"
+
+
+def test_overview_tiles_are_the_reports_headline(settings: Settings, warehouse) -> None:
+    tiles, trend = queries.overview(queries.Filters(FIRST_DAY, LAST_DAY))
+    expected = summarise(warehouse, FIRST_DAY, LAST_DAY)
+    assert {tile["key"]: tile["value"] for tile in tiles} == {k: expected[k] for k in queries.TILES}
+    assert all(tile["change"] is None for tile in tiles)  # no data before the first day
+    assert trend["interactions"].sum() == expected["interactions"]
+    assert trend["hours_saved"].sum() == pytest.approx(expected["hours_saved"])
+
+
+def test_deflection_by_department_reconciles_with_the_facts(settings: Settings, warehouse) -> None:
+    data = queries.deflection(queries.Filters(FIRST_DAY, LAST_DAY, channels=("slack",)))
+    support, deflected, false_deflections = warehouse.execute(
+        "select count(*), count(*) filter (where is_deflected), "
+        "count(*) filter (where is_false_deflection) from marts.fct_interactions "
+        "where is_support and outcome <> 'pending' and channel = 'slack'"
+    ).fetchone()
+    for frame in (data.by_department, data.by_intent, data.by_channel):
+        assert (frame["support_interactions"].sum(), frame["deflected"].sum()) == (
+            support,
+            deflected,
+        )
+    assert data.by_channel["channel"].to_list() == ["slack"]
+    assert data.false_deflections["false_deflections"].sum() == false_deflections
+    assert data.definitions["week"].to_list() == [
+        date(2026, 9, 7),
+        date(2026, 9, 14),
+        date(2026, 9, 21),
+    ]
+
+
+def test_resolution_speed_counts_every_resolved_interaction(settings: Settings, warehouse) -> None:
+    speed = queries.resolution_speed(queries.Filters(FIRST_DAY, LAST_DAY))
+    resolved = warehouse.execute(
+        "select count(*) from marts.fct_interactions where is_support "
+        "and resolved_at is not null and outcome <> 'pending'"
+    ).fetchone()[0]
+    assert speed.distribution["interactions"].sum() == resolved
+    assert speed.distribution["bucket"].null_count() == 0
+    for frame in (speed.by_intent, speed.by_outcome, speed.by_channel):
+        assert frame["resolved_interactions"].sum() == resolved
+    assert {"p50_working_hours", "p90_working_hours", "baseline_working_hours"} <= set(
+        speed.by_intent.columns
+    )
+    assert "all intents" not in speed.by_intent["intent"].to_list()
+
+
+def test_productivity_sums_lost_hours_and_their_cost(settings: Settings, warehouse) -> None:
+    data = queries.productivity(queries.Filters(FIRST_DAY, LAST_DAY, intents=("vpn_issue",)))
+    lost, cost = warehouse.execute(
+        "select sum(lost_hours), sum(lost_hours * loaded_hourly_cost) from marts.fct_interactions "
+        "where is_support and outcome <> 'pending' and intent = 'vpn_issue'"
+    ).fetchone()
+    for frame in data:
+        assert frame["lost_hours"].sum() == pytest.approx(lost)
+        assert frame["lost_cost_usd"].sum() == pytest.approx(cost)
+    assert data.by_intent["intent"].to_list() == ["vpn_issue"]
+
+
+def test_pareto_curve_keeps_its_ends_and_the_80_percent_point(settings: Settings) -> None:
+    curve = queries.pareto("issue_type")
+    share = curve["share_of_items_driving_80pct"][0]
+    assert curve["cumulative_share_of_lost_time"][-1] == pytest.approx(1.0)
+    assert share in curve["cumulative_share_of_items"].to_list()
+    with pytest.raises(ValueError, match="level"):
+        queries.pareto("department")
+
+
+def test_interactions_drill_down_filters(settings: Settings) -> None:
+    period = queries.Filters(FIRST_DAY, LAST_DAY)
+    false_only = queries.interactions(period, None, (), True)
+    assert false_only.height > 0 and false_only["is_false_deflection"].all()
+    assert queries.interactions(period, None, (), False, 5).height == 5
+
+
+def test_knowledge_reads_unrecognised_requests(settings: Settings) -> None:
+    topics, requests, spikes = queries.knowledge(queries.Filters(FIRST_DAY, LAST_DAY))
+    assert topics is None and spikes is None  # the models have not written them
+    assert requests.height > 0 and requests["request"].null_count() == 0
+
+
+def test_health_reads_the_ops_file(settings: Settings) -> None:
+    runs, quality, builds, _ = queries.health()
+    assert runs["status"].to_list() == ["succeeded"]
+    assert queries.steps_of(runs, runs["run_id"][0])["step"].to_list() == ["transform"]
+    assert quality.height == 2 and quality["success"].to_list() == [False, True]
+    assert builds.height >= 1
+
+
+def test_a_new_publish_is_picked_up(point_at, tmp_path: Path, data_dir: Path) -> None:
+    copy = tmp_path / "data"
+    copy.mkdir()
+    shutil.copy(data_dir / "warehouse.duckdb", copy / "warehouse.duckdb")
+    point_at(copy)
+    assert queries.warehouse_status().ready
+    fresh = tmp_path / "fresh.duckdb"
+    duckdb.connect(str(fresh)).close()
+    fresh.replace(copy / "warehouse.duckdb")  # what publishing does: an atomic rename
+    status = queries.warehouse_status()
+    assert status.exists and not status.ready and status.marts == frozenset()
+
+
+def test_period_choices_are_clipped_to_the_data() -> None:
+    status = queries.WarehouseStatus(True, first_day=FIRST_DAY, last_day=LAST_DAY)
+    assert filters.default_period(status) == (FIRST_DAY, LAST_DAY)
+    assert filters.period_of((date(2026, 9, 10),), status) == (date(2026, 9, 10),) * 2
+    assert filters.period_of((date(2026, 1, 1), date(2027, 1, 1)), status) == (
+        FIRST_DAY,
+        LAST_DAY,
+    )
+    assert filters.period_of((), status) == (FIRST_DAY, LAST_DAY)
+
+
+# --- charts on their own ---------------------------------------------------------------------
+
+
+def test_deflection_chart_draws_the_rates() -> None:
+    frame = pl.DataFrame(
+        {
+            "channel": ["slack", "web"],
+            "deflection_rate": [0.8, 0.5],
+            "support_interactions": [10, 4],
+        }
+    )
+    figure = charts.deflection_chart(frame, "channel")
+    assert isinstance(figure, go.Figure)
+    assert list(figure.data[0].x) == [0.8, 0.5]
+    assert list(figure.data[0].text) == ["80% of 10", "50% of 4"]
+
+
+def test_pareto_chart_marks_the_share_driving_80_percent() -> None:
+    curve = pl.DataFrame(
+        {
+            "cumulative_share_of_items": [0.25, 0.5, 1.0],
+            "cumulative_share_of_lost_time": [0.6, 0.85, 1.0],
+            "share_of_items_driving_80pct": [0.5] * 3,
+        }
+    )
+    figure = charts.pareto_chart(curve, "ticket")
+    assert list(figure.data[0].x) == [0.0, 0.25, 0.5, 1.0]
+    assert figure.data[1].text == ("50% of tickets cause 80 % of lost time",)
+    assert [shape.type for shape in figure.layout.shapes] == ["line", "line"]
+
+
+def test_distribution_and_heatmap_charts() -> None:
+    buckets = [label for _, label in queries.SPEED_BUCKETS]
+    distribution = pl.DataFrame(
+        {
+            "outcome": ["answered", "escalated"],
+            "bucket": ["< 1 min", "> 3 days"],
+            "interactions": [5, 2],
+        }
+    )
+    figure = charts.distribution_chart(distribution, buckets)
+    assert [trace.name for trace in figure.data] == ["answered", "escalated"]
+    assert list(figure.layout.xaxis.categoryarray) == buckets
+
+    matrix = pl.DataFrame(
+        {
+            "department": ["eng", "eng", "hr"],
+            "intent": ["vpn", "mfa", "vpn"],
+            "lost_hours": [1.0, 2.0, 3.0],
+        }
+    )
+    heatmap = charts.impact_heatmap(matrix).data[0]
+    assert list(heatmap.y) == ["eng", "hr"]
+    assert heatmap.z.tolist() == [[1.0, 2.0], [3.0, 0.0]]
+
+
+def test_quality_and_runs_charts_group_by_outcome() -> None:
+    results = pl.DataFrame(
+        {
+            "suite": ["raw", "raw", "marts"],
+            "severity": ["critical", "warning", "critical"],
+            "success": [True, False, False],
+        }
+    )
+    names = {trace.name: sum(trace.y) for trace in charts.quality_chart(results).data}
+    assert names == {"passed": 1, "warning": 1, "critical": 1}
+    runs = pl.DataFrame(
+        {
+            "status": ["succeeded", "failed"],
+            "started_at": [datetime(2026, 9, 1)] * 2,
+            "duration_seconds": [10.0, 3.0],
+            "flow": ["nightly", "hourly"],
+        }
+    )
+    assert [trace.name for trace in charts.runs_chart(runs).data] == ["succeeded", "failed"]
+
+
+def test_csv_download_writes_nested_columns_as_json() -> None:
+    frame = pl.DataFrame({"terms": [["vpn", "gateway"]], "size": [3]})
+    assert ui.csv_bytes(frame).decode().splitlines() == ["terms,size", '"[""vpn"", ""gateway""]",3']
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch, point_at, tmp_path: Path) -> None:
+    import subprocess
+
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda command, env: calls.append((command, env)) or 0)
+    point_at(tmp_path)
+    result = CliRunner().invoke(app, ["dashboard", "--port", "8599", "--headless"])
+    assert result.exit_code == 0, result.output
+    command, env = calls[0]
+    assert command[1:4] == ["-m", "streamlit", "run"] and command[4] == APP
+    assert command[command.index("--server.port") + 1] == "8599"
+    assert command[command.index("--server.headless") + 1] == "true"
+    assert env["UNTICKET_DATA_DIR"] == str(tmp_path)
+    assert "http://localhost:8599" in result.output
+    assert "Example: unticket dashboard" in CliRunner().invoke(app, ["dashboard", "--help"]).output
