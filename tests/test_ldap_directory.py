@@ -9,6 +9,7 @@ import logging
 import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from ldap3 import BASE, MODIFY_DELETE, MODIFY_REPLACE
@@ -265,3 +266,31 @@ def test_secrets_never_reach_logs_or_errors(
         assert secret not in caplog.text
         assert secret not in error_text
         assert secret not in repr(connector_config(slapd))
+
+
+def test_settings_choose_the_ldap_directory_for_the_engine(
+    slapd: SlapdServer, tmp_path: Path
+) -> None:
+    from resolver.catalogue import cached_catalogue
+    from resolver.connectors.configured import build_directory
+    from resolver.connectors.embedded import EnterpriseStore
+    from tests.slapd import GROUPS_DN, PEOPLE_DN, SERVICE_DN
+    from unticket.settings import Settings
+
+    settings = Settings(
+        data_dir=tmp_path,
+        directory="ldap",
+        ldap_url=slapd.url,
+        ldap_bind_dn=SERVICE_DN,
+        ldap_bind_password=slapd.service_password,
+        ldap_people_base=PEOPLE_DN,
+        ldap_groups_base=GROUPS_DN,
+    )
+    store = EnterpriseStore(settings.state_db)
+    chosen = build_directory(settings, cached_catalogue(settings.catalogue_dir), store)
+    try:
+        assert isinstance(chosen, LdapDirectory)
+        assert chosen.find_person("bob@unticket.test").employee_id == "E000002"
+    finally:
+        chosen.close()
+        store.close()

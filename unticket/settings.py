@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -87,6 +87,56 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `unticket serve` binds to.")
     port: int = Field(default=8080, gt=0, lt=65536, description="Port `unticket serve` uses.")
+    directory: Literal["embedded", "ldap"] = Field(
+        default="embedded", description="Where people, passwords, lock-outs and groups live."
+    )
+    ldap_url: str = Field(default="", description="LDAP server, e.g. ldaps://ldap.example.com.")
+    ldap_bind_dn: str = Field(default="", description="The service account Unticket binds as.")
+    ldap_bind_password: SecretStr | None = Field(
+        default=None, description="Its password (a secret: never printed or logged)."
+    )
+    ldap_people_base: str = Field(default="", description="Base DN of people (inetOrgPerson).")
+    ldap_groups_base: str = Field(
+        default="", description="Base DN of groups (groupOfNames; cn = the catalogue's group id)."
+    )
+    ldap_attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Overrides of the LDAP attribute names, e.g. {employee_id = 'employeeID'}.",
+    )
+    ldap_mfa_attributes: list[str] = Field(
+        default_factory=list, description="Attributes holding MFA enrolment, cleared on MFA reset."
+    )
+    ldap_mfa_object_classes: list[str] = Field(
+        default_factory=list, description="Auxiliary classes removed with them (oathTOTPUser)."
+    )
+    ldap_lockout_duration_minutes: int = Field(
+        default=0, ge=0, description="The policy's pwdLockoutDuration; 0: locked until unlocked."
+    )
+    ldap_start_tls: bool = Field(default=False, description="StartTLS on an ldap:// URL.")
+    ldap_timeout_seconds: int = Field(default=10, gt=0, description="Connect and answer timeout.")
+    lockout_poll_seconds: int = Field(
+        default=300, gt=0, description="How often the lock-out watcher polls the directory."
+    )
+    ticketing: Literal["embedded", "servicenow", "jira"] = Field(
+        default="embedded",
+        description="Where tickets go; a real ITSM is wrapped in a durable queue, so an "
+        "escalation survives the ITSM being down.",
+    )
+    ticketing_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="How long an escalation waits on the ITSM."
+    )
+    servicenow_url: str = Field(default="", description="e.g. https://acme.service-now.com")
+    servicenow_user: str = Field(default="", description="ServiceNow user (Basic auth).")
+    servicenow_password: SecretStr | None = Field(default=None, description="Its password.")
+    servicenow_token: SecretStr | None = Field(
+        default=None, description="An OAuth bearer token; wins over user and password."
+    )
+    jira_url: str = Field(default="", description="e.g. https://acme.atlassian.net")
+    jira_email: str = Field(default="", description="The Jira account's e-mail.")
+    jira_api_token: SecretStr | None = Field(default=None, description="Its API token.")
+    jira_service_desk_id: str = Field(default="", description="The JSM service desk id.")
+    jira_request_type_id: str = Field(default="", description="The default request type id.")
+    jira_project_key: str = Field(default="", description="The service desk's project key.")
     slack_signing_secret: SecretStr | None = Field(
         default=None,
         description="Slack app signing secret; with slack_bot_token, `unticket serve` answers "
@@ -119,6 +169,23 @@ class Settings(BaseSettings):
         description="Slack incoming-webhook URL `unticket report` posts its summary to (a secret: "
         "never printed or logged); unset means the report is only written to a folder.",
     )
+
+    @model_validator(mode="after")
+    def _ldap_is_complete(self) -> Settings:
+        """A directory on LDAP needs its server, service account and bases."""
+        if self.directory == "ldap":
+            needed = {
+                "ldap_url": self.ldap_url,
+                "ldap_bind_dn": self.ldap_bind_dn,
+                "ldap_bind_password": self.ldap_bind_password,
+                "ldap_people_base": self.ldap_people_base,
+                "ldap_groups_base": self.ldap_groups_base,
+            }
+            missing = [name for name, value in needed.items() if not value]
+            if missing:
+                names = ", ".join(f"UNTICKET_{name.upper()}" for name in missing)
+                raise ValueError(f"directory = 'ldap' also needs {names}")
+        return self
 
     @field_validator("data_dir", "catalogue_dir", "mappings_dir")
     @classmethod
@@ -154,6 +221,11 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         """Folder of trained model artefacts and their metrics."""
         return self.data_dir / "models"
+
+    @property
+    def ticket_queue_db(self) -> Path:
+        """SQLite queue of tickets waiting for an unreachable ITSM."""
+        return self.data_dir / "ticket-queue.sqlite"
 
     @property
     def warehouse_path(self) -> Path:
