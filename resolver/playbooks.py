@@ -441,10 +441,18 @@ class PlaybookRunner:
             "ticket_opened", ticket_id=ticket.ticket_id, reason=reason, priority=ticket.priority
         )
         turn.record_outcome("escalated")
-        turn.say(
-            f"I've opened ticket {ticket.ticket_id} for the service desk with everything we've "
-            "covered, so nobody will ask you to repeat it. Ask me for its status any time."
-        )
+        if ticket.status == "queued":
+            turn.say(
+                "The service desk's system is unreachable right now, so I've queued your request "
+                f"as {ticket.ticket_id} with everything we've covered. It will be filed as soon "
+                "as the system is back, and nobody will ask you to repeat it."
+            )
+        else:
+            turn.say(
+                f"I've opened ticket {ticket.ticket_id} for the service desk with everything "
+                "we've covered, so nobody will ask you to repeat it. Ask me for its status any "
+                "time."
+            )
         turn.close("escalated")
 
     def _context(self, turn: Turn, reason: str) -> str:

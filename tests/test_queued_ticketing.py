@@ -246,6 +246,7 @@ def test_the_employee_hears_their_request_is_queued_and_it_is_filed_later(
 
         escalated = chat.say("can I speak to a person")
         assert (escalated.outcome, escalated.ticket_id) == ("escalated", "Q-0000001")
+        assert "unreachable" in escalated.reply and "queued" in escalated.reply
         opened = [
             e
             for e in events_of(settings, escalated.interaction_id)
