@@ -72,9 +72,12 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_expire_forever(runtime))
+        tasks = [asyncio.create_task(_expire_forever(runtime))]
+        if hasattr(runtime.connectors.ticketing, "retry_pending"):
+            tasks.append(asyncio.create_task(_file_queued_tickets_forever(runtime)))
         yield
-        task.cancel()
+        for task in tasks:
+            task.cancel()
 
     app = FastAPI(
         title="Unticket",
@@ -139,6 +142,19 @@ def _include_channels(app: FastAPI, runtime: Runtime) -> None:
             token_url=settings.teams_token_url,
         )
         app.include_router(router)
+
+
+async def _file_queued_tickets_forever(runtime: Runtime) -> None:
+    """File tickets queued while the ITSM was unreachable, once a minute while serving."""
+    while True:
+        await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
+        try:
+            filed = await asyncio.to_thread(runtime.connectors.ticketing.retry_pending)
+        except Exception:
+            logger.exception("filing queued tickets failed; retrying next minute")
+            continue
+        for provisional, real in filed:
+            logger.info("queued ticket %s filed as %s", provisional, real)
 
 
 async def _expire_forever(runtime: Runtime) -> None:
