@@ -16,3 +16,48 @@
 {% macro watermark(column) -%}
     (select coalesce(max({{ column }}), cast('1900-01-01' as timestamp)) from {{ this }})
 {%- endmacro %}
+
+{# For an incremental model over events keyed by `key`: the newest load time it has seen
+   (`loaded_after`) and the oldest time an event of a changed key can have (`scan_from`: the
+   key's start in this table, or its first new event; none when nothing changed). Both come
+   back as values, so the model's filters are literals the database prunes row groups with. #}
+{% macro event_scan_bounds(key, start_column) %}
+    {% set query %}
+        with
+        seen as (
+            select coalesce(max(last_loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
+            from {{ this }}
+        ),
+        changed as (
+            select {{ key }} as changed_key, min(occurred_at) as first_new_at
+            from {{ ref('stg_unticket__events') }}
+            where {{ key }} is not null and loaded_at > (select loaded_at from seen)
+            group by 1
+        )
+        select
+            (select loaded_at from seen),
+            min(case
+                when previous.{{ start_column }} < changed.first_new_at
+                    then previous.{{ start_column }}
+                else changed.first_new_at
+            end)
+        from changed
+        left join {{ this }} as previous on changed.changed_key = previous.{{ key }}
+    {% endset %}
+    {% set row = run_query(query).rows[0] %}
+    {{ return({'loaded_after': row[0], 'scan_from': row[1]}) }}
+{% endmacro %}
+
+{# The filter of an incremental model's events: only keys with events loaded after
+   `bounds.loaded_after`, and only events from `bounds.scan_from` on. #}
+{% macro changed_events_filter(key, bounds) -%}
+    {%- if bounds.scan_from is none -%}
+        and false
+    {%- else -%}
+        and occurred_at >= cast('{{ bounds.scan_from }}' as timestamp)
+        and {{ key }} in (
+            select {{ key }} from {{ ref('stg_unticket__events') }}
+            where loaded_at > cast('{{ bounds.loaded_after }}' as timestamp)
+        )
+    {%- endif -%}
+{%- endmacro %}

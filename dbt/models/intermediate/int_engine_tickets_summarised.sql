@@ -3,44 +3,19 @@
 
 {{ config(materialized='incremental', unique_key='ticket_id', incremental_strategy='delete+insert') }}
 
-with
-
-ticket_events as (
-
-    select * from {{ ref('stg_unticket__events') }}
-    where ticket_id is not null
-
-),
-
-{% if is_incremental() %}
-changed as (
-
-    select ticket_id, min(occurred_at) as first_new_at
-    from ticket_events
-    where loaded_at > {{ watermark('last_loaded_at') }}
-    group by ticket_id
-
-),
-
-scan_from as (
-
-    -- no event of a changed ticket is older than its opening: scan events from there on
-    select min(case
-        when previous.opened_at < changed.first_new_at then previous.opened_at
-        else changed.first_new_at
-    end) as occurred_at
-    from changed
-    left join {{ this }} as previous on changed.ticket_id = previous.ticket_id
-
-),
+{% set bounds = {'loaded_after': none, 'scan_from': none} %}
+{% if execute and is_incremental() %}
+    {% set bounds = event_scan_bounds('ticket_id', 'opened_at') %}
 {% endif %}
+
+with
 
 events as (
 
-    select * from ticket_events
+    select * from {{ ref('stg_unticket__events') }}
+    where ticket_id is not null
     {% if is_incremental() %}
-    where ticket_id in (select ticket_id from changed)
-        and occurred_at >= (select occurred_at from scan_from)
+        {{ changed_events_filter('ticket_id', bounds) }}
     {% endif %}
 
 ),

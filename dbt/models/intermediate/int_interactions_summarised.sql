@@ -4,48 +4,23 @@
 
 {{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
 
-with
-
-events as (
-
-    select * from {{ ref('stg_unticket__events') }}
-    where interaction_id is not null
-
-),
-
-{% if is_incremental() %}
-changed as (
-
-    select interaction_id, min(occurred_at) as first_new_at
-    from events
-    where loaded_at > {{ watermark('last_loaded_at') }}
-    group by interaction_id
-
-),
-
-scan_from as (
-
-    -- no event of a changed interaction is older than its start: scan events from there on
-    select min(case
-        when previous.started_at < changed.first_new_at then previous.started_at
-        else changed.first_new_at
-    end) as occurred_at
-    from changed
-    left join {{ this }} as previous on changed.interaction_id = previous.interaction_id
-
-),
+{% set bounds = {'loaded_after': none, 'scan_from': none} %}
+{% if execute and is_incremental() %}
+    {% set bounds = event_scan_bounds('interaction_id', 'started_at') %}
 {% endif %}
+
+with
 
 ordered as (
 
     select
-        events.*,
+        *,
         {{ event_order_key('occurred_at', 'event_id') }} as event_order,
 
-    from events
+    from {{ ref('stg_unticket__events') }}
+    where interaction_id is not null
     {% if is_incremental() %}
-    where interaction_id in (select interaction_id from changed)
-        and occurred_at >= (select occurred_at from scan_from)
+        {{ changed_events_filter('interaction_id', bounds) }}
     {% endif %}
 
 ),

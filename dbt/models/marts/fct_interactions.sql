@@ -4,34 +4,34 @@
 
 {{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
 
+{% set upstreams = [
+    'int_interactions_summarised', 'int_interactions_recontacts_flagged', 'int_interactions_timed'
+] %}
+
 with
 
-interactions as (
+{% if is_incremental() %}
+changed as (
 
-    select * from {{ ref('int_interactions_summarised') }}
+    {% for upstream in upstreams %}
+    select interaction_id from {{ ref(upstream) }} where built_at > {{ watermark('built_at') }}
+    {% if not loop.last %}union{% endif %}
+    {% endfor %}
+
+),
+{% endif %}
+
+{% for name, upstream in [('interactions', upstreams[0]), ('recontacts', upstreams[1]), ('timed', upstreams[2])] %}
+{{ name }} as (
+
+    select * from {{ ref(upstream) }}
     {% if is_incremental() %}
-    where interaction_id in (
-        {% for upstream in ['int_interactions_summarised', 'int_interactions_recontacts_flagged', 'int_interactions_timed'] %}
-        select interaction_id from {{ ref(upstream) }} where built_at > {{ watermark('built_at') }}
-        {% if not loop.last %}union{% endif %}
-        {% endfor %}
-    )
+    where interaction_id in (select interaction_id from changed)
     {% endif %}
 
 ),
 
-recontacts as (
-
-    select * from {{ ref('int_interactions_recontacts_flagged') }}
-
-),
-
-timed as (
-
-    select * from {{ ref('int_interactions_timed') }}
-
-),
-
+{% endfor %}
 employees as (
 
     select * from {{ ref('dim_employees') }}
