@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from models.entities import Alias, EntityExtractor
 from models.intents import load_or_train
 from resolver.catalogue import Catalogue, cached_catalogue
+from resolver.connectors.base import Directory, Ticketing
+from resolver.connectors.configured import build_directory, build_ticketing
 from resolver.connectors.embedded import (
     EmbeddedApprovals,
     EmbeddedDirectory,
@@ -40,20 +42,27 @@ class Runtime:
     connectors: Connectors
 
     def close(self) -> None:
-        """Release the event log and the store."""
+        """Release the event log, the connectors' connections and the store."""
         self.engine.log.close()
+        for connector in (self.connectors.directory, self.connectors.ticketing):
+            close = getattr(connector, "close", None)
+            if close is not None:
+                close()
         self.store.close()
 
 
-def embedded_connectors(store: EnterpriseStore) -> Connectors:
-    """Connectors backed by the local enterprise store."""
-    directory = EmbeddedDirectory(store)
+def embedded_connectors(
+    store: EnterpriseStore, directory: Directory | None = None, ticketing: Ticketing | None = None
+) -> Connectors:
+    """Connectors backed by the local enterprise store, except for a directory or ticketing
+    system given here (OpenLDAP, ServiceNow, Jira)."""
+    directory = directory or EmbeddedDirectory(store)
     return Connectors(
         directory=directory,
         resources=EmbeddedResources(store),
         software=EmbeddedSoftware(store),
         vpn=EmbeddedVpn(store, directory),
-        ticketing=EmbeddedTicketing(store),
+        ticketing=ticketing or EmbeddedTicketing(store),
         notifier=EmbeddedNotifier(store, directory),
         approvals=EmbeddedApprovals(store),
     )
@@ -94,7 +103,8 @@ def build_runtime(settings: Settings, ids: IdFactory = random_ids) -> Runtime:
     catalogue = cached_catalogue(settings.catalogue_dir)
     store = EnterpriseStore(settings.state_db)
     ensure_enterprise(store, catalogue)
-    connectors = embedded_connectors(store)
+    directory = build_directory(settings, catalogue, store)
+    connectors = embedded_connectors(store, directory, build_ticketing(settings, store, directory))
     engine = Engine(
         settings=settings,
         catalogue=catalogue,

@@ -24,6 +24,7 @@ from typing import Any
 from resolver.connectors.base import (
     Approval,
     ConnectorError,
+    Directory,
     NoLicenceError,
     Person,
     Resource,
@@ -383,7 +384,7 @@ class EmbeddedSoftware:
 class EmbeddedVpn:
     """VPN clients per employee and gateway health per location."""
 
-    def __init__(self, store: EnterpriseStore, directory: EmbeddedDirectory) -> None:
+    def __init__(self, store: EnterpriseStore, directory: Directory) -> None:
         self.store = store
         self.directory = directory
 
@@ -551,7 +552,7 @@ class EmbeddedTicketing:
 class EmbeddedNotifier:
     """Delivers messages to an outbox, standing in for SMS and e-mail delivery."""
 
-    def __init__(self, store: EnterpriseStore, directory: EmbeddedDirectory) -> None:
+    def __init__(self, store: EnterpriseStore, directory: Directory) -> None:
         self.store = store
         self.directory = directory
 
