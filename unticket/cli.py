@@ -48,6 +48,14 @@ pipeline_app = typer.Typer(
     help="Run the Prefect pipelines once, or serve them on their schedules.", no_args_is_help=True
 )
 app.add_typer(pipeline_app, name="pipeline")
+models_app = typer.Typer(
+    help="Train models on a company's own history, and apply them to files.", no_args_is_help=True
+)
+models_train_app = typer.Typer(help="Train a model from a labelled CSV.", no_args_is_help=True)
+models_predict_app = typer.Typer(help="Apply a trained model to a CSV.", no_args_is_help=True)
+models_app.add_typer(models_train_app, name="train")
+models_app.add_typer(models_predict_app, name="predict")
+app.add_typer(models_app, name="models")
 console = Console()
 err = Console(stderr=True)
 
@@ -834,3 +842,167 @@ def pipeline_serve(
         console.print(f"Prefect UI: {api_url.removesuffix('/api')}  (Ctrl+C stops)")
         with temporary_settings({PREFECT_API_URL: api_url}):  # Prefect read its settings already
             serve_schedules()
+
+
+@models_train_app.command("categorizer")
+def models_train_categorizer(
+    input_file: Annotated[
+        Path, typer.Option("--input", help="Labelled ticket history (.csv or .csv.gz).")
+    ],
+    text_column: Annotated[str, typer.Option(help="Column holding the ticket text.")],
+    label_column: Annotated[str, typer.Option(help="Column holding the category.")],
+    output: Annotated[Path, typer.Option(help="Model file to write (a .json goes beside it).")],
+    folds: Annotated[
+        int, typer.Option(help="Cross-validation folds for the accuracy estimate (0: skip).")
+    ] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed; the same data and seed agree.")] = 7,
+) -> None:
+    """Train a ticket categoriser on a company's labelled tickets, estimate its accuracy by
+    cross-validation, and save it.
+
+    Example: unticket models train categorizer --input history.csv.gz --text-column text --label-column category --output models/categorizer.pkl
+    """  # noqa: E501
+    import time
+
+    from models.categorizer import (
+        CategorizerError,
+        MissingColumnError,
+        check_training_data,
+        cross_validate,
+        read_labelled_csv,
+        train_categorizer,
+    )
+
+    try:
+        data = read_labelled_csv(input_file, text_column, label_column)
+        check_training_data(data.texts, data.labels)
+    except MissingColumnError as error:
+        _fail(f"{error}; name the right ones with --text-column and --label-column")
+        return
+    except CategorizerError as error:
+        _fail(str(error))
+        return
+    _print_rows_used(len(data.texts), len(set(data.labels)), data.skipped)
+    started = time.perf_counter()
+    metrics: dict[str, float] = {}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=err) as progress:
+        if folds:
+            task = progress.add_task("cross-validating (folds)", total=folds)
+            try:
+                metrics = cross_validate(
+                    data.texts,
+                    data.labels,
+                    folds,
+                    seed,
+                    on_fold=lambda n: progress.update(task, completed=n),
+                )
+            except CategorizerError as error:
+                _fail(f"{error}; pass fewer --folds, or --folds 0 to skip cross-validation")
+                return
+        task = progress.add_task("training on every row", total=1)
+        try:
+            model = train_categorizer(data.texts, data.labels, seed)
+        except CategorizerError as error:
+            _fail(str(error))
+            return
+        progress.update(task, completed=1)
+    model.info["metrics"].update(metrics)
+    try:
+        info_path = model.save(output)
+    except CategorizerError as error:
+        _fail(str(error))
+        return
+    except OSError as error:
+        _fail(f"could not write {output}: {error.strerror or error}; choose another --output")
+        return
+    seconds = time.perf_counter() - started
+    if metrics:
+        quality = (
+            f"cross-validated accuracy {metrics['cv_accuracy']:.3f}, "
+            f"macro-F1 {metrics['cv_macro_f1']:.3f} ({folds} folds)"
+        )
+    else:
+        quality = f"training accuracy {model.info['metrics']['training_accuracy']:.3f} (optimistic)"
+    console.print(f"{len(model.labels)} categories, {quality}; {seconds:,.1f} s")
+    console.print(f"Saved {output}\n  and {info_path}")
+
+
+def _print_rows_used(used: int, labels: int, skipped: list[tuple[int, str]]) -> None:
+    """Print how many rows train the model and which were skipped, and why."""
+    console.print(f"{used:,} rows used ({labels} categories), {len(skipped):,} skipped")
+    reasons: dict[str, list[int]] = {}
+    for number, reason in skipped:
+        reasons.setdefault(reason, []).append(number)
+    for reason, numbers in reasons.items():
+        shown = ", ".join(map(str, numbers[:5])) + (", …" if len(numbers) > 5 else "")
+        rows = "row" if len(numbers) == 1 else "rows"
+        console.print(f"  [yellow]skipped[/yellow] {len(numbers):,} × {reason} ({rows} {shown})")
+
+
+@models_predict_app.command("categorizer")
+def models_predict_categorizer(
+    model_file: Annotated[
+        Path, typer.Option("--model", help="Model written by `unticket models train`.")
+    ],
+    input_file: Annotated[Path, typer.Option("--input", help="Tickets (.csv or .csv.gz).")],
+    text_column: Annotated[str, typer.Option(help="Column holding the ticket text.")],
+    output: Annotated[
+        Path, typer.Option(help="CSV to write: the input plus predicted_label and confidence.")
+    ],
+) -> None:
+    """Categorise every row of a CSV with a trained categoriser. Rows without text get an empty
+    predicted_label and confidence 0.
+
+    Example: unticket models predict categorizer --model models/categorizer.pkl --input new.csv --text-column text --output categorised.csv
+    """  # noqa: E501
+    import time
+
+    from models.categorizer import (
+        Categorizer,
+        CategorizerError,
+        MissingColumnError,
+        read_csv_rows,
+        require_columns,
+        write_csv_rows,
+    )
+
+    try:
+        model = Categorizer.load(model_file)
+        columns, rows = read_csv_rows(input_file)
+        require_columns(columns, [text_column], input_file)
+    except MissingColumnError as error:
+        _fail(f"{error}; name the right one with --text-column")
+        return
+    except CategorizerError as error:
+        _fail(str(error))
+        return
+    started = time.perf_counter()
+    texts = [(row.get(text_column) or "").strip() for row in rows]
+    chunk = 2000
+    columns_shown = (TextColumn("categorising"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns_shown, TimeElapsedColumn(), console=err) as progress:
+        task = progress.add_task("rows", total=len(rows))
+        for start in range(0, len(rows), chunk):
+            part = range(start, min(start + chunk, len(rows)))
+            wanted = [i for i in part if texts[i]]
+            found = dict(zip(wanted, model.predict([texts[i] for i in wanted]), strict=True))
+            for i in part:
+                label, confidence = found.get(i, ("", 0.0))
+                rows[i]["predicted_label"] = label
+                rows[i]["confidence"] = f"{confidence:.4f}"
+            progress.advance(task, len(part))
+    extra = [name for name in ("predicted_label", "confidence") if name not in columns]
+    try:
+        write_csv_rows(output, columns + extra, rows)
+    except OSError as error:
+        _fail(f"could not write {output}: {error.strerror or error}; choose another --output")
+        return
+    seconds = time.perf_counter() - started
+    blank = sum(1 for text in texts if not text)
+    rate = len(rows) / seconds if seconds else 0.0
+    console.print(
+        f"Categorised {len(rows) - blank:,} rows ({blank:,} without text) in {seconds:,.1f} s "
+        f"({rate:,.0f} rows/s) into {len(model.labels)} categories"
+    )
+    console.print(f"Wrote {output}")
