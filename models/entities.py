@@ -8,6 +8,7 @@ typos such as "salesforse" or "domian admins".
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -81,21 +82,44 @@ class EntityExtractor:
     def _fuzzy(self, clean: str, types: set[str]) -> list[Entity]:
         words = _WORD.findall(clean)
         spans = [
-            " ".join(words[start : start + size])
+            (start, start + size)
             for size in range(1, self._max_words + 1)
             for start in range(len(words) - size + 1)
             if len(" ".join(words[start : start + size])) >= 4
         ]
+        if not spans:
+            return []
+        similarity = self._similarities(words, spans)
         results = []
-        for span in spans:
-            indices, values = self._fast.features(span)
-            if not indices:
-                continue
-            similarity = values @ self._alias_weights[indices]
-            for alias_index in np.nonzero(similarity >= self.min_similarity)[0]:
-                score = float(similarity[alias_index])
-                results.extend(self._accept(span, int(alias_index), score, types))
+        for row, alias_index in zip(*np.nonzero(similarity >= self.min_similarity), strict=True):
+            span = " ".join(words[spans[row][0] : spans[row][1]])
+            score = float(similarity[row, alias_index])
+            results.extend(self._accept(span, int(alias_index), score, types))
         return results
+
+    def _similarities(self, words: list[str], spans: list[tuple[int, int]]) -> np.ndarray:
+        """Cosine similarity of each span of words (rows) with each alias (columns).
+
+        The analyser takes character n-grams word by word, so a span's n-gram counts are the
+        sums of its words' counts: each word is analysed once and one product scores them all.
+        """
+        grams = [self._grams(word) for word in words]
+        found = np.fromiter(itertools.chain.from_iterable(grams), dtype=np.intp)
+        features, column = np.unique(found, return_inverse=True)
+        row = np.repeat(np.arange(len(words)), [len(g) for g in grams])
+        shape = (len(words), len(features))
+        counts = np.bincount(row * len(features) + column, minlength=shape[0] * shape[1])
+        membership = np.zeros((len(spans), len(words)))
+        for index, (start, stop) in enumerate(spans):
+            membership[index, start:stop] = 1.0
+        vectors = (membership @ counts.reshape(shape)) * self._fast.idf[features]
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (vectors / np.where(norms > 0, norms, 1.0)) @ self._alias_weights[features]
+
+    def _grams(self, word: str) -> list[int]:
+        """The vocabulary indices of a word's character n-grams, repeats included."""
+        vocabulary = self._fast.vocabulary
+        return [vocabulary[gram] for gram in self._fast.analyse(word) if gram in vocabulary]
 
     def _accept(self, span: str, alias_index: int, score: float, types: set[str]) -> list[Entity]:
         """Keep a fuzzy match of a wanted type whose length is close to the alias's."""

@@ -61,9 +61,8 @@ class IntentClassifier:
         clean = normalise(text)
         for fast in self._fast:
             indices, values = fast.features(clean)
-            if indices:
-                scores += values @ self._weights[indices]
-        return _softmax(scores[np.newaxis, :])[0]
+            scores += values @ self._weights[indices]
+        return _softmax(scores)
 
     def predict(self, text: str, alternatives: int = 2) -> Prediction:
         """Classify one message."""
@@ -78,9 +77,9 @@ class IntentClassifier:
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    """Softmax over the last axis (one row of scores, or one per text)."""
+    exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def _feature_union() -> FeatureUnion:

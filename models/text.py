@@ -31,13 +31,12 @@ class FastTfidf:
         self.idf = np.zeros(offset + len(vectorizer.idf_))
         self.idf[offset:] = vectorizer.idf_
 
-    def features(self, text: str) -> tuple[list[int], np.ndarray]:
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Return the non-zero feature indices of a text and their values."""
-        vocabulary = self.vocabulary
-        counts = Counter(term for term in self.analyse(text) if term in vocabulary)
-        if not counts:
-            return [], np.zeros(0)
-        indices = [vocabulary[term] for term in counts]
+        counts = Counter(map(self.vocabulary.get, self.analyse(text)))
+        counts.pop(None, None)  # the terms outside the vocabulary
+        indices = np.fromiter(counts, dtype=np.intp, count=len(counts))
         tf = np.fromiter(counts.values(), dtype=float, count=len(counts))
         values = (1.0 + np.log(tf) if self.sublinear else tf) * self.idf[indices]
-        return indices, values / math.sqrt(float(values @ values))
+        norm = math.sqrt(float(values @ values))
+        return indices, values / norm if norm else values

@@ -81,7 +81,9 @@ class ConversationStore:
     def save(self, conversation: Conversation, due_at: datetime) -> None:
         """Store a conversation's state and when it times out if the employee says nothing."""
         self.store.execute(
-            "insert or replace into conversations values (?, ?, ?, ?, ?, ?)",
+            "insert into conversations values (?, ?, ?, ?, ?, ?) on conflict (interaction_id) "
+            "do update set status = excluded.status, due_at = excluded.due_at, "
+            "state = excluded.state",
             conversation.interaction_id,
             conversation.user_key,
             conversation.channel,

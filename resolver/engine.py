@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from resolver.catalogue import Catalogue
 from resolver.connectors.base import Approval
 from resolver.conversation import Conversation, ConversationStore
-from resolver.events import EventLog, IdFactory, format_time, new_event, random_ids
+from resolver.events import Event, EventLog, IdFactory, format_time, new_event, random_ids
 from resolver.knowledge import KnowledgeBase
 from resolver.playbooks import Connectors, PlaybookRunner
 from resolver.redaction import redact, redact_code
@@ -180,7 +180,7 @@ class Engine:
                 ticket_id=ticket.ticket_id,
                 status=status,
             )
-            self.log.append([event])
+            self._write([event])
 
     def expire(self, now: datetime | None = None) -> int:
         """Close conversations nobody answered in time and expire stale approvals."""
@@ -201,10 +201,11 @@ class Engine:
 
     @contextmanager
     def _durably(self) -> Iterator[None]:
-        """Serialise a turn; once the engine lock is released, wait for its events to be on
-        disk. Waiting outside the lock lets the next turn run during the fsync."""
+        """Serialise a turn and batch its store writes into one commit; once the engine lock
+        is released, wait for its events to be on disk. Waiting outside the lock lets the next
+        turn run during the fsync."""
         try:
-            with self._lock:
+            with self._lock, self.conversations.store.batch():
                 yield
         finally:
             self.log.sync()
@@ -258,10 +259,16 @@ class Engine:
             last_activity=stamp,
         )
 
-    def _started_event(self, convo: Conversation, user_ref: str, now: datetime) -> dict:
-        turn = Turn(convo, now, self.ids)
-        turn.emit("interaction_started", user_ref=user_ref)
-        return turn.events[0]
+    def _started_event(self, convo: Conversation, user_ref: str, now: datetime) -> Event:
+        return new_event(
+            "interaction_started",
+            event_id=self.ids(),
+            occurred_at=now,
+            interaction_id=convo.interaction_id,
+            employee_id=convo.employee_id,
+            channel=convo.channel,
+            user_ref=user_ref,
+        )
 
     def _receive(self, turn: Turn, text: str, user_ref: str) -> None:
         convo = turn.convo
@@ -277,10 +284,16 @@ class Engine:
             turn.convo.transcript.append(f"unticket: {reply.reply}")
         if not keep_activity:
             turn.stamp()
-        self.log.append(turn.events)
         for convo in turn.touched:
             self.conversations.save(convo, self._due(convo))
+        self._write(turn.events)
         return reply
+
+    def _write(self, events: list[Event]) -> None:
+        """Commit the store's changes, then write the events that tell of them: a killed
+        process never leaves an event describing a change the store does not have."""
+        self.conversations.store.commit()
+        self.log.append(events)
 
     def _due(self, convo: Conversation) -> datetime:
         if convo.state == "approval":
@@ -294,8 +307,9 @@ class Engine:
         )
         return convo.idle_since() + timedelta(minutes=minutes)
 
-    def _restart(self, turn: Turn, text: str) -> None:
-        """The employee moved on to a new need: close this conversation, open the next."""
+    def _restart(self, turn: Turn, text: str, understanding: Understanding | None = None) -> None:
+        """The employee moved on to a new need: close this conversation, open the next
+        (`understanding` is the message's, when it is already known)."""
         turn.close("new_request")
         old = turn.convo
         message = InboundMessage(old.user_key, text, old.channel)
@@ -303,7 +317,7 @@ class Engine:
         turn.switch_to(convo)
         turn.events.append(self._started_event(convo, old.user_key, turn.now))
         self._receive(turn, text, old.user_key)
-        self._understand_new(turn, text)
+        self._understand_new(turn, text, understanding)
 
     # -- conversation states ----------------------------------------------------------------
 
@@ -324,8 +338,10 @@ class Engine:
         }[state]
         handler(turn, text)
 
-    def _understand_new(self, turn: Turn, text: str) -> None:
-        understanding = self.understander.understand(text)
+    def _understand_new(
+        self, turn: Turn, text: str, understanding: Understanding | None = None
+    ) -> None:
+        understanding = understanding or self.understander.understand(text)
         turn.emit(
             "intent_detected",
             intent=understanding.intent,
@@ -459,8 +475,9 @@ class Engine:
             convo.state = "new"
             self.playbooks.run(turn, convo.playbook or "", text, check_target=False)
             return
-        if self._is_new_need(text):
-            self._restart(turn, text)
+        need = self._new_need(text)
+        if need is not None:
+            self._restart(turn, text, need)
             return
         convo.misunderstood += 1
         if convo.misunderstood >= 2:
@@ -475,8 +492,8 @@ class Engine:
         if code is None:
             if asks_for_human(text):
                 self.playbooks.escalate(turn, "user_request")
-            elif self._is_new_need(text):
-                self._restart(turn, text)
+            elif need := self._new_need(text):
+                self._restart(turn, text, need)
             else:
                 turn.say('Please reply with the 6-digit code I sent you, or say "talk to a human".')
             return
@@ -499,8 +516,9 @@ class Engine:
             self.playbooks.escalate(turn, "verification_failed")
 
     def _on_waiting_approval(self, turn: Turn, text: str) -> None:
-        if self._is_new_need(text):
-            self._restart(turn, text)
+        need = self._new_need(text)
+        if need is not None:
+            self._restart(turn, text, need)
             return
         approval = self.c.approvals.get(turn.convo.approval_id or "")
         waiting = [
@@ -528,6 +546,7 @@ class Engine:
     def _on_feedback(self, turn: Turn, text: str) -> None:
         convo = turn.convo
         answer = yes_or_no(text)
+        understanding = None
         if answer is None:
             understanding = self.understander.understand(text)
             if (
@@ -543,7 +562,7 @@ class Engine:
                 turn.close("goodbye")
                 return
         if answer is None:
-            self._restart(turn, text)
+            self._restart(turn, text, understanding)
             return
         convo.feedback = "confirmed" if answer else "rejected"
         turn.emit("feedback_received", feedback=convo.feedback)
@@ -554,12 +573,13 @@ class Engine:
             turn.say("Sorry that didn't do it.")
             self.playbooks.escalate(turn, "rejected_feedback")
 
-    def _is_new_need(self, text: str) -> bool:
+    def _new_need(self, text: str) -> Understanding | None:
+        """The message's understanding if it confidently asks for something supported."""
         understanding = self.understander.understand(text)
         intent = self.catalogue.intents.get(understanding.intent)
-        return bool(
-            intent and intent.support and understanding.confidence >= self.settings.act_confidence
-        )
+        if intent and intent.support and understanding.confidence >= self.settings.act_confidence:
+            return understanding
+        return None
 
     # -- approvals --------------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ Event = dict[str, Any]
 
 def format_time(moment: datetime) -> str:
     """Format a time as ISO 8601 in UTC with milliseconds and a `Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 def parse_time(text: str) -> datetime:
@@ -119,7 +119,7 @@ class EventLog:
         """Write a batch to the OS (it survives a killed process); `sync` makes it durable."""
         by_day: dict[str, list[bytes]] = {}
         for event in events:
-            line = orjson.dumps(event) + b"\n"
+            line = orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
             by_day.setdefault(event["occurred_at"][:10], []).append(line)
         if not by_day:
             return

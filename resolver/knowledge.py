@@ -50,7 +50,7 @@ class KnowledgeBase:
     def search(self, question: str) -> Hit | None:
         """Return the best article for a question, or None if nothing matches at all."""
         indices, values = self._fast.features(normalise(question))
-        if not indices:
+        if not indices.size:
             return None
         scores = values @ self._document_weights[indices]
         best = int(np.argmax(scores))

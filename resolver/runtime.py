@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from threadpoolctl import threadpool_limits
+
 from models.entities import Alias, EntityExtractor
 from models.intents import load_or_train
 from resolver.catalogue import Catalogue, cached_catalogue
@@ -99,7 +101,12 @@ def build_understander(
 
 
 def build_runtime(settings: Settings, ids: IdFactory = random_ids) -> Runtime:
-    """Build the engine on the embedded enterprise in `settings.data_dir`."""
+    """Build the engine on the embedded enterprise in `settings.data_dir`.
+
+    The engine's matrix products are tiny (one message against a model), so BLAS runs them on
+    the calling thread: handing them to worker threads, which then spin waiting for more,
+    costs more than it saves and takes a core from the turns and fsyncs.
+    """
     catalogue = cached_catalogue(settings.catalogue_dir)
     store = EnterpriseStore(settings.state_db)
     ensure_enterprise(store, catalogue)
@@ -118,4 +125,5 @@ def build_runtime(settings: Settings, ids: IdFactory = random_ids) -> Runtime:
         log=EventLog(settings.events_dir, fsync=settings.events_fsync == "always"),
         ids=ids,
     )
+    threadpool_limits(limits=1, user_api="blas")
     return Runtime(engine=engine, store=store, connectors=connectors)

@@ -92,6 +92,8 @@ create table if not exists meta (key text primary key, value text not null);
 """
 
 LOCKOUT_THRESHOLD = 5
+CHECKPOINT_INTERVAL_SECONDS = 0.25
+SAFETY_NET_CHECKPOINT_PAGES = 20_000
 VPN_REQUIRED_VERSION_KEY = "vpn_required_version"
 
 
@@ -124,8 +126,38 @@ def mask_phone(number: str) -> str:
     return "the phone number ending " + number[-2:]
 
 
+class Checkpointer:
+    """Copies a database's write-ahead log back into the database file on a thread of its
+    own, every `interval` seconds, so the fsyncs a checkpoint needs are not paid by whichever
+    commit happens to fill the log."""
+
+    def __init__(self, path: Path, interval: float) -> None:
+        self.path = path
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            while not self._stopping.wait(self.interval):
+                db.execute("pragma wal_checkpoint(passive)")
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        """Stop checkpointing and close the thread's connection."""
+        self._stopping.set()
+        self._thread.join()
+
+
 class EnterpriseStore:
-    """The local SQLite store that every embedded connector shares."""
+    """The local SQLite store that every embedded connector shares.
+
+    Checkpoints run in the background (`Checkpointer`); the connection's own automatic
+    checkpoint is kept, much less often, as a safety net should the background fall behind.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,20 +167,44 @@ class EnterpriseStore:
         self.db.execute("pragma journal_mode=wal")
         self.db.execute("pragma synchronous=normal")
         self.db.execute("pragma busy_timeout=5000")
+        self.db.execute(f"pragma wal_autocheckpoint={SAFETY_NET_CHECKPOINT_PAGES}")
         self.db.executescript(SCHEMA)
         self.lock = threading.RLock()
+        self._checkpointer = Checkpointer(path, CHECKPOINT_INTERVAL_SECONDS)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run statements atomically."""
+        """Run statements atomically (as a savepoint when inside a `batch`)."""
         with self.lock:
-            self.db.execute("begin immediate")
+            nested = self.db.in_transaction
+            self.db.execute("savepoint nested" if nested else "begin immediate")
             try:
                 yield self.db
             except BaseException:
-                self.db.execute("rollback")
+                self.db.execute("rollback to nested" if nested else "rollback")
+                if nested:
+                    self.db.execute("release nested")
                 raise
-            self.db.execute("commit")
+            self.db.execute("release nested" if nested else "commit")
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the store and run the statements inside in one transaction, which `commit` or
+        the end of the block commits: a page that several statements change reaches the WAL
+        once. Statements keep their autocommit meaning: what ran is committed even if the block
+        raises; any after a `commit` commit one by one."""
+        with self.lock:
+            self.db.execute("begin immediate")
+            try:
+                yield
+            finally:
+                self.commit()
+
+    def commit(self) -> None:
+        """Commit the open transaction, if there is one."""
+        with self.lock:
+            if self.db.in_transaction:
+                self.db.execute("commit")
 
     def query(self, sql: str, *params: Any) -> list[sqlite3.Row]:
         """Return all rows of a query."""
@@ -179,7 +235,8 @@ class EnterpriseStore:
         return self.query_one("select 1 from people limit 1") is None
 
     def close(self) -> None:
-        """Close the database."""
+        """Stop the background checkpoints and close the database."""
+        self._checkpointer.stop()
         with self.lock:
             self.db.close()
 
