@@ -351,18 +351,16 @@ def warehouse_status() -> WarehouseStatus:
 
 TREND_SQL = """
 select
-    cast(started_at as date) as day,
-    count(*) as interactions,
-    count(*) filter (where is_support) as support_interactions,
-    avg(case when is_deflected then 1.0 else 0 end) filter (where is_support)
-        as strict_deflection_rate,
-    avg(case when outcome = 'auto_resolved' then 1.0 else 0 end) filter (where is_support)
-        as auto_resolution_rate,
-    coalesce(sum(hours_saved) filter (where is_support), 0) as hours_saved,
-    coalesce(sum(cost_saved_usd) filter (where is_support), 0) as cost_saved_usd,
-from marts.fct_interactions
-where outcome <> 'pending' and started_at >= $start and started_at < $stop
-group by all
+    day,
+    sum(interactions)::bigint as interactions,
+    sum(support_interactions)::bigint as support_interactions,
+    sum(deflected) / nullif(sum(support_interactions), 0) as strict_deflection_rate,
+    sum(auto_resolved) / nullif(sum(support_interactions), 0) as auto_resolution_rate,
+    sum(hours_saved) as hours_saved,
+    sum(cost_saved_usd) as cost_saved_usd,
+from marts.kpi_deflection_daily
+where day >= $start and day < $stop
+group by day
 order by day
 """
 
@@ -391,15 +389,15 @@ order by week
 FALSE_DEFLECTIONS_SQL = """
 select
     intent,
-    count(*) filter (where is_resolved_without_ticket) as resolved_without_ticket,
-    count(*) filter (where is_false_deflection) as false_deflections,
-    count(*) filter (where has_recontact) as recontacts,
-    count(*) filter (where feedback = 'rejected') as rejected,
-    count(*) filter (where is_false_deflection)
-        / nullif(count(*) filter (where is_resolved_without_ticket), 0) as false_deflection_rate,
-from marts.fct_interactions
-where is_support and outcome <> 'pending' and started_at >= $start and started_at < $stop
+    sum(resolved)::bigint as resolved_without_ticket,
+    sum(false_deflections)::bigint as false_deflections,
+    sum(recontacts)::bigint as recontacts,
+    sum(rejected)::bigint as rejected,
+    sum(false_deflections) / nullif(sum(resolved), 0) as false_deflection_rate,
+from marts.kpi_deflection_daily
+where day >= $start and day < $stop
 group by intent
+having sum(support_interactions) > 0
 order by false_deflections desc, recontacts desc, intent
 """
 
@@ -466,18 +464,27 @@ def interactions(
 # --- resolution speed ------------------------------------------------------------------------
 
 SPEED_BY_SQL = """
+with speed as (
+    select
+        case when grouping(outcome) = 0 then 'outcome' else 'channel' end as dimension,
+        coalesce(outcome, channel) as value,
+        count(*) as resolved_interactions,
+        -- both quantiles of a column from one sort of it
+        quantile_cont(seconds_to_resolution, [0.5, 0.9]) as calendar,
+        quantile_cont(working_seconds_to_resolution, [0.5, 0.9]) as working,
+    from marts.fct_interactions
+    where is_support and resolved_at is not null and outcome <> 'pending'
+        and started_at >= $start and started_at < $stop
+    group by grouping sets ((outcome), (channel))
+)
 select
-    {dimension},
-    count(*) as resolved_interactions,
-    quantile_cont(seconds_to_resolution, 0.5) / 3600.0 as p50_hours,
-    quantile_cont(seconds_to_resolution, 0.9) / 3600.0 as p90_hours,
-    quantile_cont(working_seconds_to_resolution, 0.5) / 3600.0 as p50_working_hours,
-    quantile_cont(working_seconds_to_resolution, 0.9) / 3600.0 as p90_working_hours,
-from marts.fct_interactions
-where is_support and resolved_at is not null and outcome <> 'pending'
-    and started_at >= $start and started_at < $stop
-group by {dimension}
-order by resolved_interactions desc, {dimension}
+    dimension, value, resolved_interactions,
+    calendar[1] / 3600.0 as p50_hours,
+    calendar[2] / 3600.0 as p90_hours,
+    working[1] / 3600.0 as p50_working_hours,
+    working[2] / 3600.0 as p90_working_hours,
+from speed
+order by resolved_interactions desc, value
 """
 
 
@@ -523,8 +530,11 @@ def resolution_speed(connection: duckdb.DuckDBPyConnection, filters: Filters) ->
         for row in report.resolution_speed(connection, filters.start, filters.end)
         if not row["is_total"]
     ]
+    speed_by = _frame(connection, SPEED_BY_SQL, filters.span)
     by = {
-        dimension: _frame(connection, SPEED_BY_SQL.format(dimension=dimension), filters.span)
+        dimension: speed_by.filter(pl.col("dimension") == dimension)
+        .drop("dimension")
+        .rename({"value": dimension})
         for dimension in ("outcome", "channel")
     }
     return Speed(
@@ -540,14 +550,15 @@ def resolution_speed(connection: duckdb.DuckDBPyConnection, filters: Filters) ->
 IMPACT_SQL = """
 select
     {dimensions},
-    count(*) as support_interactions,
-    coalesce(sum(lost_hours), 0) as lost_hours,
-    coalesce(sum(lost_hours * loaded_hourly_cost), 0) as lost_cost_usd,
-    coalesce(sum(hours_saved), 0) as hours_saved,
-    coalesce(sum(cost_saved_usd), 0) as cost_saved_usd,
-from marts.fct_interactions
-where is_support and outcome <> 'pending' and started_at >= $start and started_at < $stop
+    sum(support_interactions)::bigint as support_interactions,
+    sum(lost_hours) as lost_hours,
+    sum(lost_cost_usd) as lost_cost_usd,
+    sum(hours_saved) as hours_saved,
+    sum(cost_saved_usd) as cost_saved_usd,
+from marts.kpi_deflection_daily
+where day >= $start and day < $stop
 group by all
+having sum(support_interactions) > 0
 order by lost_hours desc
 """
 

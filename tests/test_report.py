@@ -232,6 +232,14 @@ def test_small_talk_counts_as_an_interaction_but_not_in_the_deflection_denominat
         """,
         {"start": start},
     )
+    writable.execute(
+        """
+        insert into marts.kpi_deflection_daily by name
+        select $start as day, 'slack' as channel, 'thanks' as intent, 'Sales' as department,
+            1 as interactions, 0 as support_interactions
+        """,
+        {"start": start},
+    )
     after = summarise(writable, start, end)
     assert after["interactions"] == before["interactions"] + 1
     assert after["support_interactions"] == before["support_interactions"]

@@ -68,7 +68,7 @@ working_seconds as (
 
     select
         resolved.interaction_id,
-        sum(
+        cast(sum(
             greatest(
                 0,
                 {{ dbt.datediff(
@@ -77,7 +77,7 @@ working_seconds as (
                     'second'
                 ) }}
             )
-        ) as seconds,
+        ) as bigint) as seconds,
 
     from resolved
     inner join calendar

@@ -1,5 +1,7 @@
--- Deflection by day × channel × intent × department. Rates are over support interactions
--- (small talk excluded) whose outcome is known (pending interactions excluded).
+-- Deflection, lost time and savings by day × channel × intent × department. Rates are over
+-- support interactions (small talk excluded) whose outcome is known (pending interactions
+-- excluded). Every count and sum is additive: a period's figure is the sum of its days, which
+-- is how the dashboards and the report read a period without scanning the interactions.
 
 with
 
@@ -29,6 +31,12 @@ daily as (
         sum(case when is_support and feedback = 'confirmed' then 1 else 0 end) as confirmed,
         sum(case when is_support and feedback = 'rejected' then 1 else 0 end) as rejected,
         sum(case when is_support and is_resolved_without_ticket then 1 else 0 end) as resolved,
+        sum(case when is_support and has_recontact then 1 else 0 end) as recontacts,
+        coalesce(sum(case when is_support then lost_hours end), 0) as lost_hours,
+        coalesce(sum(case when is_support then lost_hours * loaded_hourly_cost end), 0)
+            as lost_cost_usd,
+        coalesce(sum(case when is_support then hours_saved end), 0) as hours_saved,
+        coalesce(sum(case when is_support then cost_saved_usd end), 0) as cost_saved_usd,
 
     from interactions
     group by 1, 2, 3, 4
