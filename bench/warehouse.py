@@ -59,7 +59,9 @@ select
         else 'unrecognized'
     end as outcome,
     hash(i * 17) % 100 < 45 as gives_feedback,
-    hash(i * 19) % 100 < 8 as rejects
+    hash(i * 19) % 100 < 8 as rejects,
+    to_seconds(5 + hash(i * 23) % 300) as answer_delay,
+    to_seconds(1800 + hash(i * 29) % (5 * 86400)) as ticket_delay
 from range(?, ?) as r(i)
 """
 
@@ -77,16 +79,18 @@ with events as (
     select interaction_id || '-t', 'ticket_opened', started_at + interval 2 second, *
     from interactions where outcome = 'escalated'
     union all
-    select interaction_id || '-o', 'outcome_recorded', started_at + interval 40 second, *
+    select interaction_id || '-o', 'outcome_recorded', started_at + answer_delay, *
     from interactions
     union all
-    select interaction_id || '-f', 'feedback_received', started_at + interval 300 second, *
+    select interaction_id || '-f', 'feedback_received',
+        started_at + answer_delay + interval 300 second, *
     from interactions where gives_feedback and outcome in ('auto_resolved', 'answered')
     union all
-    select interaction_id || '-c', 'interaction_closed', started_at + interval 900 second, *
+    select interaction_id || '-c', 'interaction_closed',
+        started_at + answer_delay + interval 900 second, *
     from interactions
     union all
-    select interaction_id || '-r', 'ticket_status_changed', started_at + interval 20 hour, *
+    select interaction_id || '-r', 'ticket_status_changed', started_at + ticket_delay, *
     from interactions where outcome = 'escalated'
 )
 select

@@ -103,7 +103,7 @@ class EntityExtractor:
         The analyser takes character n-grams word by word, so a span's n-gram counts are the
         sums of its words' counts: each word is analysed once and one product scores them all.
         """
-        grams = [self._grams(word) for word in words]
+        grams = [self._fast.word_terms(word) for word in words]
         found = np.fromiter(itertools.chain.from_iterable(grams), dtype=np.intp)
         features, column = np.unique(found, return_inverse=True)
         row = np.repeat(np.arange(len(words)), [len(g) for g in grams])
@@ -115,11 +115,6 @@ class EntityExtractor:
         vectors = (membership @ counts.reshape(shape)) * self._fast.idf[features]
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.where(norms > 0, norms, 1.0)) @ self._alias_weights[features]
-
-    def _grams(self, word: str) -> list[int]:
-        """The vocabulary indices of a word's character n-grams, repeats included."""
-        vocabulary = self._fast.vocabulary
-        return [vocabulary[gram] for gram in self._fast.analyse(word) if gram in vocabulary]
 
     def _accept(self, span: str, alias_index: int, score: float, types: set[str]) -> list[Entity]:
         """Keep a fuzzy match of a wanted type whose length is close to the alias's."""
