@@ -139,3 +139,8 @@ final as (
 )
 
 select * from final
+{% if not is_incremental() %}
+-- stored in time order, so a period's queries skip the other periods' row groups (new
+-- interactions, appended by incremental builds, are the newest anyway)
+order by started_at
+{% endif %}
