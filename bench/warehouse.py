@@ -132,18 +132,23 @@ def generate(events_dir: Path, first: int, last: int, total: int, tag: str) -> i
 
 
 def timed_command(arguments: list[str], data_dir: Path) -> tuple[float, float]:
-    """Run a `unticket` command in a child; return its seconds and peak memory (GB)."""
-    env = {**os.environ, "UNTICKET_DATA_DIR": str(data_dir)}
+    """Run a `unticket` command in a child; return its seconds and peak memory (GB). The
+    command's own timings (`in N s`: the build's dbt and publish parts) are printed."""
+    env = {**os.environ, "UNTICKET_DATA_DIR": str(data_dir), "COLUMNS": "200"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     began = time.perf_counter()
-    subprocess.run(
+    finished = subprocess.run(
         [sys.executable, "-m", "unticket", *arguments],
         cwd=PROJECT_ROOT,
         env=env,
         check=True,
-        stdout=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - began
+    for line in finished.stdout.splitlines():
+        if " in " in line and line.rstrip().endswith(" s"):
+            print(f"    {arguments[0]}: {line.strip()}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, max(peak, before) / 1024 / 1024
 
