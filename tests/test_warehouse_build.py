@@ -121,15 +121,26 @@ INCREMENTAL_TABLES = {
     "intermediate.int_interactions_timed": "interaction_id",
     "marts.fct_interactions": "interaction_id",
     "marts.fct_tickets": "ticket_key",
+    "marts.kpi_deflection_daily": "day, channel, intent, department",
+    "marts.kpi_deflection_definitions": "week",
+    "marts.kpi_productivity": "week, department, intent",
 }
 
 
 def snapshot(settings: Settings) -> dict[str, list[tuple]]:
-    """Every incremental table's rows, without the build stamps, in key order."""
+    """Every incremental table's rows, without the build stamps, in key order; sums of
+    floating-point numbers rounded, as their last digits depend on the order of addition."""
+
+    def rounded(row: tuple) -> tuple:
+        return tuple(round(value, 9) if isinstance(value, float) else value for value in row)
+
     return {
-        table: query(
-            settings, f"select * exclude (built_at) from {table} order by {key}", work=True
-        )
+        table: [
+            rounded(row)
+            for row in query(
+                settings, f"select * exclude (built_at) from {table} order by {key}", work=True
+            )
+        ]
         for table, key in INCREMENTAL_TABLES.items()
     }
 

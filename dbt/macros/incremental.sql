@@ -61,3 +61,28 @@
         )
     {%- endif -%}
 {%- endmacro %}
+
+{# For a KPI mart of periods (`grain`: day or week) over fct_interactions: the start of the
+   first period holding an interaction rebuilt since this mart's last build, as a literal
+   (none when no interaction changed). The mart rebuilds every period from there on whole. #}
+{% macro first_changed_period(grain) %}
+    {% set query %}
+        select cast({{ dbt.date_trunc(grain, 'min(started_at)') }} as date)
+        from {{ ref('fct_interactions') }}
+        where built_at > {{ watermark('built_at') }}
+    {% endset %}
+    {{ return(run_query(query).rows[0][0]) }}
+{% endmacro %}
+
+{# The filter of a period mart's interactions: none on a full build; on an incremental one,
+   only the periods from the first changed one (`first_changed_period`). #}
+{% macro changed_periods_filter(grain) -%}
+    {%- if is_incremental() -%}
+        {%- set since = first_changed_period(grain) -%}
+        {%- if since is none -%}
+            and false
+        {%- else -%}
+            and started_at >= cast('{{ since }}' as date)
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -2,13 +2,16 @@
 -- support interactions (small talk excluded) whose outcome is known (pending interactions
 -- excluded). Every count and sum is additive: a period's figure is the sum of its days, which
 -- is how the dashboards and the report read a period without scanning the interactions.
+-- Incremental: the days from the first one with a rebuilt interaction are recomputed whole.
+
+{{ config(materialized='incremental', unique_key='day', incremental_strategy='delete+insert') }}
 
 with
 
 interactions as (
 
     select * from {{ ref('fct_interactions') }}
-    where outcome <> 'pending'
+    where outcome <> 'pending' {{ changed_periods_filter('day') }}
 
 ),
 
@@ -59,4 +62,4 @@ rated as (
 
 )
 
-select * from rated
+select *, {{ build_stamp() }} as built_at from rated

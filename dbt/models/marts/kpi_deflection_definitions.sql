@@ -1,12 +1,15 @@
 -- The same weeks under four definitions of deflection, side by side, so a leader can compare
 -- like with like. `strict` is the headline; `lenient` is never to be presented as one.
+-- Incremental: the weeks from the first one with a rebuilt interaction are recomputed whole.
+
+{{ config(materialized='incremental', unique_key='week', incremental_strategy='delete+insert') }}
 
 with
 
 interactions as (
 
     select * from {{ ref('fct_interactions') }}
-    where is_support and outcome <> 'pending'
+    where is_support and outcome <> 'pending' {{ changed_periods_filter('week') }}
 
 ),
 
@@ -45,4 +48,4 @@ definitions as (
 
 )
 
-select * from definitions
+select *, {{ build_stamp() }} as built_at from definitions

@@ -1,11 +1,14 @@
 -- Lost hours, hours saved and cost saved by department × intent × week.
+-- Incremental: the weeks from the first one with a rebuilt interaction are recomputed whole.
+
+{{ config(materialized='incremental', unique_key='week', incremental_strategy='delete+insert') }}
 
 with
 
 interactions as (
 
     select * from {{ ref('fct_interactions') }}
-    where is_support
+    where is_support {{ changed_periods_filter('week') }}
 
 ),
 
@@ -27,4 +30,4 @@ weekly as (
 
 )
 
-select * from weekly
+select *, {{ build_stamp() }} as built_at from weekly
