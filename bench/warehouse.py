@@ -11,13 +11,14 @@ Run: .venv/bin/python bench/warehouse.py [--sizes 1000000 10000000] [--keep DIR]
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -117,8 +118,7 @@ from events
 """
 
 
-def generate(events_dir: Path, first: int, last: int, total: int, tag: str) -> int:
-    """Write interactions [first, last) as JSON Lines partitioned by date; return events written."""
+def _generate(events_dir: Path, first: int, last: int, total: int, tag: str) -> int:
     connection = duckdb.connect()
     connection.execute(GENERATE, [tag, total, INTENTS, CHANNELS, first, last])
     connection.execute(EVENTS)
@@ -131,26 +131,33 @@ def generate(events_dir: Path, first: int, last: int, total: int, tag: str) -> i
     return count
 
 
+def generate(events_dir: Path, first: int, last: int, total: int, tag: str) -> int:
+    """Write interactions [first, last) as JSON Lines partitioned by date; return events written.
+
+    Runs in a process of its own: a child's peak memory includes its parent's pages up to the
+    moment it starts its program, so generating here would inflate the commands' figures."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return pool.submit(_generate, events_dir, first, last, total, tag).result()
+
+
 def timed_command(arguments: list[str], data_dir: Path) -> tuple[float, float]:
     """Run a `unticket` command in a child; return its seconds and peak memory (GB). The
     command's own timings (`in N s`: the build's dbt and publish parts) are printed."""
     env = {**os.environ, "UNTICKET_DATA_DIR": str(data_dir), "COLUMNS": "200"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    command = [sys.executable, "-m", "unticket", *arguments]
     began = time.perf_counter()
-    finished = subprocess.run(
-        [sys.executable, "-m", "unticket", *arguments],
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    output = child.stdout.read() if child.stdout else ""
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own resource usage
     seconds = time.perf_counter() - began
-    for line in finished.stdout.splitlines():
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, command, output)
+    for line in output.splitlines():
         if " in " in line and line.rstrip().endswith(" s"):
             print(f"    {arguments[0]}: {line.strip()}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024 / 1024
+    return seconds, usage.ru_maxrss / 1024 / 1024
 
 
 def measure(size: int, keep: Path | None) -> float:
