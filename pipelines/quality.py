@@ -53,7 +53,7 @@ SITE_NAME = "unticket"
 OUTCOMES = ("auto_resolved", "answered", "escalated", "abandoned", "unrecognized", "pending")
 FEEDBACK = ("confirmed", "rejected")
 ENGINE_PRIORITIES = ("P1", "P2", "P3", "P4")
-TICKET_STATUSES = ("new", "in_progress", "on_hold", "resolved", "closed")
+TICKET_STATUSES = ("new", "in_progress", "on_hold", "resolved", "closed", "filed")
 RESULTS = ("success", "failure", "passed", "wrong", "expired", "locked", "none")
 DECISIONS = ("approved", "denied")
 # Imported priorities are on ServiceNow's scale (data/mappings/*.yml map other tools onto it);

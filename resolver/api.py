@@ -1,7 +1,9 @@
 """The HTTP API (FastAPI): send a message, decide an approval, check health.
 
 Served by `unticket serve`; OpenAPI docs at `/docs`. A bad request gets a 4xx with a message in
-`{"error": ...}`, never a stack trace.
+`{"error": ...}`, never a stack trace. While it serves, background tasks (`background_work`)
+close timed-out conversations, file tickets queued while the ITSM was down, offer unlocks to
+locked-out employees and turn spikes of one problem at one office into known outages.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
+from functools import partial
 from typing import Literal
 
 from fastapi import FastAPI, Request
@@ -18,10 +21,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from resolver.connectors.queued import QueuedTicketing
 from resolver.engine import InboundMessage, RequestError
+from resolver.outage import OutageDetector
+from resolver.proactive import LockoutSource, poll_lockouts
 from resolver.runtime import Runtime
 
 EXPIRY_INTERVAL_SECONDS = 60
+QUEUE_INTERVAL_SECONDS = 60
 logger = logging.getLogger("unticket.api")
 
 
@@ -72,12 +79,11 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_expire_forever(runtime))]
-        if hasattr(runtime.connectors.ticketing, "retry_pending"):
-            tasks.append(asyncio.create_task(_file_queued_tickets_forever(runtime)))
+        tasks = [asyncio.create_task(_every(*work)) for work in background_work(runtime)]
         yield
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)  # the runtime closes after them
 
     app = FastAPI(
         title="Unticket",
@@ -144,24 +150,37 @@ def _include_channels(app: FastAPI, runtime: Runtime) -> None:
         app.include_router(router)
 
 
-async def _file_queued_tickets_forever(runtime: Runtime) -> None:
-    """File tickets queued while the ITSM was unreachable, once a minute while serving."""
-    while True:
-        await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
-        try:
-            filed = await asyncio.to_thread(runtime.connectors.ticketing.retry_pending)
-        except Exception:
-            logger.exception("filing queued tickets failed; retrying next minute")
-            continue
-        for provisional, real in filed:
-            logger.info("queued ticket %s filed as %s", provisional, real)
+def background_work(runtime: Runtime) -> list[tuple[float, Callable[[], object], str]]:
+    """What the server does besides answering, as (every so many seconds, work, what it is):
+    close timed-out conversations; file the tickets queued while the ITSM was unreachable;
+    watch the directory for lock-outs (`watch_lockouts`); detect outages (`detect_outages`)."""
+    engine = runtime.engine
+    settings = engine.settings
+    work: list[tuple[float, Callable[[], object], str]] = [
+        (EXPIRY_INTERVAL_SECONDS, engine.expire, "closing timed-out conversations")
+    ]
+    if isinstance(runtime.connectors.ticketing, QueuedTicketing):
+        work.append((QUEUE_INTERVAL_SECONDS, engine.file_queued_tickets, "filing queued tickets"))
+    directory = runtime.connectors.directory
+    if settings.watch_lockouts and isinstance(directory, LockoutSource):
+        watch = partial(poll_lockouts, engine, directory, set())
+        work.append((settings.lockout_poll_seconds, watch, "watching for lock-outs"))
+    if settings.detect_outages:
+        detector = OutageDetector(engine)
+        work.append((settings.outage_poll_seconds, detector.poll, "detecting outages"))
+    return work
 
 
-async def _expire_forever(runtime: Runtime) -> None:
-    """Close timed-out conversations once a minute while the server runs."""
+async def _every(seconds: float, work: Callable[[], object], what: str) -> None:
+    """Run `work` on a worker thread every `seconds` while the server runs; a failure is
+    logged and the work runs again next time. Cancelled, it lets a running `work` finish."""
     while True:
-        await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
+        await asyncio.sleep(seconds)
+        running = asyncio.ensure_future(asyncio.to_thread(work))
         try:
-            await asyncio.to_thread(runtime.engine.expire)
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            await asyncio.wait([running])
+            raise
         except Exception:
-            logger.exception("closing timed-out conversations failed; retrying next minute")
+            logger.exception("%s failed; trying again in %s s", what, seconds)

@@ -14,13 +14,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from resolver.catalogue import Catalogue
+from resolver.catalogue import Catalogue, Intent
 from resolver.connectors.base import Approval
+from resolver.connectors.queued import QueuedTicket, QueuedTicketing
 from resolver.conversation import Conversation, ConversationStore
 from resolver.events import Event, EventLog, IdFactory, format_time, new_event, random_ids
 from resolver.knowledge import KnowledgeBase
+from resolver.outage import KnownOutage, KnownOutages
 from resolver.playbooks import Connectors, PlaybookRunner
 from resolver.redaction import redact, redact_code
+from resolver.routing import Router
 from resolver.turn import SMALL_TALK, Reply, Turn
 from resolver.understanding import (
     Understander,
@@ -33,7 +36,8 @@ from resolver.understanding import (
 from resolver.verification import OneTimeCodes
 from unticket.settings import Settings
 
-CHANNELS = frozenset({"slack", "teams", "web", "cli", "api", "email", "proactive"})
+PROACTIVE = "proactive"  # the channel of interactions the system starts itself
+CHANNELS = frozenset({"slack", "teams", "web", "cli", "api", "email", PROACTIVE})
 MAX_TEXT = 4000
 _APPROVAL_COMMAND = re.compile(r"^\s*(approve|deny|reject)\s+(APR-[0-9A-F]{8})\b", re.IGNORECASE)
 _SMALL_TALK_REPLIES = {
@@ -45,6 +49,12 @@ _NOT_UNDERSTOOD = (
     "I'm not sure I understood. I can reset passwords, unlock accounts, reset MFA, fix VPN "
     "problems, grant access, install software and answer IT questions. Could you say it "
     'another way, or say "talk to a human"?'
+)
+_KNOWN_OUTAGE = (
+    "Many people at your office are reporting the same problem right now, so we're handling it "
+    "as one outage: I've linked your report to incident {ticket_id}, and the team is on it. "
+    "There's no need to open a ticket of your own. If your problem is something else, say "
+    '"talk to a human".'
 )
 
 
@@ -90,6 +100,7 @@ class Engine:
         codes: OneTimeCodes,
         log: EventLog,
         ids: IdFactory = random_ids,
+        router: Router | None = None,
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
@@ -100,7 +111,8 @@ class Engine:
         self.codes = codes
         self.log = log
         self.ids = ids
-        self.playbooks = PlaybookRunner(catalogue, connectors, codes, ids)
+        self.playbooks = PlaybookRunner(catalogue, connectors, codes, ids, router)
+        self.outages = KnownOutages(conversations.store)
         self._lock = threading.Lock()
 
     # -- entry points -----------------------------------------------------------------------
@@ -165,11 +177,80 @@ class Engine:
                 )
             return self._apply_decision(turn, approval, approver.employee_id, decision)
 
+    def start_proactive(
+        self,
+        employee_id: str,
+        intent: str,
+        opener: str,
+        trigger: dict[str, str],
+        now: datetime,
+    ) -> Reply:
+        """Start an interaction on the system's initiative, on the `proactive` channel.
+
+        `trigger` (what prompted it) is logged with `interaction_started`. The intent is handled
+        as if the employee had asked (identity checks included, and linked to a known outage
+        when there is one) and the first message, `opener` followed by the handling's words, is
+        delivered to the employee through the notifier. Their answers come back as ordinary
+        messages on the `proactive` channel.
+        """
+        with self._durably():
+            message = InboundMessage(employee_id, opener, PROACTIVE)
+            convo = self._new_conversation(employee_id, employee_id, message, now)
+            turn = Turn(convo, now, self.ids)
+            turn.emit("interaction_started", user_ref=employee_id, trigger=trigger)
+            turn.emit(
+                "intent_detected",
+                intent=intent,
+                confidence=1.0,
+                alternatives=[],
+                entities={},
+                source=PROACTIVE,
+            )
+            turn.set_intent(intent, 1.0)
+            turn.say(opener)
+            self._act(turn, self.catalogue.intent(intent), "", check_target=False)
+            reply = self._commit(turn)
+            subject = self.catalogue.intent(intent).label.capitalize()
+            self.c.notifier.deliver(employee_id, subject, reply.reply, now)
+            return reply
+
+    def file_queued_tickets(self, now: datetime | None = None) -> list[QueuedTicket]:
+        """File the tickets queued while the ITSM was unreachable (when it sits behind a queue)
+        and log each as `ticket_status_changed` with status `filed`, the real ticket id and the
+        provisional id it was known by; return the tickets filed.
+
+        The ITSM is called outside the engine lock: turns go on while it answers."""
+        now = now or datetime.now(UTC)
+        if not isinstance(self.c.ticketing, QueuedTicketing):
+            return []
+        filed = self.c.ticketing.retry_pending(now)
+        events = [
+            new_event(
+                "ticket_status_changed",
+                event_id=self.ids(),
+                occurred_at=now,
+                interaction_id=item.interaction_id,
+                employee_id=item.requester_id,
+                channel="service_desk",
+                ticket_id=item.real_id,
+                status="filed",
+                provisional_ticket_id=item.provisional_id,
+            )
+            for item in filed
+        ]
+        if events:
+            with self._durably():
+                self._write(events)
+        return filed
+
     def update_ticket(self, ticket_id: str, status: str, now: datetime | None = None) -> None:
-        """Record a service-desk status change on a ticket (resolved, closed, ...)."""
+        """Record a service-desk status change on a ticket (resolved, closed, ...); resolving
+        a known outage's incident ends the outage."""
         now = now or datetime.now(UTC)
         with self._durably():
             ticket = self.c.ticketing.set_status(ticket_id, status, now)
+            if status in ("resolved", "closed"):
+                self.outages.end_for_ticket({ticket_id, ticket.ticket_id}, now)
             event = new_event(
                 "ticket_status_changed",
                 event_id=self.ids(),
@@ -374,14 +455,32 @@ class Engine:
         turn.set_intent(intent.id, understanding.confidence)
         for entity in understanding.entities:
             turn.convo.entities.setdefault(entity.type, entity.id)
+        self._act(turn, intent, text)
+
+    def _act(self, turn: Turn, intent: Intent, text: str, check_target: bool = True) -> None:
+        """Handle a support need as the catalogue says, unless it is part of a known outage:
+        then it is linked to the outage's incident."""
+        outage = self._known_outage(turn.convo, intent.id)
+        if outage is not None:
+            message = _KNOWN_OUTAGE.format(ticket_id=outage.ticket_id)
+            self.playbooks.link_to_incident(turn, outage.ticket_id, message)
+            return
+        kind = intent.handling_kind
         if kind == "playbook":
-            self.playbooks.run(turn, intent.playbook_id or "", text)
+            self.playbooks.run(turn, intent.playbook_id or "", text, check_target)
         elif kind == "article":
             self.playbooks.answer_article(turn, self.catalogue.articles[intent.article_id or ""])
         elif kind == "knowledge_search":
             self._search_knowledge(turn, text, offer_ticket=True)
         else:
             self.playbooks.escalate(turn, "user_request")
+
+    def _known_outage(self, convo: Conversation, intent: str) -> KnownOutage | None:
+        """The open known outage of this intent at the employee's office, if there is one."""
+        if intent not in self.settings.outage_intents or convo.employee_id is None:
+            return None
+        person = self.c.directory.get_person(convo.employee_id)
+        return self.outages.open_for(intent, person.location) if person else None
 
     def _clarify(self, turn: Turn, understanding: Understanding) -> bool:
         ranked = ((understanding.intent, understanding.confidence), *understanding.alternatives)

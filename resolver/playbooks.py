@@ -4,6 +4,7 @@ check, approvals), call the connectors, and escalate to a ticket when a person i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from resolver.catalogue import Article, Catalogue, Playbook
@@ -16,12 +17,14 @@ from resolver.connectors.base import (
     Resource,
     Resources,
     Software,
+    Ticket,
     Ticketing,
     Vpn,
 )
 from resolver.connectors.embedded import EmbeddedApprovals
 from resolver.events import IdFactory
 from resolver.knowledge import summarise
+from resolver.routing import Router
 from resolver.targets import other_person_reference
 from resolver.turn import Turn
 from resolver.verification import OneTimeCodes
@@ -50,16 +53,38 @@ def ticket_priority(blocking_factor: float) -> str:
     return "P3" if blocking_factor >= 0.4 else "P4"
 
 
+def open_major_incident(
+    ticketing: Ticketing, *, service: str, title: str, description: str, intent: str, now: datetime
+) -> Ticket:
+    """The open major incident (P1) of a service, opened now if it has none: one per service."""
+    return ticketing.open_outage(service) or ticketing.open_ticket(
+        requester_id=None,
+        title=title,
+        description=description,
+        intent=intent,
+        priority="P1",
+        interaction_id=None,
+        now=now,
+        service=service,
+    )
+
+
 class PlaybookRunner:
     """Runs playbooks for one engine."""
 
     def __init__(
-        self, catalogue: Catalogue, connectors: Connectors, codes: OneTimeCodes, ids: IdFactory
+        self,
+        catalogue: Catalogue,
+        connectors: Connectors,
+        codes: OneTimeCodes,
+        ids: IdFactory,
+        router: Router | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.c = connectors
         self.codes = codes
         self.ids = ids
+        self.router = router  # suggests where escalations of an unspecified need go
 
     # -- policy ---------------------------------------------------------------------------
 
@@ -289,8 +314,7 @@ class PlaybookRunner:
 
     def _finish(self, turn: Turn, playbook: Playbook, kinds: set[str]) -> None:
         if LINK in kinds:
-            turn.record_outcome("escalated")
-            turn.close("linked_to_incident")
+            self.link_to_incident(turn, turn.convo.ticket_id or "")
             return
         turn.record_outcome("auto_resolved" if FIX in kinds else "answered")
         if playbook.confirm:
@@ -378,18 +402,14 @@ class PlaybookRunner:
 
     def _ticketing_link_to_outage(self, turn: Turn, context: dict[str, Any]) -> tuple:
         service = f"vpn:{context['gateway']}"
-        incident = self.c.ticketing.open_outage(service)
-        if incident is None:
-            incident = self.c.ticketing.open_ticket(
-                requester_id=None,
-                title=f"Major incident: VPN gateway {context['gateway']} is down",
-                description=f"Opened by Unticket after diagnosing {service} as down.",
-                intent="vpn_issue",
-                priority="P1",
-                interaction_id=None,
-                now=turn.now,
-                service=service,
-            )
+        incident = open_major_incident(
+            self.c.ticketing,
+            service=service,
+            title=f"Major incident: VPN gateway {context['gateway']} is down",
+            description=f"Opened by Unticket after diagnosing {service} as down.",
+            intent="vpn_issue",
+            now=turn.now,
+        )
         context["ticket_id"] = incident.ticket_id
         turn.convo.ticket_id = incident.ticket_id
         return LINK, None, {"ticket_id": incident.ticket_id, "service": service}
@@ -410,6 +430,14 @@ class PlaybookRunner:
 
     # -- answering and escalating -----------------------------------------------------------
 
+    def link_to_incident(self, turn: Turn, ticket_id: str, message: str = "") -> None:
+        """Link the interaction to an open major incident instead of opening a ticket of its
+        own: escalated, closed as `linked_to_incident`."""
+        turn.convo.ticket_id = ticket_id
+        turn.say(message)
+        turn.record_outcome("escalated")
+        turn.close("linked_to_incident")
+
     def answer_article(
         self, turn: Turn, article: Article, record: bool = True, score: float | None = None
     ) -> None:
@@ -426,12 +454,18 @@ class PlaybookRunner:
         convo = turn.convo
         intent = self.catalogue.intents.get(convo.intent or "human_handoff")
         intent = intent or self.catalogue.intent("human_handoff")
-        first = next((line for line in convo.transcript if line.startswith("employee: ")), "")
+        said = [
+            line.removeprefix("employee: ")
+            for line in convo.transcript
+            if line.startswith("employee: ")
+        ]
+        first = said[0] if said else ""
+        routed = self.router.suggest(convo.intent, " ".join(said)) if self.router else None
         ticket = self.c.ticketing.open_ticket(
             requester_id=convo.employee_id,
-            title=f"{intent.label.capitalize()}: {first.removeprefix('employee: ')[:80]}",
-            description=self._context(turn, reason),
-            intent=convo.intent,
+            title=f"{intent.label.capitalize()}: {first[:80]}",
+            description=self._context(turn, reason) + (f"\n{routed.note}" if routed else ""),
+            intent=routed.intent if routed else convo.intent,
             priority=ticket_priority(intent.blocking_factor),
             interaction_id=convo.interaction_id,
             now=turn.now,

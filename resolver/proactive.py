@@ -2,11 +2,13 @@
 
 The watcher polls the directory for accounts locked by failed sign-ins (`locked_accounts`: the
 embedded directory's `locked_at`, LDAP's `pwdAccountLockedTime`) and reports each lock-out once.
-For each, `reach_out` starts an interaction on the `proactive` channel through the engine's own
-conversation machinery: the interaction's intent is `account_unlock`, its playbook asks for a
-one-time code (identity is verified exactly as when the employee asks), and the offer goes to
-the employee's registered phone. When the employee answers with the code on the `proactive`
-channel, the engine unlocks the account and records `auto_resolved`.
+`unticket serve` polls every `lockout_poll_seconds` (when `watch_lockouts` is on), and
+`unticket watch-lockouts` runs the watcher on its own. For each lock-out, `reach_out` starts an
+interaction on the `proactive` channel (`Engine.start_proactive`): its intent is
+`account_unlock`, its playbook asks for a one-time code (identity is verified exactly as when
+the employee asks), and the offer goes to the employee's registered phone. When the employee
+answers with the code on the `proactive` channel, the engine unlocks the account and records
+`auto_resolved`.
 
 In the event log such an interaction has `channel = 'proactive'`, `interaction_started.trigger`
 names the lock-out and `intent_detected.source` is `proactive`. It is *resolved before reported*
@@ -17,19 +19,17 @@ locked then and the employee had not had it unlocked through a request of their 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from resolver.connectors.base import ConnectorError
-from resolver.engine import CHANNELS, Engine, InboundMessage
+from resolver.engine import CHANNELS, PROACTIVE, Engine
 from resolver.events import format_time
-from resolver.turn import Reply, Turn
+from resolver.turn import Reply
 
 log = logging.getLogger(__name__)
 
-PROACTIVE = "proactive"
 UNLOCK_INTENT = "account_unlock"
 _OFFER = (
     "Hi {first_name}, your account was locked {ago} after too many wrong passwords. "
@@ -45,6 +45,7 @@ class Lockout:
     employee_id: str
 
 
+@runtime_checkable
 class LockoutSource(Protocol):
     """A directory that can list its locked accounts (embedded and LDAP both can)."""
 
@@ -65,45 +66,6 @@ def find_new_lockouts(directory: LockoutSource, seen: set[Lockout]) -> list[Lock
     seen.intersection_update(current)
     seen.update(new)
     return new
-
-
-def start_proactive(
-    engine: Engine,
-    employee_id: str,
-    intent: str,
-    opener: str,
-    trigger: dict[str, str],
-    now: datetime,
-) -> Reply:
-    """Start an interaction on the system's initiative, on the `proactive` channel.
-
-    `trigger` (what prompted it) is logged with `interaction_started`. The interaction runs
-    the intent's playbook as if the employee had asked (identity checks included) and its first
-    message, `opener` followed by the playbook's words, is delivered to the employee through
-    the notifier. Their answers come back as ordinary messages on the `proactive` channel.
-    This is the engine entry point `Engine.start_proactive`, kept here until it moves into the
-    engine (it uses the engine's private turn helpers)."""
-    with engine._durably():
-        message = InboundMessage(employee_id, opener, PROACTIVE)
-        convo = engine._new_conversation(employee_id, employee_id, message, now)
-        turn = Turn(convo, now, engine.ids)
-        turn.emit("interaction_started", user_ref=employee_id, trigger=trigger)
-        turn.emit(
-            "intent_detected",
-            intent=intent,
-            confidence=1.0,
-            alternatives=[],
-            entities={},
-            source=PROACTIVE,
-        )
-        turn.set_intent(intent, 1.0)
-        turn.say(opener)
-        playbook = engine.catalogue.intent(intent).playbook_id or ""
-        engine.playbooks.run(turn, playbook, "", check_target=False)
-        reply = engine._commit(turn)
-        subject = engine.catalogue.intent(intent).label.capitalize()
-        engine.c.notifier.deliver(employee_id, subject, reply.reply, now)
-        return reply
 
 
 def _already_handled(engine: Engine, employee_id: str) -> bool:
@@ -133,8 +95,7 @@ def reach_out(engine: Engine, lockout: Lockout, now: datetime | None = None) -> 
     if _already_handled(engine, person.employee_id):
         return None
     opener = _OFFER.format(first_name=person.name.split()[0], ago=_ago(lockout.locked_at, now))
-    reply = start_proactive(
-        engine,
+    reply = engine.start_proactive(
         person.employee_id,
         UNLOCK_INTENT,
         opener,
@@ -160,18 +121,3 @@ def poll_lockouts(
         if reply is not None:
             offers.append(reply)
     return offers
-
-
-def watch_lockouts(
-    engine: Engine, directory: LockoutSource, interval_seconds: float, stop: threading.Event
-) -> None:
-    """Poll every `interval_seconds` until `stop` is set; a failed poll is logged and retried."""
-    seen: set[Lockout] = set()
-    while not stop.is_set():
-        try:
-            offers = poll_lockouts(engine, directory, seen)
-            if offers:
-                log.info("proactive: %d unlock offers sent", len(offers))
-        except Exception:
-            log.exception("proactive: polling for lock-outs failed; retrying")
-        stop.wait(interval_seconds)

@@ -27,6 +27,7 @@ from resolver.enterprise import generate_enterprise
 from resolver.events import EventLog, IdFactory, random_ids
 from resolver.knowledge import KnowledgeBase
 from resolver.playbooks import Connectors
+from resolver.routing import load_router
 from resolver.understanding import Understander
 from resolver.verification import OneTimeCodes
 from unticket.settings import Settings
@@ -124,6 +125,7 @@ def build_runtime(settings: Settings, ids: IdFactory = random_ids) -> Runtime:
         ),
         log=EventLog(settings.events_dir, fsync=settings.events_fsync == "always"),
         ids=ids,
+        router=load_router(settings.models_dir),  # the categoriser, when one was trained
     )
     threadpool_limits(limits=1, user_api="blas")
     return Runtime(engine=engine, store=store, connectors=connectors)

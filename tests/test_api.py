@@ -9,14 +9,16 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from fastapi.testclient import TestClient
 
-from resolver.api import create_app
+from resolver.api import background_work, create_app
+from resolver.connectors.embedded import LOCKOUT_THRESHOLD
 from resolver.runtime import Runtime
-from tests.conftest import events_of, make_settings
+from tests.conftest import events_of, make_runtime, make_settings
 from unticket.settings import PROJECT_ROOT
 
 
@@ -88,6 +90,50 @@ def test_approval_decision_endpoint(runtime: Runtime, employee: str) -> None:
 def test_openapi_docs_are_served(runtime: Runtime) -> None:
     schema = client_for(runtime).get("/openapi.json").json()
     assert "/v1/messages" in schema["paths"]
+
+
+def test_serving_offers_a_locked_out_employee_an_unlock_before_they_ask(
+    tmp_path: Path, trained_models: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", trained_models, lockout_poll_seconds=0.2)
+    runtime = make_runtime(settings)
+    employee = "E000020"
+    try:
+        with TestClient(create_app(runtime)):
+            for attempt in range(LOCKOUT_THRESHOLD):
+                runtime.connectors.directory.sign_in(  # type: ignore[attr-defined]
+                    employee, f"wrong-{attempt}", datetime.now(UTC)
+                )
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not _offers(runtime, employee):
+                time.sleep(0.1)
+        [offer] = _offers(runtime, employee)
+        assert "your account was locked" in offer and "code" in offer
+        started = [e for e in events_of(settings) if e["event_type"] == "interaction_started"]
+        assert [(e["channel"], e["employee_id"]) for e in started] == [("proactive", employee)]
+    finally:
+        runtime.close()
+
+
+def _offers(runtime: Runtime, employee: str) -> list[str]:
+    """The unlock offers delivered to an employee's phone."""
+    messages = runtime.connectors.notifier.messages_for(employee)  # type: ignore[attr-defined]
+    return [m["body"] for m in messages if m["subject"] == "Unlock your account"]
+
+
+def test_background_work_follows_the_settings(runtime: Runtime) -> None:
+    def names() -> list[str]:
+        return [what for _, _, what in background_work(runtime)]
+
+    assert names() == [
+        "closing timed-out conversations",
+        "watching for lock-outs",
+        "detecting outages",
+    ]
+    runtime.engine.settings = runtime.engine.settings.model_copy(
+        update={"watch_lockouts": False, "detect_outages": False}
+    )
+    assert names() == ["closing timed-out conversations"]
 
 
 def _free_port() -> int:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from typer.testing import CliRunner
 
 from resolver.connectors.embedded import LOCKOUT_THRESHOLD, EmbeddedNotifier
 from resolver.connectors.ldap import LdapDirectory
@@ -16,7 +17,7 @@ from resolver.engine import InboundMessage
 from resolver.events import format_time
 from resolver.proactive import Lockout, find_new_lockouts, poll_lockouts, reach_out
 from resolver.runtime import Runtime
-from tests.conftest import NOW, Chat, events_of
+from tests.conftest import NOW, Chat, events_of, make_runtime
 from tests.slapd import (
     PEOPLE,
     SlapdServer,
@@ -27,7 +28,8 @@ from tests.slapd import (
     slapd_missing,
     start_slapd,
 )
-from unticket.settings import Settings
+from unticket.cli import app
+from unticket.settings import Settings, get_settings
 
 MAX_FAILURE = 3
 CODE = re.compile(r"\b(\d{6})\b")
@@ -181,3 +183,26 @@ def test_ldap_lockouts_are_found_once_and_unlocked_through_the_engine(
     assert binds(slapd, dee.dn, dee.password)
     assert find_new_lockouts(directory, seen) == [] and seen == set()
     directory.close()
+
+
+def test_watch_lockouts_once_prints_each_offer_and_a_summary(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = make_runtime(settings)
+    lock(runtime, "E000020", datetime.now(UTC))
+    runtime.close()
+    monkeypatch.setenv("UNTICKET_DATA_DIR", str(settings.data_dir))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["watch-lockouts", "--once"])
+        again = CliRunner().invoke(app, ["watch-lockouts", "--once"])
+        helped = CliRunner().invoke(app, ["watch-lockouts", "--help"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "offered E000020 a verified unlock" in result.output
+    assert "1 poll, 1 unlock offer, 1 lock-out in force" in result.output
+    assert again.exit_code == 0 and "0 unlock offers" in again.output  # already offered
+    assert "Example: unticket watch-lockouts --once" in helped.output
+    [offer] = [e for e in events_of(settings) if e["event_type"] == "interaction_started"]
+    assert (offer["channel"], offer["employee_id"]) == ("proactive", "E000020")

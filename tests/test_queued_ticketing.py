@@ -13,9 +13,10 @@ from resolver.catalogue import cached_catalogue
 from resolver.connectors.base import ConnectorError, Person, Ticket
 from resolver.connectors.embedded import EmbeddedDirectory, EnterpriseStore
 from resolver.connectors.jira import JiraServiceManagementTicketing
-from resolver.connectors.queued import QueuedTicketing
+from resolver.connectors.queued import QueuedTicket, QueuedTicketing
 from resolver.connectors.servicenow import ServiceNowTicketing, servicenow_auth
 from resolver.enterprise import generate_enterprise
+from resolver.events import format_time
 from resolver.runtime import Runtime
 from tests.conftest import NOW, Chat, events_of
 from tests.stubs.jira import JiraStub
@@ -60,6 +61,11 @@ def servicenow(
     )
 
 
+def filed_ids(filed: list[QueuedTicket]) -> list[tuple[str, str | None]]:
+    """(provisional id, real id) of the tickets a retry filed."""
+    return [(item.provisional_id, item.real_id) for item in filed]
+
+
 def escalate(
     queue: QueuedTicketing, person: Person, interaction: str, seconds: int = 0, **changes: object
 ) -> Ticket:
@@ -100,15 +106,17 @@ def test_itsm_down_queues_the_ticket_and_nothing_is_lost_across_a_restart(
     reopened = QueuedTicketing(servicenow(stub, directory), path)  # a restart
     assert [item.provisional_id for item in reopened.pending()] == ["Q-0000001"]
     asked = len(stub.requests)
-    assert reopened.retry_pending(NOW + timedelta(seconds=10)) == []  # not due yet
+    assert filed_ids(reopened.retry_pending(NOW + timedelta(seconds=10))) == []  # not due yet
     assert len(stub.requests) == asked
 
     stub.fail_status = None
-    assert reopened.retry_pending(NOW + timedelta(seconds=31)) == [("Q-0000001", "INC0010001")]
+    assert filed_ids(reopened.retry_pending(NOW + timedelta(seconds=31))) == [
+        ("Q-0000001", "INC0010001")
+    ]
     assert len(stub.incidents) == 1
     assert stub.incidents[0]["description"] == CONTEXT
     assert stub.incidents[0]["correlation_id"] == "a" * 32
-    assert reopened.retry_pending(NOW + timedelta(hours=1)) == []
+    assert filed_ids(reopened.retry_pending(NOW + timedelta(hours=1))) == []
     assert len(stub.incidents) == 1
 
     filed = reopened.get_ticket("Q-0000001")
@@ -134,15 +142,15 @@ def test_backoff_grows_and_new_tickets_queue_behind_without_calling_the_itsm(
     assert second.ticket_id == "Q-0000002" and len(stub.requests) == asked
     assert escalate(queue, person, "2" * 32, seconds=6) == second  # one ticket per interaction
 
-    assert queue.retry_pending(NOW + timedelta(seconds=31)) == []
+    assert filed_ids(queue.retry_pending(NOW + timedelta(seconds=31))) == []
     first, waiting = queue.pending()
     assert (first.attempts, first.next_attempt_at) == (2, NOW + timedelta(seconds=31 + 60))
     assert waiting.attempts == 0  # the round stopped at the first failure
-    assert queue.retry_pending(NOW + timedelta(seconds=40)) == []
+    assert filed_ids(queue.retry_pending(NOW + timedelta(seconds=40))) == []
     assert queue.pending()[1].attempts == 1
 
     stub.fail_status = None
-    filed = queue.retry_pending(NOW + timedelta(minutes=5))
+    filed = filed_ids(queue.retry_pending(NOW + timedelta(minutes=5)))
     assert filed == [("Q-0000001", "INC0010001"), ("Q-0000002", "INC0010002")]
     assert [i["correlation_id"] for i in stub.incidents] == ["1" * 32, "2" * 32]
     queue.close()
@@ -158,7 +166,9 @@ def test_a_create_that_reached_servicenow_before_timing_out_is_not_filed_twice(
     assert len(stub.incidents) == 1  # it got there; only the answer was lost
 
     stub.delays = {}
-    assert queue.retry_pending(NOW + timedelta(minutes=1)) == [("Q-0000001", "INC0010001")]
+    assert filed_ids(queue.retry_pending(NOW + timedelta(minutes=1))) == [
+        ("Q-0000001", "INC0010001")
+    ]
     assert len(stub.incidents) == 1
     queue.close()
 
@@ -182,8 +192,8 @@ def test_a_jsm_request_that_timed_out_is_found_by_its_marker_not_raised_twice(
         queue = QueuedTicketing(jsm, tmp_path / "outbox-tickets.sqlite")
         assert escalate(queue, person, "c" * 32).status == "queued"
         jira.delays = {}
-        assert queue.retry_pending(NOW + timedelta(minutes=1)) == [("Q-0000001", "IT-1")]
-        assert queue.retry_pending(NOW + timedelta(minutes=2)) == []
+        assert filed_ids(queue.retry_pending(NOW + timedelta(minutes=1))) == [("Q-0000001", "IT-1")]
+        assert filed_ids(queue.retry_pending(NOW + timedelta(minutes=2))) == []
         assert len(jira.issues) == 1
         assert queue.get_ticket("Q-0000001").requester_id == person.employee_id
         queue.close()
@@ -198,10 +208,12 @@ def test_concurrent_retries_file_each_ticket_once(
     escalate(first, person, "d" * 32)
     second = QueuedTicketing(servicenow(stub, directory), path)  # another process on the file
     stub.fail_status, stub.delays = None, {"GET": 0.2}
-    results: list[list[tuple[str, str]]] = []
+    results: list[list[tuple[str, str | None]]] = []
     workers = [
         threading.Thread(
-            target=lambda q=q: results.append(q.retry_pending(NOW + timedelta(minutes=1)))
+            target=lambda q=q: results.append(
+                filed_ids(q.retry_pending(NOW + timedelta(minutes=1)))
+            )
         )
         for q in (first, second)
     ]
@@ -224,7 +236,9 @@ def test_an_outage_reported_while_the_itsm_is_down_stays_one_incident(
     outage = escalate(queue, person, None, requester_id=None, priority="P1", service="vpn:gw-lon")
     assert queue.open_outage("vpn:gw-lon") == outage
     stub.fail_status = None
-    assert queue.retry_pending(NOW + timedelta(minutes=1)) == [("Q-0000001", "INC0010001")]
+    assert filed_ids(queue.retry_pending(NOW + timedelta(minutes=1))) == [
+        ("Q-0000001", "INC0010001")
+    ]
     assert queue.open_outage("vpn:gw-lon").ticket_id == "INC0010001"
     assert len(stub.incidents) == 1
     queue.close()
@@ -256,8 +270,23 @@ def test_the_employee_hears_their_request_is_queued_and_it_is_filed_later(
         assert "Q-0000001 (queued)" in chat.say("what's the status of my ticket?").reply
 
         stub.fail_status = None
-        assert queue.retry_pending(chat.now + timedelta(minutes=1)) == [("Q-0000001", "INC0010001")]
+        filed_at = chat.now + timedelta(minutes=1)
+        assert filed_ids(runtime.engine.file_queued_tickets(filed_at)) == [
+            ("Q-0000001", "INC0010001")
+        ]
+        assert runtime.engine.file_queued_tickets(filed_at + timedelta(minutes=1)) == []
         assert "can I speak to a person" in stub.incident("INC0010001")["description"]
+        [filed] = [e for e in events_of(settings) if e["event_type"] == "ticket_status_changed"]
+        assert filed == {
+            **filed,
+            "occurred_at": format_time(filed_at),
+            "interaction_id": escalated.interaction_id,
+            "employee_id": employee,
+            "channel": "service_desk",
+            "ticket_id": "INC0010001",
+            "status": "filed",
+            "provisional_ticket_id": "Q-0000001",
+        }
         assert (
             "INC0010001 (new)"
             in chat.say("what's the status of my ticket?", after_seconds=120).reply

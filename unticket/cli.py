@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
@@ -168,7 +169,9 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings, 8080).")] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs).
+    """Serve the HTTP API (OpenAPI docs at /docs), Slack and Teams when configured; in the
+    background, watch for lock-outs and outages (UNTICKET_WATCH_LOCKOUTS,
+    UNTICKET_DETECT_OUTAGES) and file tickets queued while the ITSM was down.
 
     Example: unticket serve --port 8080
     """
@@ -187,6 +190,58 @@ def serve(
         )
     finally:
         runtime.close()
+
+
+@app.command("watch-lockouts")
+def watch_lockouts(
+    interval: Annotated[
+        float | None,
+        typer.Option(help="Seconds between polls (default UNTICKET_LOCKOUT_POLL_SECONDS, 60)."),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Poll once and stop.")] = False,
+) -> None:
+    """Watch the directory for accounts locked by failed sign-ins and offer each locked-out
+    employee a verified unlock before they ask (what `unticket serve` does in the background),
+    until Ctrl+C.
+
+    Example: unticket watch-lockouts --once
+    """
+    from resolver.proactive import Lockout, LockoutSource, poll_lockouts
+
+    settings = get_settings()
+    runtime = _runtime(settings)
+    directory = runtime.connectors.directory
+    seen: set[Lockout] = set()
+    polls = offers = 0
+    try:
+        if not isinstance(directory, LockoutSource):
+            _fail(f"the {settings.directory} directory cannot list locked accounts")
+        seconds = interval or settings.lockout_poll_seconds
+        with err.status(f"watching for lock-outs every {seconds:g} s (Ctrl+C stops)"):
+            while True:
+                for offer in poll_lockouts(runtime.engine, directory, seen):  # type: ignore[arg-type]
+                    offers += 1
+                    console.print(
+                        f"offered {offer.employee_id} a verified unlock "
+                        f"[dim](interaction {offer.interaction_id})[/dim]"
+                    )
+                polls += 1
+                if once:
+                    break
+                time.sleep(seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+    console.print(
+        f"{_count(polls, 'poll')}, {_count(offers, 'unlock offer')}, "
+        f"{_count(len(seen), 'lock-out')} in force"
+    )
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 poll', '2 polls'."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 @app.command()
@@ -353,8 +408,10 @@ def build() -> None:
     from pipelines.transform import build_warehouse
 
     settings = get_settings()
+    began = time.perf_counter()
     with err.status("building the warehouse (dbt build: models and tests)"):
         result = build_warehouse(settings)
+    built = time.perf_counter()
     for warning in result.warnings:
         console.print(f"[yellow]warning[/yellow] {warning}")
     for failure in result.failures:
@@ -363,10 +420,13 @@ def build() -> None:
     if not result.success:
         _fail("the build failed; fix the failures above and run `unticket build` again")
     kind = "full" if result.full_refresh else "incremental"
-    console.print(f"Built {result.nodes} dbt nodes ({kind} build)")
+    console.print(f"Built {result.nodes} dbt nodes ({kind} build) in {built - began:.1f} s")
     with err.status("publishing"):
         published = publish_warehouse(settings.work_warehouse_path, settings.warehouse_path)
-    console.print(f"Published {published.path} ({published.bytes / 1e6:,.0f} MB)")
+    console.print(
+        f"Published {published.path} ({published.bytes / 1e6:,.0f} MB) "
+        f"in {time.perf_counter() - built:.1f} s"
+    )
 
 
 @app.command()

@@ -114,8 +114,26 @@ class Settings(BaseSettings):
     )
     ldap_start_tls: bool = Field(default=False, description="StartTLS on an ldap:// URL.")
     ldap_timeout_seconds: int = Field(default=10, gt=0, description="Connect and answer timeout.")
-    lockout_poll_seconds: int = Field(
-        default=300, gt=0, description="How often the lock-out watcher polls the directory."
+    watch_lockouts: bool = Field(
+        default=True,
+        description="`unticket serve` watches the directory for lock-outs and offers the "
+        "locked-out employee a verified unlock before they ask.",
+    )
+    lockout_poll_seconds: float = Field(
+        default=60, gt=0, description="How often the lock-out watcher polls the directory."
+    )
+    detect_outages: bool = Field(
+        default=True,
+        description="`unticket serve` watches the engine's own traffic for spikes of one "
+        "problem at one office and handles each as one known outage (resolver/outage.py).",
+    )
+    outage_poll_seconds: float = Field(
+        default=60, gt=0, description="How often the outage detector counts the last hour."
+    )
+    outage_intents: list[str] = Field(
+        default_factory=lambda: ["vpn_issue", "email_issue", "wifi_issue", "printer_issue"],
+        description="Intents a spike of which is an outage of a shared service; new requests "
+        "of these from an office with a known outage are linked to its incident.",
     )
     ticketing: Literal["embedded", "servicenow", "jira"] = Field(
         default="embedded",

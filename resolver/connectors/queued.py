@@ -4,7 +4,8 @@
 new ticket (a `ConnectorError`: down, timing out, refusing), the ticket is written to a small
 SQLite file (`outbox-tickets.sqlite`) before the employee is answered, and comes back as a
 provisional ticket `Q-0000001` with status `queued`. `retry_pending` later files queued tickets
-in the order they were queued, with exponential backoff per ticket, and never files one twice:
+in the order they were queued, with exponential backoff per ticket, and never files one twice
+(the engine's `file_queued_tickets` calls it and logs each filing as an event):
 
 - each ticket is claimed with a lease before it is sent, so concurrent retries (threads or
   processes sharing the file) skip it;
@@ -19,15 +20,18 @@ while the ticket waits, and from the system once it is filed.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from resolver.connectors.base import ConnectorError, Ticket, Ticketing
 from resolver.events import format_time, parse_time
+
+log = logging.getLogger(__name__)
 
 QUEUED = "queued"
 PROVISIONAL_PREFIX = "Q-"
@@ -190,14 +194,15 @@ class QueuedTicketing:
         except ConnectorError:
             return None
 
-    def retry_pending(self, now: datetime | None = None) -> list[tuple[str, str]]:
-        """File the queued tickets that are due, oldest first; return (provisional, real) ids.
+    def retry_pending(self, now: datetime | None = None) -> list[QueuedTicket]:
+        """File the queued tickets that are due, oldest first; return them as filed (with
+        `real_id` and `filed_at`).
 
         Stops at the first failure (the system is probably still down), which backs that ticket
         off: 30 s, 1 min, 2 min, ... up to 15 min by default.
         """
         now = now or datetime.now(UTC)
-        filed: list[tuple[str, str]] = []
+        filed: list[QueuedTicket] = []
         for item in self._due(now):
             if not self._claim(item, now):
                 continue
@@ -216,7 +221,8 @@ class QueuedTicketing:
                 self._back_off(item, str(error), now)
                 break
             self._mark_filed(item, ticket.ticket_id, now)
-            filed.append((item.provisional_id, ticket.ticket_id))
+            log.info("queued ticket %s filed as %s", item.provisional_id, ticket.ticket_id)
+            filed.append(replace(item, real_id=ticket.ticket_id, filed_at=now))
         return filed
 
     def queued(self, provisional_id: str) -> QueuedTicket | None:

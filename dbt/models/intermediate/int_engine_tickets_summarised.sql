@@ -30,6 +30,9 @@ opened as (
         min(case when event_type = 'ticket_opened' then interaction_id end) as interaction_id,
         count(distinct case when event_type = 'outcome_recorded' then interaction_id end)
             as linked_interactions,
+        -- a major incident has no interaction of its own: it is about its reports' intent
+        -- (an outage is detected per intent, so they share one; min() keeps it deterministic)
+        min(case when event_type = 'outcome_recorded' then intent end) as linked_intent,
 
     from events
     where event_type in ('ticket_opened', 'outcome_recorded')
@@ -67,6 +70,7 @@ summarised as (
         coalesce(opened.priority, 'P1') as priority,
         coalesce(opened.escalation_reason, 'linked_to_incident') as escalation_reason,
         opened.linked_interactions,
+        opened.linked_intent,
         loaded.last_loaded_at,
         {{ build_stamp() }} as built_at,
 

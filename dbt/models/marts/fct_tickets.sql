@@ -70,7 +70,7 @@ from_engine as (
         engine_tickets.priority,
         engine_tickets.priority as initial_priority,
         engine_tickets.escalation_reason as category,
-        coalesce(interactions.intent, 'vpn_issue') as intent,
+        coalesce(interactions.intent, engine_tickets.linked_intent, 'unmapped') as intent,
         engine_tickets.opened_at,
         engine_tickets.resolved_at,
         {{ dbt.datediff('engine_tickets.opened_at', 'engine_tickets.resolved_at', 'second') }}
