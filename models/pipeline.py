@@ -1,12 +1,17 @@
 """The pipeline's train-and-score step: retrain what changed, score the warehouse, record it.
 
 Scores land in the `marts` schema of the working warehouse, beside the dbt marts, and are
-published with them: `marts.issue_impact` (lost time per occurrence of each issue type: the
-impact model beside the category-median baseline), `marts.automation_priorities` (what to
-automate next, with every input of the score), `marts.topics` (clusters of unresolved requests
-and unmapped tickets) and `marts.spikes` (volume spikes per intent and office). Each model's run
-is a row of `ops.model_runs`, with a hash of the data it saw; the impact model's artefact is
-versioned in the models folder and reused while its training data is unchanged.
+published with them: `marts.ticket_categories` (the intent the ticket categoriser predicts for
+imported tickets and escalations of an unspecified need), `marts.issue_impact` (lost time per
+occurrence of each issue type: the impact model beside the category-median baseline),
+`marts.automation_priorities` (what to automate next, with every input of the score),
+`marts.topics` (clusters of unresolved requests and unmapped tickets) and `marts.spikes` (volume
+spikes per intent and office). Each model's run is a row of `ops.model_runs`, with a hash of the
+data it saw; the categoriser's and the impact model's artefacts are versioned in the models
+folder and reused while their training data is unchanged.
+
+The categoriser runs first: a ticket it categorises confidently counts toward the predicted
+intent's issue type in the impact and priority models (see `OCCURRENCES_SQL`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
+from models.categorizer import Categorizer
 from models.impact import ImpactFeatures, ImpactModel, evaluate, train_impact_model
 from models.intents import examples_fingerprint, load_or_train
 from models.priorities import (
@@ -34,6 +40,16 @@ from models.registry import (
     save_artefact,
 )
 from models.spikes import detect_spikes, interaction_counts, spike_episodes
+from models.ticket_categories import (
+    CATEGORIZER,
+    TrainingSet,
+    categorise,
+    history_texts,
+    no_categories,
+    train_with_holdout,
+    training_set,
+    uncategorised,
+)
 from models.topics import topics_table
 from resolver.catalogue import Catalogue, load_catalogue
 from unticket.settings import Settings
@@ -92,28 +108,84 @@ def _score_spikes(connection: duckdb.DuckDBPyConnection, run_id: str) -> str:
     return f"{rows} spike episodes"
 
 
+def _categorizer(settings: Settings, training: TrainingSet) -> tuple[Categorizer, Artefact, bool]:
+    """The categoriser trained on exactly these tickets: the registry's, or a new one measured
+    on a hold-out; and whether it was trained now."""
+    hashed = _frame_hash(training.frame)
+    found = find_artefact(settings.models_dir, CATEGORIZER, hashed)
+    if found is not None:
+        return load_model(found), found, False
+    model, metrics = train_with_holdout(training.frame, seed=SEED)
+    version = new_version(hashed)
+    metrics = {**metrics, "labels": len(model.labels), "rare_intents": list(training.rare_intents)}
+    params = {**model.info["params"], "seed": SEED, "labels": model.labels}
+    artefact = Artefact(
+        CATEGORIZER, version, settings.models_dir, hashed, version[:15], training.frame.height,
+        metrics, params,
+    )  # fmt: skip
+    return model, save_artefact(settings.models_dir, CATEGORIZER, model, artefact), True
+
+
+def _score_ticket_categories(
+    settings: Settings, connection: duckdb.DuckDBPyConnection, run_id: str
+) -> str:
+    """Train (or reuse) the categoriser on imported history and write `marts.ticket_categories`;
+    without enough history, write it empty and record why in `ops.model_runs`."""
+    history = history_texts(connection)
+    training = training_set(history)
+    if training.skip_reason is not None:
+        write_mart(connection, "ticket_categories", no_categories())
+        record_model_run(
+            connection, run_id, CATEGORIZER, version="none", trained=False,
+            hash_of_data=_frame_hash(training.frame), training_rows=training.frame.height,
+            rows_scored=0, metrics={"skipped": training.skip_reason},
+        )  # fmt: skip
+        return f"categoriser skipped: {training.skip_reason}"
+    model, artefact, trained = _categorizer(settings, training)
+    scored = categorise(model, uncategorised(connection, history), artefact.version)
+    rows = write_mart(connection, "ticket_categories", scored)
+    record_model_run(
+        connection, run_id, CATEGORIZER, version=artefact.version, trained=trained,
+        hash_of_data=artefact.data_hash, training_rows=artefact.training_rows, rows_scored=rows,
+        metrics=artefact.metrics,
+    )  # fmt: skip
+    return (
+        f"categoriser {artefact.version} (hold-out accuracy "
+        f"{artefact.metrics['holdout_accuracy']:.3f}): {scored['is_confident'].sum()} of {rows} "
+        "uncategorised tickets categorised"
+    )
+
+
 OCCURRENCES_SQL = """
 with
 intents as (select * from marts.dim_intents),
 costs as (select * from raw.cost_settings),
+categorised as (select * from marts.ticket_categories where is_confident),
 median_blocking as (
     select median(blocking_factor) as blocking_factor from intents where is_support
 )
 select
-    'unticket' as source, intent, null as category, channel, coalesce(department, 'unknown')
-        as department, started_at as opened_at, lost_hours
-from marts.fct_interactions
-where is_support and outcome <> 'pending' and not is_deflected and lost_hours is not null
+    'unticket' as source, coalesce(categorised.predicted_intent, interactions.intent) as intent,
+    null as category, interactions.channel,
+    coalesce(interactions.department, 'unknown') as department,
+    interactions.started_at as opened_at, interactions.lost_hours,
+    categorised.predicted_intent is not null as is_categorised
+from marts.fct_interactions as interactions
+left join categorised on interactions.interaction_id = categorised.interaction_id
+where interactions.is_support and interactions.outcome <> 'pending'
+    and not interactions.is_deflected and interactions.lost_hours is not null
 union all
 select
-    tickets.source, tickets.intent, tickets.category, 'ticket' as channel, 'unknown',
-    tickets.opened_at,
+    tickets.source, coalesce(categorised.predicted_intent, tickets.intent), tickets.category,
+    'ticket' as channel, 'unknown', tickets.opened_at,
     tickets.working_hours_to_resolve * coalesce(intents.blocking_factor,
-        median_blocking.blocking_factor) + costs.ticket_context_switch_minutes / 60.0
+        median_blocking.blocking_factor) + costs.ticket_context_switch_minutes / 60.0,
+    categorised.predicted_intent is not null
 from marts.fct_tickets as tickets
+left join categorised on tickets.ticket_key = categorised.ticket_key
 cross join median_blocking
 cross join costs
-left join intents on tickets.intent = intents.intent
+left join intents on coalesce(categorised.predicted_intent, tickets.intent) = intents.intent
 where tickets.source <> 'unticket' and tickets.working_hours_to_resolve is not null
 """
 IMPACT_FEATURES = ImpactFeatures(categorical=("issue_type", "channel", "department"))
@@ -123,7 +195,9 @@ def occurrences(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every occurrence of an issue that was not deflected, with its lost hours: the engine's
     support interactions that still ended with a person, unresolved or re-contacted, and the
     imported tickets (lost time as in kpi_impact_pareto), with their issue type. This is the
-    burden automation could still remove."""
+    burden automation could still remove. An occurrence of an unspecified need that the ticket
+    categoriser categorised confidently (`marts.ticket_categories`) has the predicted intent
+    and `is_categorised` true."""
     frame = connection.sql(OCCURRENCES_SQL).pl()
     return frame.with_columns(issue_type_expr()).sort("opened_at")
 
@@ -173,6 +247,7 @@ def _score_impact(
         pl.col("lost_hours").median().alias("baseline_lost_hours_per_occurrence"),
         pl.col("predicted_lost_hours").mean().alias("predicted_lost_hours_per_occurrence"),
         pl.col("lost_hours").sum().alias("total_lost_hours"),
+        pl.col("is_categorised").sum().alias("categorised_occurrences"),
     )
     write_mart(connection, "issue_impact", impact.sort("total_lost_hours", descending=True))
     priorities = automation_priorities(
@@ -187,17 +262,24 @@ def train_and_score(
     settings: Settings, connection: duckdb.DuckDBPyConnection, run_id: str
 ) -> ModelsOutcome:
     """Make sure the intent classifier for the current catalogue is trained, then score the
-    warehouse: impact and automation priorities, topics and spikes."""
+    warehouse: ticket categories, impact and automation priorities, topics and spikes."""
     catalogue = load_catalogue(settings.catalogue_dir)
     load_or_train(catalogue.examples, settings.models_dir)
     outcome = ModelsOutcome()
     outcome.lines.append(f"intent classifier {examples_fingerprint(catalogue.examples)[:12]}")
+    outcome.lines.append(_score_ticket_categories(settings, connection, run_id))
     outcome.lines.append(_score_impact(settings, catalogue, connection, run_id))
     for score in (_score_topics, _score_spikes):
         outcome.lines.append(score(connection, run_id))
     outcome.rows_scored = sum(
         connection.execute(f"select count(*) from marts.{table}").fetchone()[0]
-        for table in ("issue_impact", "automation_priorities", "topics", "spikes")
+        for table in (
+            "ticket_categories",
+            "issue_impact",
+            "automation_priorities",
+            "topics",
+            "spikes",
+        )
         if connection.execute(
             "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = ?",
             [table],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,13 +79,23 @@ def new_version(hash_of_data: str) -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{hash_of_data[:8]}"
 
 
+def _artefacts(models_dir: Path, name: str) -> Iterator[Artefact]:
+    """The artefacts of `name` whose model file exists, newest first (versions sort by time).
+    The model is the `model.pkl` beside each `meta.json`, so a moved models folder still works."""
+    for meta in sorted((models_dir / name).glob("*/meta.json"), reverse=True):
+        path = meta.with_name("model.pkl")
+        if path.exists():
+            yield Artefact(**{**json.loads(meta.read_text()), "path": path})
+
+
 def find_artefact(models_dir: Path, name: str, hash_of_data: str) -> Artefact | None:
     """The newest artefact of `name` trained on exactly this data, if any."""
-    for meta in sorted((models_dir / name).glob("*/meta.json"), reverse=True):
-        found = json.loads(meta.read_text())
-        if found["data_hash"] == hash_of_data and Path(found["path"]).exists():
-            return Artefact(**{**found, "path": Path(found["path"])})
-    return None
+    return next((a for a in _artefacts(models_dir, name) if a.data_hash == hash_of_data), None)
+
+
+def latest_artefact(models_dir: Path, name: str) -> Artefact | None:
+    """The newest artefact of `name`, if any."""
+    return next(_artefacts(models_dir, name), None)
 
 
 def load_model(artefact: Artefact) -> Any:

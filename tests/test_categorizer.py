@@ -3,9 +3,13 @@ import gzip
 import json
 import pickle
 import random
+import shutil
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
+import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -17,9 +21,29 @@ from models.categorizer import (
     train_categorizer,
     training_hash,
 )
+from models.pipeline import train_and_score
+from models.registry import Artefact, latest_artefact, load_model, save_artefact
+from models.ticket_categories import (
+    CATEGORIZER,
+    MIN_CONFIDENCE,
+    TICKET_CATEGORIES_SCHEMA,
+    categorise,
+    is_unspecified,
+    no_categories,
+    training_set,
+)
+from pipelines.importers.csv_mapping import import_csv
+from pipelines.ingest import ingest_events
+from pipelines.transform import build_warehouse
+from pipelines.warehouse import connect
+from resolver.routing import Router, load_router
+from resolver.runtime import Runtime
+from resolver.simulation import run_simulation
+from tests.conftest import Chat, make_runtime, make_settings
 from unticket.cli import app
-from unticket.settings import PROJECT_ROOT
+from unticket.settings import PROJECT_ROOT, Settings
 
+JSM_MAPPING = PROJECT_ROOT / "data" / "mappings" / "jsm.yml"
 KAGGLE = (
     PROJECT_ROOT.parent
     / "shared"
@@ -211,3 +235,281 @@ def test_learns_kaggle_categories_from_a_slice_of_the_training_rows() -> None:
     predicted = [label for label, _ in model.predict([r["Document"] for r in test])]
     accuracy = np.mean([p == r["Topic_group"] for p, r in zip(predicted, test, strict=True)])
     assert accuracy > 0.7  # the largest category is 28 % of the tickets
+
+
+# -- in the pipeline: learned from imported history, scoring what has no category ------------
+
+# Request types of a Jira Service Management history, the intents seed category_intent_map maps
+# them to, and what their tickets say. "Other" maps to no intent and "Get IT help" only to
+# human_handoff: their tickets are about printers, the VPN and e-mail.
+SUBJECTS = {
+    "VPN": [
+        "vpn keeps disconnecting", "cannot reach the vpn gateway from home",
+        "vpn client shows authentication failed", "remote tunnel drops every few minutes",
+    ],
+    "Password reset": [
+        "forgot my password", "password expired and I cannot log in",
+        "need my password reset", "login rejected after the password change",
+    ],
+    "Printer": [
+        "printer on the third floor is jammed", "cannot print to the office printer",
+        "toner is empty in the copy room", "print queue is stuck on the printer",
+    ],
+    "Email": [
+        "outlook keeps crashing", "emails stuck in my outbox",
+        "cannot open the shared mailbox", "mailbox is full and email bounces",
+    ],
+    "Hardware": [
+        "laptop screen flickers", "keyboard keys stopped working",
+        "docking station is not detected by the laptop", "laptop battery drains in an hour",
+    ],
+}  # fmt: skip
+INTENT_OF = {
+    "VPN": "vpn_issue", "Password reset": "password_reset", "Printer": "printer_issue",
+    "Email": "email_issue", "Hardware": "hardware_issue",
+}  # fmt: skip
+UNSPECIFIED = {"Other": ("Printer", "VPN"), "Get IT help": ("Email",)}
+DETAILS = ["since this morning", "please help", "after the update", "again today", "urgent", ""]
+PER_TYPE, PER_UNSPECIFIED = 14, 6
+
+
+def history_tickets() -> list[tuple[str, str, str]]:
+    """(ticket id, request type, what it is about) of every ticket in the history."""
+    kinds = [(kind, kind) for kind in SUBJECTS for _ in range(PER_TYPE)]
+    kinds += [
+        (kind, about) for kind, abouts in UNSPECIFIED.items() for about in abouts
+        for _ in range(PER_UNSPECIFIED)
+    ]  # fmt: skip
+    return [(f"ITHELP-{1000 + n}", kind, about) for n, (kind, about) in enumerate(kinds)]
+
+
+def write_jsm_history(path: Path) -> Path:
+    """A Jira Service Management export of resolved tickets from the weeks before the
+    simulation."""
+    rng = random.Random(3)
+    rows = []
+    for number, (ticket_id, kind, about) in enumerate(history_tickets()):
+        opened = datetime(2026, 8, 24, 9) + timedelta(days=number % 14, hours=number % 6)
+        rows.append({
+            "Issue key": ticket_id, "Summary": rng.choice(SUBJECTS[about]),
+            "Description": rng.choice(DETAILS), "Status": "Done", "Priority": "Medium",
+            "Created": opened.isoformat(), "Resolved": (opened + timedelta(hours=3)).isoformat(),
+            "Request Type": kind,
+        })  # fmt: skip
+    write_csv(path, rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Settings:
+    """A working warehouse with simulated events and imported JSM history, built, then trained
+    and scored by the pipeline's train-and-score step (run "first")."""
+    root = tmp_path_factory.mktemp("categories")
+    settings = make_settings(root / "data", trained_models)
+    run_simulation(settings, employees=120, days=14, seed=5, start=date(2026, 9, 7))
+    connection = connect(settings.work_warehouse_path)
+    ingest_events(settings.events_dir, connection)
+    import_csv(write_jsm_history(root / "jsm.csv"), JSM_MAPPING, connection)
+    connection.close()
+    assert build_warehouse(settings).success
+    connection = connect(settings.work_warehouse_path)
+    try:
+        train_and_score(settings, connection, "first")
+    finally:
+        connection.close()
+    return settings
+
+
+def categoriser_run(settings: Settings, run_id: str) -> dict:
+    """The categoriser's row of ops.model_runs for a run, its metrics parsed."""
+    with duckdb.connect(str(settings.work_warehouse_path), read_only=True) as connection:
+        row = connection.execute(
+            "select version, trained, training_rows, rows_scored, metrics from ops.model_runs "
+            "where run_id = ? and model = 'categorizer'",
+            [run_id],
+        ).fetchone()
+    names = ("version", "trained", "training_rows", "rows_scored", "metrics")
+    return {**dict(zip(names, row, strict=True)), "metrics": json.loads(row[-1])}
+
+
+def read_mart(settings: Settings, sql: str) -> pl.DataFrame:
+    with duckdb.connect(str(settings.work_warehouse_path), read_only=True) as connection:
+        return connection.sql(sql).pl()
+
+
+def test_pipeline_trains_on_mapped_history_and_versions_the_artefact(scored: Settings) -> None:
+    run = categoriser_run(scored, "first")
+    metrics = run["metrics"]
+    assert run["trained"] and run["training_rows"] == len(SUBJECTS) * PER_TYPE
+    assert metrics["holdout_rows"] == 14 and metrics["labels"] == len(SUBJECTS)
+    assert metrics["holdout_accuracy"] >= 0.9 and metrics["min_confidence"] == MIN_CONFIDENCE
+    artefact = latest_artefact(scored.models_dir, CATEGORIZER)
+    assert artefact is not None and artefact.version == run["version"]
+    assert artefact.metrics == metrics and artefact.training_rows == run["training_rows"]
+    assert sorted(load_model(artefact).labels) == sorted(INTENT_OF.values())
+
+
+def test_pipeline_categorises_unspecified_tickets_and_escalations(scored: Settings) -> None:
+    categories = read_mart(scored, "select * from marts.ticket_categories")
+    version = categoriser_run(scored, "first")["version"]
+    truth = {ticket_id: INTENT_OF[about] for ticket_id, kind, about in history_tickets()}
+    history = categories.filter(pl.col("source") == "jsm")
+    assert history.height == sum(map(len, UNSPECIFIED.values())) * PER_UNSPECIFIED
+    assert set(history["intent"]) == {"unmapped", "human_handoff"}
+    assert history["is_confident"].mean() >= 0.8
+    for row in history.filter("is_confident").iter_rows(named=True):
+        assert row["predicted_intent"] == truth[row["ticket_id"]], row
+    handoffs = read_mart(
+        scored,
+        "select interaction_id from marts.fct_interactions "
+        "where outcome = 'escalated' and (intent is null or intent = 'human_handoff')",
+    )
+    engine = categories.filter(pl.col("source") == "unticket")
+    assert engine.height > 0 and set(engine["interaction_id"]) == set(handoffs["interaction_id"])
+    assert categories["model_version"].unique().to_list() == [version]
+
+
+def test_confident_categories_count_toward_the_predicted_issue_type(scored: Settings) -> None:
+    categories = read_mart(
+        scored,
+        "select categories.*, tickets.category from marts.ticket_categories as categories "
+        "left join marts.fct_tickets as tickets using (ticket_key)",
+    )
+    impact = read_mart(scored, "select * from marts.issue_impact")
+    ranked = read_mart(scored, "select issue_type from marts.automation_priorities")["issue_type"]
+    occurrences = dict(impact.select("issue_type", "occurrences").iter_rows())
+    categorised = dict(impact.select("issue_type", "categorised_occurrences").iter_rows())
+    other = categories.filter(pl.col("category") == "Other")
+    assert occurrences.get("jsm:Other", 0) == other.filter(~pl.col("is_confident")).height
+    confident = categories.filter("is_confident")
+    moved = confident.filter(pl.col("source") == "jsm").group_by("predicted_intent").len()
+    assert moved.height > 0
+    for intent, count in moved.iter_rows():
+        assert categorised[intent] >= count and intent in ranked
+    assert 0 < impact["categorised_occurrences"].sum() <= confident.height
+
+
+def test_a_second_run_reuses_the_artefact(scored: Settings) -> None:
+    before = read_mart(scored, "select * from marts.ticket_categories")
+    connection = connect(scored.work_warehouse_path)
+    try:
+        train_and_score(scored, connection, "second")
+    finally:
+        connection.close()
+    first, second = categoriser_run(scored, "first"), categoriser_run(scored, "second")
+    assert not second["trained"] and second["version"] == first["version"]
+    assert second["metrics"] == first["metrics"]
+    assert read_mart(scored, "select * from marts.ticket_categories").equals(before)
+
+
+def test_without_enough_mapped_history_the_categoriser_is_skipped(
+    scored: Settings, tmp_path: Path
+) -> None:
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(scored.work_warehouse_path, copy)
+    connection = connect(copy)
+    try:
+        connection.execute("update marts.fct_tickets set intent = 'unmapped' where source = 'jsm'")
+        outcome = train_and_score(scored, connection, "sparse")
+        run = connection.execute(
+            "select version, trained, rows_scored, metrics from ops.model_runs "
+            "where run_id = 'sparse' and model = 'categorizer'"
+        ).fetchone()
+        rows = connection.execute("select count(*) from marts.ticket_categories").fetchone()[0]
+        impact = connection.execute("select count(*) from marts.issue_impact").fetchone()[0]
+    finally:
+        connection.close()
+    assert "categoriser skipped: 0 imported tickets" in outcome.summary
+    assert run[:3] == ("none", False, 0) and "needs 50+" in json.loads(run[3])["skipped"]
+    assert rows == 0 and impact > 0
+
+
+def test_training_set_leaves_out_rare_intents_and_keeps_the_newest() -> None:
+    history = pl.DataFrame({
+        "ticket_key": [f"jsm:{n}" for n in range(12)],
+        "text": ["vpn down"] * 12,
+        "intent": ["vpn_issue"] * 6 + ["printer_issue"] * 4 + ["unmapped"] * 2,
+        "opened_at": [datetime(2026, 1, 1 + n) for n in range(12)],
+    })  # fmt: skip
+    training = training_set(history, max_rows=5)
+    assert training.rare_intents == ("printer_issue",)
+    assert training.frame["ticket_key"].to_list() == [f"jsm:{n}" for n in (5, 4, 3, 2, 1)]
+    assert "5 imported tickets with text and a specific intent (1 intents" in training.skip_reason
+
+
+def test_categorise_marks_confident_predictions(model: Categorizer) -> None:
+    tickets = pl.DataFrame(
+        {
+            "ticket_key": ["jsm:2", "jsm:1"],
+            "source": ["jsm", "jsm"],
+            "ticket_id": ["2", "1"],
+            "interaction_id": [None, None],
+            "intent": ["unmapped", "human_handoff"],
+            "text": ["toner paper jam printer tray", "hello"],
+        }
+    )
+    scored = categorise(model, tickets, "v1", min_confidence=0.9)
+    assert scored.schema == pl.Schema(TICKET_CATEGORIES_SCHEMA)
+    assert scored["ticket_key"].to_list() == ["jsm:1", "jsm:2"]
+    printer = scored.row(1, named=True)
+    assert printer["predicted_intent"] == "printer" and printer["model_version"] == "v1"
+    assert printer["is_confident"] == (printer["confidence"] >= 0.9)
+    assert categorise(model, tickets.clear(), "v1").equals(no_categories())
+    assert [is_unspecified(i) for i in (None, "unmapped", "human_handoff", "vpn_issue")] == [
+        True, True, True, False,
+    ]  # fmt: skip
+
+
+# -- routing escalations ------------------------------------------------------------------------
+
+
+def test_router_suggests_an_intent_only_for_unspecified_needs(scored: Settings) -> None:
+    router = load_router(scored.models_dir)
+    assert router is not None
+    suggestion = router.suggest("human_handoff", "the printer in the copy room is jammed again")
+    assert suggestion is not None and suggestion.intent == "printer_issue"
+    assert suggestion.confidence >= MIN_CONFIDENCE and suggestion.model_version in suggestion.note
+    assert router.suggest(None, "my outlook keeps crashing").intent == "email_issue"
+    assert router.suggest("vpn_issue", "the printer in the copy room is jammed") is None
+    assert router.suggest("human_handoff", "   ") is None
+    strict = Router(router.categorizer, router.model_version, min_confidence=1.01)
+    assert strict.suggest("human_handoff", "the printer is jammed") is None
+
+
+def test_no_router_without_a_readable_artefact(tmp_path: Path, caplog) -> None:
+    assert load_router(tmp_path / "models") is None
+    artefact = Artefact(CATEGORIZER, "20260101T000000-deadbeef", tmp_path, "hash", "", 0)
+    save_artefact(tmp_path / "models", CATEGORIZER, {"not": "a categoriser"}, artefact)
+    assert load_router(tmp_path / "models") is None
+    assert "not a ticket categoriser" in caplog.text
+    artefact.path.write_bytes(b"not a pickle")
+    assert load_router(tmp_path / "models") is None
+    assert "unreadable" in caplog.text
+
+
+def test_without_an_artefact_the_engine_files_tickets_as_before(runtime: Runtime) -> None:
+    assert runtime.engine.playbooks.router is None
+
+
+def latest_ticket(runtime: Runtime) -> dict:
+    """The ticket the embedded ticketing system opened last."""
+    row = runtime.store.query_one("select * from tickets order by seq desc limit 1")
+    assert row is not None
+    return dict(row)
+
+
+def test_escalations_are_filed_under_the_suggested_intent(
+    scored: Settings, settings: Settings
+) -> None:
+    shutil.copytree(scored.models_dir / CATEGORIZER, settings.models_dir / CATEGORIZER)
+    runtime = make_runtime(settings)
+    try:
+        assert runtime.engine.playbooks.router is not None
+        employee = runtime.store.query_one("select employee_id from people limit 1")
+        chat = Chat(runtime, employee["employee_id"])
+        chat.say("the printer in the copy room is jammed, I want to talk to a person")
+        ticket = latest_ticket(runtime)
+    finally:
+        runtime.close()
+    assert ticket["intent"] == "printer_issue"
+    assert "Suggested category: printer_issue" in ticket["description"]

@@ -6,6 +6,7 @@ import pytest
 from models.priorities import (
     DEFAULT_AUTOMATABILITY,
     MONTH_DAYS,
+    PRIOR_OCCURRENCES,
     PRIORITY_COLUMNS,
     automatability,
     automation_priorities,
@@ -87,11 +88,30 @@ def test_forecast_over_a_history_shorter_than_the_lookback() -> None:
 
 
 def test_hours_per_occurrence_is_the_mean_of_known_hours() -> None:
-    hours = hours_per_occurrence(occurrences(), AS_OF, "lost_hours")
+    hours = hours_per_occurrence(occurrences(), AS_OF, "lost_hours", prior_occurrences=0)
     by_type = dict(hours.iter_rows())
     assert by_type["password_reset"] == pytest.approx(3.0)  # (1 + 2 + 3 + 6) / 4; later row ignored
     assert by_type["printer_issue"] == pytest.approx(10.0)  # the null is left out
     assert by_type["servicenow:Network"] == pytest.approx(6.0)
+
+
+def test_hours_per_occurrence_is_shrunk_toward_the_overall_mean() -> None:
+    overall = (1 + 2 + 3 + 6 + 10 + 4 + 8 + 5) / 8  # every known hours before as_of
+    by_type = dict(hours_per_occurrence(occurrences(), AS_OF, "lost_hours").iter_rows())
+    assert PRIOR_OCCURRENCES == 20
+    assert by_type["password_reset"] == pytest.approx((12 + 20 * overall) / (4 + 20))
+    assert by_type["printer_issue"] == pytest.approx((10 + 20 * overall) / (1 + 20))
+    frame = occurrences().with_columns(
+        lost_hours=pl.when(pl.col("issue_type") == "printer_issue")
+        .then(None)
+        .otherwise("lost_hours")
+    )
+    by_type = dict(
+        hours_per_occurrence(frame, AS_OF, "lost_hours", prior_occurrences=0).iter_rows()
+    )
+    assert by_type["printer_issue"] == pytest.approx((1 + 2 + 3 + 6 + 4 + 8 + 5) / 7)  # no hours
+    with pytest.raises(ValueError, match="must not be negative"):
+        hours_per_occurrence(occurrences(), AS_OF, "lost_hours", prior_occurrences=-1)
 
 
 def test_automatability_sources() -> None:
@@ -108,8 +128,9 @@ def test_automatability_sources() -> None:
 
 def test_priority_score_cost_and_rank() -> None:
     priorities = automation_priorities(
-        occurrences(), INTENTS, as_of=AS_OF, loaded_hourly_cost=50.0, lookback_days=30
-    )
+        occurrences(), INTENTS, as_of=AS_OF, loaded_hourly_cost=50.0, lookback_days=30,
+        prior_occurrences=0,
+    )  # fmt: skip
     assert priorities.columns == list(PRIORITY_COLUMNS)
     rows = {r["issue_type"]: r for r in priorities.iter_rows(named=True)}
     reset = rows["password_reset"]
@@ -146,8 +167,9 @@ def test_ties_are_ranked_by_issue_type() -> None:
 
 def test_what_if_is_linear_in_the_rate() -> None:
     priorities = automation_priorities(
-        occurrences(), INTENTS, as_of=AS_OF, loaded_hourly_cost=50.0, lookback_days=30
-    )
+        occurrences(), INTENTS, as_of=AS_OF, loaded_hourly_cost=50.0, lookback_days=30,
+        prior_occurrences=0,
+    )  # fmt: skip
     full = what_if(priorities, "printer_issue", 1.0)
     assert full.hours_saved_per_month == pytest.approx(MONTH_DAYS / 30 * 10.0)
     assert full.cost_saved_per_month == pytest.approx(full.hours_saved_per_month * 50.0)
