@@ -27,8 +27,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from unticket.settings import PROJECT_ROOT, get_settings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 APP = PROJECT_ROOT / "dashboards" / "app.py"
 QUERY_GOAL_MS = 300
@@ -130,9 +134,18 @@ def serve(data_dir: Path, port: int) -> subprocess.Popen:
     raise SystemExit("streamlit did not start within 60 s")
 
 
+def warm_up(tab: Page, port: int) -> None:
+    """Open the health page once (it reads only the ops file), as anyone would have since the
+    server started: the browser has the app's scripts and the server its Python modules, and
+    the warehouse queries are still uncached."""
+    tab.goto(f"http://127.0.0.1:{port}/health")
+    tab.get_by_role("heading", name="Pipeline and data health", exact=True).wait_for(timeout=60_000)
+    tab.wait_for_selector(DONE, timeout=60_000)
+
+
 def time_browser(data_dir: Path, visits: int) -> None:
     """Print, per page, the seconds from navigation to the first chart visible: the first
-    visit (uncached) and the p95 of the later ones."""
+    visit (warehouse queries uncached) and the p95 of the later ones."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -146,6 +159,7 @@ def time_browser(data_dir: Path, visits: int) -> None:
                 executable_path="/usr/bin/chromium", args=["--no-sandbox"]
             )
             tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+            warm_up(tab, port)
             for title, (path, element) in PAGES.items():
                 samples = []
                 for _ in range(visits):

@@ -128,13 +128,10 @@ class Deflection(NamedTuple):
 
 
 class Speed(NamedTuple):
-    """How long resolution took (buckets by outcome) and p50/p90 by intent (with the
-    baseline), outcome and channel."""
+    """How long resolution took (buckets by outcome) and p50/p90 by one dimension."""
 
     distribution: pl.DataFrame
-    by_intent: pl.DataFrame
-    by_outcome: pl.DataFrame
-    by_channel: pl.DataFrame
+    percentiles: pl.DataFrame
 
 
 class Productivity(NamedTuple):
@@ -376,6 +373,29 @@ def overview(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Overvie
     return Overview([compared[key] for key in TILES], _frame(connection, TREND_SQL, filters.span))
 
 
+PROACTIVE_SQL = """
+select
+    coalesce(sum(unlock_offers), 0)::bigint as unlock_offers,
+    coalesce(sum(resolved_before_reported), 0)::bigint as resolved_before_reported,
+    sum(resolved_before_reported)
+        / nullif(sum(resolved_before_reported) + sum(unlock_requests), 0)
+        as share_of_unlocks_before_reported,
+    coalesce(sum(outage_notices), 0)::bigint as outage_notices,
+    coalesce(sum(tickets_avoided), 0)::bigint as tickets_avoided,
+from marts.kpi_proactive
+where week >= date_trunc('week', cast($start as date)) and week < $stop
+"""
+
+
+@_query("warehouse")
+def proactive(connection: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any] | None:
+    """What the system resolved before anyone asked, over the weeks the period touches (the
+    whole company: the mart is by week only); None while the mart is missing."""
+    if not report.table_exists(connection, "marts", "kpi_proactive"):
+        return None
+    return _frame(connection, PROACTIVE_SQL, filters.span).row(0, named=True)
+
+
 # --- deflection ------------------------------------------------------------------------------
 
 DEFINITIONS_SQL = """
@@ -467,12 +487,7 @@ SPEED_BY_SQL = """
 with
 speed as (
     select
-        case
-            when grouping(intent) = 0 then 'intent'
-            when grouping(outcome) = 0 then 'outcome'
-            else 'channel'
-        end as dimension,
-        coalesce(intent, outcome, channel) as value,
+        {dimension},
         count(*) as resolved_interactions,
         -- both quantiles of a column from one sort of it
         quantile_cont(seconds_to_resolution, [0.5, 0.9]) as calendar,
@@ -480,25 +495,26 @@ speed as (
     from marts.fct_interactions
     where is_support and resolved_at is not null and outcome <> 'pending'
         and started_at >= $start and started_at < $stop
-    group by grouping sets ((intent), (outcome), (channel))
+    group by {dimension}
 )
 select
-    speed.dimension,
-    speed.value,
+    speed.{dimension},
     speed.resolved_interactions,
     speed.calendar[1] / 3600.0 as p50_hours,
     speed.calendar[2] / 3600.0 as p90_hours,
     speed.working[1] / 3600.0 as p50_working_hours,
     speed.working[2] / 3600.0 as p90_working_hours,
-    intents.baseline_working_hours,
+    {baseline}
+from speed
+{baseline_join}
+order by speed.resolved_interactions desc, speed.{dimension}
+"""
+BASELINE_COLUMNS = """intents.baseline_working_hours,
     speed.working[1] / 3600.0 / nullif(intents.baseline_working_hours, 0)
         as p50_share_of_baseline,
-    intents.baseline_source,
-from speed
-left join marts.dim_intents as intents
-    on speed.dimension = 'intent' and speed.value = intents.intent
-order by speed.resolved_interactions desc, speed.value
-"""
+    intents.baseline_source,"""
+BASELINE_JOIN = "left join marts.dim_intents as intents on speed.intent = intents.intent"
+SPEED_DIMENSIONS = ("intent", "outcome", "channel")
 
 
 def _bucket_sql() -> str:
@@ -534,19 +550,21 @@ def _distribution(connection: duckdb.DuckDBPyConnection, filters: Filters) -> pl
 
 
 @_query("warehouse")
-def resolution_speed(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Speed:
-    """The distribution of calendar time to resolution by outcome; p50/p90 (calendar and
-    working hours) by intent beside each intent's pre-automation baseline (as the report
-    gives them), by outcome and by channel: one pass over the interactions for all three."""
-    speed_by = _frame(connection, SPEED_BY_SQL, filters.span)
-    baseline = ("baseline_working_hours", "p50_share_of_baseline", "baseline_source")
-
-    def by(dimension: str) -> pl.DataFrame:
-        rows = speed_by.filter(pl.col("dimension") == dimension).drop("dimension")
-        rows = rows.rename({"value": dimension})
-        return rows if dimension == "intent" else rows.drop(baseline)
-
-    return Speed(_distribution(connection, filters), by("intent"), by("outcome"), by("channel"))
+def resolution_speed(
+    connection: duckdb.DuckDBPyConnection, filters: Filters, dimension: str = "intent"
+) -> Speed:
+    """The distribution of calendar time to resolution by outcome, and p50/p90 (calendar and
+    working hours) by one dimension: intent (beside each intent's pre-automation baseline, as
+    the report gives them), outcome or channel."""
+    if dimension not in SPEED_DIMENSIONS:
+        raise ValueError(f"dimension must be one of {', '.join(SPEED_DIMENSIONS)}")
+    by_intent = dimension == "intent"
+    sql = SPEED_BY_SQL.format(
+        dimension=dimension,
+        baseline=BASELINE_COLUMNS if by_intent else "",
+        baseline_join=BASELINE_JOIN if by_intent else "",
+    )
+    return Speed(_distribution(connection, filters), _frame(connection, sql, filters.span))
 
 
 # --- productivity ----------------------------------------------------------------------------

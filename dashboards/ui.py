@@ -92,3 +92,9 @@ def tiles(kpis: list[dict[str, Any]], per_row: int = 4) -> None:
                 help=f"Previous period: {format_value(kpi['previous'], kpi['unit'])}",
                 border=True,
             )
+
+
+def figures(values: dict[str, tuple[Any, str]]) -> None:
+    """A row of bordered figures without a comparison: label → (value, unit)."""
+    for column, (label, (value, unit)) in zip(st.columns(len(values)), values.items(), strict=True):
+        column.metric(label, format_value(value, unit), border=True)

@@ -160,9 +160,13 @@ def spec(test: AppTest, index: int) -> dict:
 # --- every page ------------------------------------------------------------------------------
 
 KEY_ELEMENTS = {
-    "overview": ("Overview", 3, ["Deflection rate (strict)", "Cost saved", "Employee hours saved"]),
+    "overview": (
+        "Overview",
+        3,
+        ["Deflection rate (strict)", "Cost saved", "Resolved before reported", "Tickets avoided"],
+    ),
     "deflection": ("Deflection", 5, ["The definitions side by side", "Drill down"]),
-    "resolution_speed": ("Resolution speed", 4, ["p50 and p90 by outcome, intent and channel"]),
+    "resolution_speed": ("Resolution speed", 2, ["p50 and p90 by intent"]),
     "productivity": ("Productivity impact", 4, ["cause 80 % of lost time", "Cost of lost time"]),
     "priorities": ("Automation priorities", 1, ["automation model has not run yet"]),
     "topics": ("Knowledge gaps and topics", 1, ["Topic discovery has not run yet"]),
@@ -195,6 +199,26 @@ def test_overview_tiles_compare_with_the_previous_period(settings: Settings, war
     assert tiles["Interactions"].delta.startswith("+" if change >= 0 else "-")
     assert tiles["Deflection rate (strict)"].value == f"{current['strict_deflection_rate']:.1%}"
     assert tiles["Deflection rate (strict)"].delta.endswith(" pp")
+
+
+def test_overview_shows_what_was_resolved_before_anyone_asked(
+    settings: Settings, warehouse
+) -> None:
+    acted = queries.proactive(queries.Filters(FIRST_DAY, LAST_DAY))
+    offers, early = warehouse.execute(
+        "select count(*), count(*) filter (where outcome = 'auto_resolved') "
+        "from marts.fct_interactions where channel = 'proactive' and intent = 'account_unlock'"
+    ).fetchone()
+    assert acted["unlock_offers"] == offers
+    assert acted["resolved_before_reported"] == early
+    asked = warehouse.execute(
+        "select count(*) from marts.fct_interactions where channel <> 'proactive' "
+        "and intent = 'account_unlock' and outcome <> 'pending'"
+    ).fetchone()[0]
+    assert asked > 0
+    assert acted["share_of_unlocks_before_reported"] == pytest.approx(early / (early + asked))
+    figures = {m.label: m.value for m in page("overview").metric}
+    assert figures["Unlocked before asked"] == f"{early:,}"
 
 
 def test_overview_without_a_previous_period_shows_no_change(settings: Settings) -> None:
@@ -369,19 +393,22 @@ def test_deflection_by_department_reconciles_with_the_facts(settings: Settings, 
 
 
 def test_resolution_speed_counts_every_resolved_interaction(settings: Settings, warehouse) -> None:
-    speed = queries.resolution_speed(queries.Filters(FIRST_DAY, LAST_DAY))
     resolved = warehouse.execute(
         "select count(*) from marts.fct_interactions where is_support "
         "and resolved_at is not null and outcome <> 'pending'"
     ).fetchone()[0]
-    assert speed.distribution["interactions"].sum() == resolved
-    assert speed.distribution["bucket"].null_count() == 0
-    for frame in (speed.by_intent, speed.by_outcome, speed.by_channel):
-        assert frame["resolved_interactions"].sum() == resolved
+    for dimension in queries.SPEED_DIMENSIONS:
+        speed = queries.resolution_speed(queries.Filters(FIRST_DAY, LAST_DAY), dimension)
+        assert speed.distribution["interactions"].sum() == resolved
+        assert speed.distribution["bucket"].null_count() == 0
+        assert speed.percentiles["resolved_interactions"].sum() == resolved, dimension
+        assert speed.percentiles.columns[0] == dimension
+    by_intent = queries.resolution_speed(queries.Filters(FIRST_DAY, LAST_DAY)).percentiles
     assert {"p50_working_hours", "p90_working_hours", "baseline_working_hours"} <= set(
-        speed.by_intent.columns
+        by_intent.columns
     )
-    assert "all intents" not in speed.by_intent["intent"].to_list()
+    with pytest.raises(ValueError, match="dimension must be one of"):
+        queries.resolution_speed(queries.Filters(FIRST_DAY, LAST_DAY), "department; drop")
 
 
 def test_productivity_sums_lost_hours_and_their_cost(settings: Settings, warehouse) -> None:

@@ -24,3 +24,20 @@ with left:
 with right:
     ui.chart(charts.rates_chart(trend), trend, "rates-per-day")
 ui.chart(charts.savings_chart(trend), trend, "savings-per-day")
+
+acted = queries.proactive(filters)
+if acted is not None:
+    st.subheader("Resolved before reported")
+    st.caption(
+        "Whole company, by the weeks the period touches: lock-outs unlocked before the employee "
+        "asked, outage notices, and the tickets that never existed because reports were linked "
+        "to one major incident."
+    )
+    ui.figures(
+        {
+            "Unlocked before asked": (acted["resolved_before_reported"], "count"),
+            "Share of unlocks before asked": (acted["share_of_unlocks_before_reported"], "rate"),
+            "Outage notices": (acted["outage_notices"], "count"),
+            "Tickets avoided": (acted["tickets_avoided"], "count"),
+        }
+    )

@@ -13,7 +13,17 @@ st.caption(
     "office working time. An escalation is resolved when its ticket is (MTTR here means mean "
     "time to *resolve*)."
 )
-speed = queries.resolution_speed(filters)
+dimension = (
+    st.segmented_control(
+        "p50 and p90 by",
+        queries.SPEED_DIMENSIONS,
+        default="intent",
+        key="speed_dimension",
+        help="By intent, each intent's p50 is shown against its baseline.",
+    )
+    or "intent"
+)
+speed = queries.resolution_speed(filters, dimension)
 distribution = speed.distribution
 if distribution.is_empty():
     ui.empty(ui.NO_ROWS)
@@ -21,15 +31,12 @@ if distribution.is_empty():
 buckets = [label for _, label in queries.SPEED_BUCKETS]
 ui.chart(charts.distribution_chart(distribution, buckets), distribution, "speed-distribution")
 
-st.subheader("p50 and p90 by outcome, intent and channel")
-for tab, dimension, frame in zip(
-    st.tabs(["By intent, against the baseline", "By outcome", "By channel"]),
-    ["intent", "outcome", "channel"],
-    [speed.by_intent, speed.by_outcome, speed.by_channel],
-    strict=True,
-):
-    with tab:
-        ui.chart(charts.percentiles_chart(frame, dimension), frame, f"speed-by-{dimension}")
+st.subheader(f"p50 and p90 by {dimension}")
+ui.chart(
+    charts.percentiles_chart(speed.percentiles, dimension),
+    speed.percentiles,
+    f"speed-by-{dimension}",
+)
 st.caption(
     "The baseline is the working hours a ticket for the intent took before automation: the "
     "median of imported ticket history, else the catalogue's assumption (column "

@@ -1,0 +1,66 @@
+-- Acting before anyone asks, by week: account lock-outs unlocked before the employee reported
+-- them, outage notices sent, and the tickets that never existed because reports were linked to
+-- one major incident instead of opening a ticket each.
+
+with
+
+interactions as (
+
+    select * from {{ ref('fct_interactions') }}
+    where outcome <> 'pending'
+
+),
+
+incidents as (
+
+    -- major incidents: opened for an outage, not in an interaction of their own
+    select ticket_id from {{ ref('fct_tickets') }}
+    where source = 'unticket' and category = 'linked_to_incident'
+
+),
+
+flagged as (
+
+    select
+        cast({{ dbt.date_trunc('week', 'started_at') }} as date) as week,
+        channel = 'proactive' as is_proactive,
+        intent = 'account_unlock' as is_unlock,
+        outcome,
+        ticket_id,
+        ticket_id in (select ticket_id from incidents) as is_linked_to_incident,
+
+    from interactions
+
+),
+
+weekly as (
+
+    select
+        week,
+        sum(case when is_proactive and is_unlock then 1 else 0 end) as unlock_offers,
+        sum(case when is_proactive and is_unlock and outcome = 'auto_resolved' then 1 else 0 end)
+            as resolved_before_reported,
+        sum(case when not is_proactive and is_unlock then 1 else 0 end) as unlock_requests,
+        sum(case when is_proactive and not is_unlock then 1 else 0 end) as outage_notices,
+        sum(case when not is_proactive and is_linked_to_incident then 1 else 0 end)
+            as reports_linked_to_incidents,
+        count(distinct case when is_linked_to_incident then ticket_id end) as incidents,
+
+    from flagged
+    group by week
+
+),
+
+final as (
+
+    select
+        *,
+        {{ safe_rate('resolved_before_reported', 'resolved_before_reported + unlock_requests') }}
+            as share_of_unlocks_before_reported,
+        greatest(reports_linked_to_incidents - incidents, 0) as tickets_avoided,
+
+    from weekly
+
+)
+
+select * from final
