@@ -19,6 +19,14 @@
     from generate_series(cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day)
 {%- endmacro %}
 
+{# Each day from one date to another (inclusive), one row per day of the row it is used on:
+   a select-list expression (named by the caller) that multiplies the row. #}
+{% macro each_day(start_date, end_date) -%}
+    cast(unnest(generate_series(
+        cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day
+    )) as date)
+{%- endmacro %}
+
 {# Day of week, Monday = 0. #}
 {% macro weekday_monday_zero(day) -%}
     (isodow({{ day }}) - 1)

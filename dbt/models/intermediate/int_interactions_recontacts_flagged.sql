@@ -50,30 +50,33 @@ interactions as (
 
 next_contacts as (
 
+    -- one window pass, no join back: rows without an employee are their own partitions and
+    -- get no next contact
     select
         interaction_id,
-        lead(started_at) over (
-            partition by employee_id, intent order by started_at, interaction_id
-        ) as next_same_intent_at,
+        started_at,
+        case when employee_id is not null then
+            lead(started_at) over (
+                partition by employee_id, intent order by started_at, interaction_id
+            )
+        end as next_same_intent_at,
 
     from interactions
-    where employee_id is not null
 
 ),
 
 flagged as (
 
     select
-        interactions.interaction_id,
-        next_contacts.next_same_intent_at,
+        interaction_id,
+        next_same_intent_at,
         coalesce(
-            {{ dbt.datediff('interactions.started_at', 'next_contacts.next_same_intent_at', 'second') }}
+            {{ dbt.datediff('started_at', 'next_same_intent_at', 'second') }}
                 <= {{ var('recontact_window_hours') }} * 3600,
             false
         ) as has_recontact,
 
-    from interactions
-    left join next_contacts on interactions.interaction_id = next_contacts.interaction_id
+    from next_contacts
 
 ),
 

@@ -27,36 +27,35 @@ ordered as (
 
 summarised as (
 
+    -- each "latest of an event type" aggregates only that type's events (`filter`)
     select
         interaction_id,
         max(employee_id) as employee_id,
         {{ min_by('channel', 'event_order') }} as first_channel,
         coalesce(
-            {{ max_by('intent', "case when event_type = 'outcome_recorded' then event_order end") }},
-            {{ max_by('intent', "case when event_type = 'intent_detected' then event_order end") }},
+            {{ max_by('intent', 'event_order') }} filter (where event_type = 'outcome_recorded'),
+            {{ max_by('intent', 'event_order') }} filter (where event_type = 'intent_detected'),
             'unknown'
         ) as intent,
-        {{ max_by('confidence', "case when event_type = 'intent_detected' then event_order end") }}
+        {{ max_by('confidence', 'event_order') }} filter (where event_type = 'intent_detected')
             as last_confidence,
         coalesce(
-            {{ max_by('outcome', "case when event_type = 'outcome_recorded' then event_order end") }},
+            {{ max_by('outcome', 'event_order') }} filter (where event_type = 'outcome_recorded'),
             'pending'
         ) as outcome,
-        {{ max_by('feedback', "case when event_type = 'feedback_received' then event_order end") }}
+        {{ max_by('feedback', 'event_order') }} filter (where event_type = 'feedback_received')
             as feedback,
-        {{ max_by('ticket_id', "case when event_type = 'outcome_recorded' then event_order end") }}
+        {{ max_by('ticket_id', 'event_order') }} filter (where event_type = 'outcome_recorded')
             as ticket_id,
         min(occurred_at) as started_at,
-        min(case
-            when event_type = 'outcome_recorded' and outcome in ('auto_resolved', 'answered')
-                then occurred_at
-        end) as first_resolved_at,
-        max(case when event_type = 'interaction_closed' then occurred_at end) as closed_at,
-        sum(case when event_type = 'message_received' then 1 else 0 end) as employee_messages,
-        max(case
-            when event_type = 'action_executed' and action_result = 'success' then 1 else 0
-        end) = 1 as automation_ran,
-        max(case when event_type = 'ticket_opened' then 1 else 0 end) = 1 as ticket_opened,
+        min(occurred_at) filter (
+            where event_type = 'outcome_recorded' and outcome in ('auto_resolved', 'answered')
+        ) as first_resolved_at,
+        max(occurred_at) filter (where event_type = 'interaction_closed') as closed_at,
+        count(*) filter (where event_type = 'message_received') as employee_messages,
+        coalesce(bool_or(event_type = 'action_executed' and action_result = 'success'), false)
+            as automation_ran,
+        coalesce(bool_or(event_type = 'ticket_opened'), false) as ticket_opened,
         max(loaded_at) as last_loaded_at,
 
     from ordered

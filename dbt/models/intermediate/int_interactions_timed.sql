@@ -64,27 +64,48 @@ resolved as (
 
 ),
 
+resolved_days as (
+
+    -- the days whose working interval can overlap the interaction: an office's working day
+    -- lies within the UTC day before it and the one after, so from the day before the start
+    -- to the day after the resolution (an equality join then meets a few calendar rows per
+    -- interaction, not every working day of its office)
+    select
+        interaction_id,
+        location_id,
+        started_at,
+        resolved_at,
+        {{ each_day(
+            dbt.dateadd('day', -1, 'started_at'), dbt.dateadd('day', 1, 'resolved_at')
+        ) }} as day,
+
+    from resolved
+    where resolved_at is not null
+
+),
+
 working_seconds as (
 
     select
-        resolved.interaction_id,
+        resolved_days.interaction_id,
         cast(sum(
             greatest(
                 0,
                 {{ dbt.datediff(
-                    'greatest(resolved.started_at, calendar.work_start_at)',
-                    'least(resolved.resolved_at, calendar.work_end_at)',
+                    'greatest(resolved_days.started_at, calendar.work_start_at)',
+                    'least(resolved_days.resolved_at, calendar.work_end_at)',
                     'second'
                 ) }}
             )
         ) as bigint) as seconds,
 
-    from resolved
+    from resolved_days
     inner join calendar
-        on resolved.location_id = calendar.location_id
-        and calendar.work_end_at > resolved.started_at
-        and calendar.work_start_at < resolved.resolved_at
-    group by resolved.interaction_id
+        on resolved_days.location_id = calendar.location_id
+        and resolved_days.day = calendar.day
+        and calendar.work_end_at > resolved_days.started_at
+        and calendar.work_start_at < resolved_days.resolved_at
+    group by resolved_days.interaction_id
 
 ),
 
