@@ -119,7 +119,8 @@ from events
 
 
 def _generate(events_dir: Path, first: int, last: int, total: int, tag: str) -> int:
-    connection = duckdb.connect(config={"enable_progress_bar": False})
+    connection = duckdb.connect()
+    connection.execute("set enable_progress_bar = false")
     connection.execute(GENERATE, [tag, total, INTENTS, CHANNELS, first, last])
     connection.execute(EVENTS)
     count = connection.execute("select count(*) from bench_events").fetchone()[0]
