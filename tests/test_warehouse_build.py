@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from pipelines.ingest import ingest_events
 from pipelines.kpis import headline
@@ -16,7 +17,7 @@ from pipelines.transform import build_models, build_warehouse, run_dbt
 from pipelines.warehouse import connect
 from resolver.simulation import run_simulation
 from tests.conftest import build_published_warehouse, make_settings
-from unticket.settings import Settings
+from unticket.settings import PROJECT_ROOT, Settings
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +125,16 @@ INCREMENTAL_TABLES = {
     "marts.kpi_deflection_daily": "day, channel, intent, department",
     "marts.kpi_deflection_definitions": "week",
     "marts.kpi_productivity": "week, department, intent",
+    "marts.kpi_proactive": "week",
 }
+
+
+def yaml_unit_tests() -> list[str]:
+    """The names of the dbt project's unit tests."""
+    names = []
+    for path in (PROJECT_ROOT / "dbt" / "models").rglob("*.yml"):
+        names += [test["name"] for test in yaml.safe_load(path.read_text()).get("unit_tests", [])]
+    return names
 
 
 def snapshot(settings: Settings) -> dict[str, list[tuple]]:
@@ -153,6 +163,7 @@ def test_an_incremental_build_equals_a_full_rebuild(
     settings = make_settings(tmp_path_factory.mktemp("incremental") / "data", trained_models)
     shutil.copy(source.state_db, settings.state_db)
     partitions = sorted(source.events_dir.iterdir())
+    nodes: list[int] = []
     for step, part in enumerate((partitions[:9], partitions[9:12], partitions[12:])):
         for partition in part:
             shutil.copytree(partition, settings.events_dir / partition.name)
@@ -162,6 +173,9 @@ def test_an_incremental_build_equals_a_full_rebuild(
         result = build_warehouse(settings)
         assert result.success, result.failures
         assert result.full_refresh == (step == 0)
+        nodes.append(result.nodes)
+    unit_tests = len(yaml_unit_tests())
+    assert nodes[1] == nodes[2] == nodes[0] - unit_tests  # unit tests run on full refreshes
     incremental = snapshot(settings)
     assert build_models(settings.work_warehouse_path, full_refresh=True).success
     assert snapshot(settings) == incremental

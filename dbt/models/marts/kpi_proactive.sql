@@ -1,13 +1,16 @@
 -- Acting before anyone asks, by week: account lock-outs unlocked before the employee reported
 -- them, outage notices sent, and the tickets that never existed because reports were linked to
 -- one major incident instead of opening a ticket each.
+-- Incremental: the weeks from the first one with a rebuilt interaction are recomputed whole.
+
+{{ config(materialized='incremental', unique_key='week', incremental_strategy='delete+insert') }}
 
 with
 
 interactions as (
 
     select * from {{ ref('fct_interactions') }}
-    where outcome <> 'pending'
+    where outcome <> 'pending' {{ changed_periods_filter('week') }}
 
 ),
 
@@ -58,6 +61,7 @@ final as (
         {{ safe_rate('resolved_before_reported', 'resolved_before_reported + unlock_requests') }}
             as share_of_unlocks_before_reported,
         greatest(reports_linked_to_incidents - incidents, 0) as tickets_avoided,
+        {{ build_stamp() }} as built_at,
 
     from weekly
 
