@@ -311,10 +311,10 @@ def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
     before = connection.execute("select count(*) from raw.events").fetchone()[0]
     connection.execute(
         f"""
-        insert into raw.events
+        insert into raw.events by name
         select
             event_id, schema_version, event_type, occurred_at, interaction_id,
-            employee_id, channel, {fields}, source_file, source_line, now()
+            employee_id, channel, {fields}, source_file, source_line, now() as loaded_at
         from parsed
         where problem is null
             and event_id not in (

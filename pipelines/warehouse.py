@@ -31,6 +31,7 @@ EVENT_FIELDS = {
     "priority": "varchar",
     "text": "varchar",
     "turn": "integer",
+    "provisional_ticket_id": "varchar",
 }
 _EVENT_FIELD_COLUMNS = ",\n    ".join(f"{name} {kind}" for name, kind in EVENT_FIELDS.items())
 
@@ -50,6 +51,8 @@ create table if not exists raw.events (
     source_line bigint,
     loaded_at timestamp not null
 );
+-- fields added after a warehouse was created (loads insert by name)
+alter table raw.events add column if not exists provisional_ticket_id varchar;
 
 create table if not exists raw.event_quarantine (
     source_file varchar not null,

@@ -20,8 +20,9 @@
 {# For an incremental model over events keyed by `key`: the newest load time it has seen
    (`loaded_after`) and the oldest time an event of a changed key can have (`scan_from`: the
    key's start in this table, or its first new event; none when nothing changed). Both come
-   back as values, so the model's filters are literals the database prunes row groups with. #}
-{% macro event_scan_bounds(key, start_column) %}
+   back as values, so the model's filters are literals the database prunes row groups with.
+   `events` names the model of events read (the engine's events by default). #}
+{% macro event_scan_bounds(key, start_column, events='stg_unticket__events') %}
     {% set query %}
         with
         seen as (
@@ -30,7 +31,7 @@
         ),
         changed as (
             select {{ key }} as changed_key, min(occurred_at) as first_new_at
-            from {{ ref('stg_unticket__events') }}
+            from {{ ref(events) }}
             where {{ key }} is not null and loaded_at > (select loaded_at from seen)
             group by 1
         )
@@ -50,13 +51,13 @@
 
 {# The filter of an incremental model's events: only keys with events loaded after
    `bounds.loaded_after`, and only events from `bounds.scan_from` on. #}
-{% macro changed_events_filter(key, bounds) -%}
+{% macro changed_events_filter(key, bounds, events='stg_unticket__events') -%}
     {%- if bounds.scan_from is none -%}
         and false
     {%- else -%}
         and occurred_at >= cast('{{ bounds.scan_from }}' as timestamp)
         and {{ key }} in (
-            select {{ key }} from {{ ref('stg_unticket__events') }}
+            select {{ key }} from {{ ref(events) }}
             where loaded_at > cast('{{ bounds.loaded_after }}' as timestamp)
         )
     {%- endif -%}

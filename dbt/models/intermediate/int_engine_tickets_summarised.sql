@@ -1,21 +1,22 @@
--- Tickets the engine opened or linked reports to (major incidents), with when they were resolved.
+-- Tickets the engine opened or linked reports to (major incidents), with when they were resolved;
+-- a ticket queued while the ITSM was down under its provisional id, with the ITSM's id.
 -- Incremental: tickets with newly loaded events are summarised again.
 
 {{ config(materialized='incremental', unique_key='ticket_id', incremental_strategy='delete+insert') }}
 
 {% set bounds = {'loaded_after': none, 'scan_from': none} %}
 {% if execute and is_incremental() %}
-    {% set bounds = event_scan_bounds('ticket_id', 'opened_at') %}
+    {% set bounds = event_scan_bounds('ticket_id', 'opened_at', 'stg_unticket__ticket_events') %}
 {% endif %}
 
 with
 
 events as (
 
-    select * from {{ ref('stg_unticket__events') }}
-    where ticket_id is not null
+    select * from {{ ref('stg_unticket__ticket_events') }}
+    where true  -- on incremental builds, only the tickets with new events:
     {% if is_incremental() %}
-        {{ changed_events_filter('ticket_id', bounds) }}
+        {{ changed_events_filter('ticket_id', bounds, 'stg_unticket__ticket_events') }}
     {% endif %}
 
 ),
@@ -54,7 +55,7 @@ resolved as (
 
 loaded as (
 
-    select ticket_id, max(loaded_at) as last_loaded_at
+    select ticket_id, max(itsm_ticket_id) as itsm_ticket_id, max(loaded_at) as last_loaded_at
     from events
     group by ticket_id
 
@@ -71,6 +72,7 @@ summarised as (
         coalesce(opened.escalation_reason, 'linked_to_incident') as escalation_reason,
         opened.linked_interactions,
         opened.linked_intent,
+        loaded.itsm_ticket_id,
         loaded.last_loaded_at,
         {{ build_stamp() }} as built_at,
 

@@ -56,6 +56,7 @@ from_history as (
         working_hours_to_resolve,
         reassignments,
         reopens,
+        cast(null as varchar) as itsm_ticket_id,
 
     from history
 
@@ -78,6 +79,7 @@ from_engine as (
         timed_interactions.working_seconds_to_resolution / 3600.0 as working_hours_to_resolve,
         0 as reassignments,
         0 as reopens,
+        engine_tickets.itsm_ticket_id,
 
     from engine_tickets
     left join interactions on engine_tickets.interaction_id = interactions.interaction_id

@@ -20,6 +20,7 @@ renamed as (
         outcome,
         feedback,
         ticket_id,
+        provisional_ticket_id,
         approval_id,
         action,
         result as action_result,

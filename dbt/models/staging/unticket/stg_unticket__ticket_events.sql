@@ -1,0 +1,36 @@
+-- The engine's events about tickets, each under the ticket's one id for its whole life. A ticket
+-- queued while the ITSM was unreachable is known by a provisional id (`Q-…`) until it is filed;
+-- the `filed` status change links that id to the ITSM's, which later status changes carry. Here
+-- every event carries the provisional id, and `itsm_ticket_id` the ITSM's.
+
+with
+
+events as (
+
+    select * from {{ ref('stg_unticket__events') }}
+    where ticket_id is not null
+
+),
+
+filed as (
+
+    select ticket_id as itsm_ticket_id, min(provisional_ticket_id) as provisional_ticket_id
+    from events
+    where event_type = 'ticket_status_changed' and ticket_status = 'filed'
+        and provisional_ticket_id is not null
+    group by ticket_id
+
+),
+
+canonical as (
+
+    select
+        events.* replace (coalesce(filed.provisional_ticket_id, events.ticket_id) as ticket_id),
+        filed.itsm_ticket_id,
+
+    from events
+    left join filed on events.ticket_id = filed.itsm_ticket_id
+
+)
+
+select * from canonical
