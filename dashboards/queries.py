@@ -110,10 +110,12 @@ class WarehouseStatus:
 
 
 class Overview(NamedTuple):
-    """The headline KPIs against the previous period, and the daily trend."""
+    """The headline KPIs against the previous period, the daily trend, and what was resolved
+    before anyone asked (None while that mart is missing)."""
 
     tiles: list[dict[str, Any]]
     trend: pl.DataFrame
+    proactive: dict[str, Any] | None
 
 
 class Deflection(NamedTuple):
@@ -367,10 +369,15 @@ def overview(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Overvie
     """The headline KPIs of the period beside the previous period of the same length, as
     `pipelines.report.compare` gives them (value, previous, change, unit, better; no change
     when the previous period holds no interactions), and the same figures day by day."""
-    current = report.summarise(connection, filters.start, filters.end)
-    previous = report.summarise(connection, *filters.previous)
+    current, previous = report.summarise_periods(
+        connection, [(filters.start, filters.end), filters.previous]
+    )
     compared = report.compare(current, previous if previous["interactions"] else {})
-    return Overview([compared[key] for key in TILES], _frame(connection, TREND_SQL, filters.span))
+    return Overview(
+        [compared[key] for key in TILES],
+        _frame(connection, TREND_SQL, filters.span),
+        _proactive(connection, filters),
+    )
 
 
 PROACTIVE_SQL = """
@@ -387,8 +394,7 @@ where week >= date_trunc('week', cast($start as date)) and week < $stop
 """
 
 
-@_query("warehouse")
-def proactive(connection: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any] | None:
+def _proactive(connection: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any] | None:
     """What the system resolved before anyone asked, over the weeks the period touches (the
     whole company: the mart is by week only); None while the mart is missing."""
     if not report.table_exists(connection, "marts", "kpi_proactive"):

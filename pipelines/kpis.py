@@ -28,56 +28,79 @@ class Headline:
 
 HEADLINE_SQL = """
 with
-days as (
-    select * from marts.kpi_deflection_daily
-    where (cast($start as date) is null or day >= cast($start as date))
-        and (cast($stop as date) is null or day < cast($stop as date))
+periods as (
+    -- one row per period asked for: [start, stop) in UTC days
+    select unnest($starts::date[]) as period_start, unnest($stops::date[]) as period_stop
 ),
 totals as (
     select
-        coalesce(sum(interactions), 0) as interactions,
-        coalesce(sum(support_interactions), 0) as support,
-        sum(deflected) as deflected,
-        sum(auto_resolved) as auto_resolved,
-        sum(escalated) as escalated,
-        sum(false_deflections) as false_deflections,
-        sum(resolved) as resolved,
-        coalesce(sum(hours_saved), 0) as hours_saved,
-        coalesce(sum(cost_saved_usd), 0) as cost_saved_usd,
-    from days
+        periods.period_start,
+        coalesce(sum(days.interactions), 0) as interactions,
+        coalesce(sum(days.support_interactions), 0) as support,
+        sum(days.deflected) as deflected,
+        sum(days.auto_resolved) as auto_resolved,
+        sum(days.escalated) as escalated,
+        sum(days.false_deflections) as false_deflections,
+        sum(days.resolved) as resolved,
+        coalesce(sum(days.hours_saved), 0) as hours_saved,
+        coalesce(sum(days.cost_saved_usd), 0) as cost_saved_usd,
+    from periods
+    left join marts.kpi_deflection_daily as days
+        on days.day >= periods.period_start and days.day < periods.period_stop
+    group by periods.period_start
 ),
--- the one figure that is not a sum of days
+-- the one figure that is not a sum of days: every period's median from one scan
 median_time as (
-    select median(seconds_to_resolution) / 60.0 as minutes
-    from marts.fct_interactions
-    where is_support and resolved_at is not null and outcome <> 'pending'
-        and (cast($start as date) is null or started_at >= cast($start as date))
-        and (cast($stop as date) is null or started_at < cast($stop as date))
+    select periods.period_start, median(interactions.seconds_to_resolution) / 60.0 as minutes
+    from marts.fct_interactions as interactions
+    inner join periods
+        on interactions.started_at >= periods.period_start
+        and interactions.started_at < periods.period_stop
+    where interactions.is_support and interactions.resolved_at is not null
+        and interactions.outcome <> 'pending'
+    group by periods.period_start
 )
 select
-    interactions,
-    support,
-    deflected / nullif(support, 0),
-    (support - escalated) / nullif(support, 0),
-    auto_resolved / nullif(support, 0),
-    escalated / nullif(support, 0),
-    false_deflections / nullif(resolved, 0),
-    (select minutes from median_time),
-    hours_saved,
-    cost_saved_usd,
+    totals.interactions,
+    totals.support,
+    totals.deflected / nullif(totals.support, 0),
+    (totals.support - totals.escalated) / nullif(totals.support, 0),
+    totals.auto_resolved / nullif(totals.support, 0),
+    totals.escalated / nullif(totals.support, 0),
+    totals.false_deflections / nullif(totals.resolved, 0),
+    median_time.minutes,
+    totals.hours_saved,
+    totals.cost_saved_usd,
     (select min(share_of_items_driving_80pct) from marts.kpi_impact_pareto where level = 'ticket'),
-    coalesce(escalated, 0),
+    coalesce(totals.escalated, 0),
 from totals
+left join median_time on totals.period_start = median_time.period_start
+order by totals.period_start
 """
+ALL_TIME = (date(1, 1, 1), date(9999, 12, 30))
+
+
+def headlines(
+    connection: duckdb.DuckDBPyConnection, periods: list[tuple[date, date]]
+) -> list[Headline]:
+    """The headline figures of each period (UTC days `start` to `end`, both included; periods
+    start on different days), in the order given, from one pass over the interactions. The
+    Pareto share is always all-time.
+
+    Every figure but the median is a ratio of sums of the daily mart, so a period costs a few
+    thousand rows, not a scan of the interactions."""
+    starts = [start for start, _ in periods]
+    if len(set(starts)) != len(starts):
+        raise ValueError("periods must start on different days")
+    parameters = {"starts": starts, "stops": [end + timedelta(days=1) for _, end in periods]}
+    rows = connection.execute(HEADLINE_SQL, parameters).fetchall()
+    by_start = dict(zip(sorted(starts), rows, strict=True))
+    return [Headline(*by_start[start]) for start in starts]
 
 
 def headline(
     connection: duckdb.DuckDBPyConnection, start: date | None = None, end: date | None = None
 ) -> Headline:
-    """Compute the headline figures over the whole warehouse, or over the interactions started
-    (UTC) from `start` to `end`, both days included. The Pareto share is always all-time.
-
-    Every figure but the median is a ratio of sums of the daily mart, so a period costs a few
-    thousand rows, not a scan of the interactions."""
-    stop = end + timedelta(days=1) if end is not None else None
-    return Headline(*connection.execute(HEADLINE_SQL, {"start": start, "stop": stop}).fetchone())
+    """The headline figures over the whole warehouse, or over the interactions started (UTC)
+    from `start` to `end`, both days included (see `headlines`)."""
+    return headlines(connection, [(start or ALL_TIME[0], end or ALL_TIME[1])])[0]

@@ -36,7 +36,7 @@ import plotly.graph_objects as go
 from jinja2 import Environment, FileSystemLoader
 from plotly.offline import get_plotlyjs
 
-from pipelines.kpis import headline
+from pipelines.kpis import headlines
 
 Period = Literal["week", "month"]
 PERIODS: tuple[str, ...] = ("week", "month")
@@ -196,19 +196,28 @@ def _span(start: date, end: date) -> dict[str, date]:
 def summarise(connection: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, Any]:
     """The headline KPIs of interactions started from `start` to `end` (both included), as
     `pipelines.kpis.headline` defines them (escalations included)."""
-    figures = headline(connection, start, end)
-    return {
-        "interactions": figures.interactions,
-        "support_interactions": figures.support_interactions,
-        "strict_deflection_rate": figures.strict_deflection_rate,
-        "auto_resolution_rate": figures.auto_resolution_rate,
-        "escalation_rate": figures.escalation_rate,
-        "false_deflection_rate": figures.false_deflection_rate,
-        "median_minutes_to_resolution": figures.median_minutes_to_resolution,
-        "hours_saved": float(figures.hours_saved),
-        "cost_saved_usd": float(figures.cost_saved_usd),
-        "escalations": figures.escalations,
-    }
+    return summarise_periods(connection, [(start, end)])[0]
+
+
+def summarise_periods(
+    connection: duckdb.DuckDBPyConnection, periods: list[tuple[date, date]]
+) -> list[dict[str, Any]]:
+    """`summarise` for several periods at once (one pass over the interactions)."""
+    return [
+        {
+            "interactions": figures.interactions,
+            "support_interactions": figures.support_interactions,
+            "strict_deflection_rate": figures.strict_deflection_rate,
+            "auto_resolution_rate": figures.auto_resolution_rate,
+            "escalation_rate": figures.escalation_rate,
+            "false_deflection_rate": figures.false_deflection_rate,
+            "median_minutes_to_resolution": figures.median_minutes_to_resolution,
+            "hours_saved": float(figures.hours_saved),
+            "cost_saved_usd": float(figures.cost_saved_usd),
+            "escalations": figures.escalations,
+        }
+        for figures in headlines(connection, periods)
+    ]
 
 
 def compare(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -473,8 +482,7 @@ def build_report(
         data_from=first,
         data_through=last,
         kpis=compare(
-            summarise(connection, start, end),
-            summarise(connection, previous_start, previous_end),
+            *summarise_periods(connection, [(start, end), (previous_start, previous_end)])
         ),
         deflection_by_intent=deflection_by(connection, "intent", start, end),
         deflection_by_channel=deflection_by(connection, "channel", start, end),

@@ -204,7 +204,7 @@ def test_overview_tiles_compare_with_the_previous_period(settings: Settings, war
 def test_overview_shows_what_was_resolved_before_anyone_asked(
     settings: Settings, warehouse
 ) -> None:
-    acted = queries.proactive(queries.Filters(FIRST_DAY, LAST_DAY))
+    acted = queries.overview(queries.Filters(FIRST_DAY, LAST_DAY)).proactive
     offers, early = warehouse.execute(
         "select count(*), count(*) filter (where outcome = 'auto_resolved') "
         "from marts.fct_interactions where channel = 'proactive' and intent = 'account_unlock'"
@@ -363,7 +363,7 @@ def test_filter_values_are_quoted() -> None:
 
 
 def test_overview_tiles_are_the_reports_headline(settings: Settings, warehouse) -> None:
-    tiles, trend = queries.overview(queries.Filters(FIRST_DAY, LAST_DAY))
+    tiles, trend, _ = queries.overview(queries.Filters(FIRST_DAY, LAST_DAY))
     expected = summarise(warehouse, FIRST_DAY, LAST_DAY)
     assert {tile["key"]: tile["value"] for tile in tiles} == {k: expected[k] for k in queries.TILES}
     assert all(tile["change"] is None for tile in tiles)  # no data before the first day

@@ -13,7 +13,7 @@ st.caption(
     "interaction counts on the day it started). Strict deflection is the headline: resolved "
     "without a ticket, not rejected, and no re-contact within the window."
 )
-tiles, trend = queries.overview(filters)
+tiles, trend, acted = queries.overview(filters)
 ui.tiles(tiles)
 if trend.is_empty():
     ui.empty(ui.NO_ROWS)
@@ -25,7 +25,6 @@ with right:
     ui.chart(charts.rates_chart(trend), trend, "rates-per-day")
 ui.chart(charts.savings_chart(trend), trend, "savings-per-day")
 
-acted = queries.proactive(filters)
 if acted is not None:
     st.subheader("Resolved before reported")
     st.caption(
