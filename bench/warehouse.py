@@ -115,6 +115,7 @@ select
     case when event_type = 'ticket_opened' then 'P3' end as priority,
     cast(happened as date) as date
 from events
+order by happened  -- the engine appends events as they happen
 """
 
 
