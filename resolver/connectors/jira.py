@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 
 from resolver.connectors.base import ConnectorError, Directory, Ticket
+from resolver.connectors.http import Endpoint, request_json
 
 REQUESTS = "/rest/servicedeskapi/request"
 SEARCH = "/rest/api/3/search/jql"
@@ -131,6 +132,9 @@ class JiraServiceManagementTicketing:
         )
         self._accounts: dict[str, str] = {}  # employee id -> accountId
         self._employees: dict[str, str] = {}  # accountId -> employee id
+        self._endpoint = Endpoint(
+            "jira", self.base_url, timeout, "the Jira account e-mail and API token", _reason
+        )
 
     def open_ticket(
         self,
@@ -275,36 +279,8 @@ class JiraServiceManagementTicketing:
         )
 
     def _call(self, method: str, path: str, missing_ok: bool = False, **kwargs: Any) -> Any:
-        """One REST request; every failure becomes a ConnectorError without secrets."""
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as error:
-            raise ConnectorError(
-                f"jira: {self.base_url} did not answer {method} {path} within {self.timeout:g} s"
-            ) from error
-        except httpx.HTTPError as error:
-            raise ConnectorError(
-                f"jira: could not reach {self.base_url} ({type(error).__name__})"
-            ) from error
-        if missing_ok and response.status_code == 404:
-            return None
-        if response.status_code == 401:
-            raise ConnectorError(
-                f"jira: {self.base_url} rejected the configured credentials (HTTP 401 on "
-                f"{method} {path}); check the Jira account e-mail and API token"
-            )
-        if response.is_error:
-            raise ConnectorError(
-                f"jira: {method} {path} failed with HTTP {response.status_code}{_reason(response)}"
-            )
-        if response.status_code == 204:
-            return {}
-        try:
-            return response.json()
-        except ValueError:
-            raise ConnectorError(
-                f"jira: {method} {path} answered something that is not JSON"
-            ) from None
+        """One REST request (see `request_json`)."""
+        return request_json(self._http, self._endpoint, method, path, missing_ok, **kwargs)
 
 
 def _jql_string(value: str) -> str:

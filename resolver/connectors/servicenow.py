@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 
 from resolver.connectors.base import ConnectorError, Directory, Ticket
+from resolver.connectors.http import Endpoint, request_json
 
 INCIDENTS = "/api/now/table/incident"
 USERS = "/api/now/table/sys_user"
@@ -118,6 +119,13 @@ class ServiceNowTicketing:
             headers={"Accept": "application/json"},
         )
         self._callers: dict[str, str] = {}
+        self._endpoint = Endpoint(
+            "servicenow",
+            self.instance_url,
+            timeout,
+            "the ServiceNow user and password or token",
+            _reason,
+        )
 
     def open_ticket(
         self,
@@ -241,34 +249,8 @@ class ServiceNowTicketing:
         )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        """One Table API request; every failure becomes a ConnectorError without secrets."""
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as error:
-            raise ConnectorError(
-                f"servicenow: {self.instance_url} did not answer {method} {path} "
-                f"within {self.timeout:g} s"
-            ) from error
-        except httpx.HTTPError as error:
-            raise ConnectorError(
-                f"servicenow: could not reach {self.instance_url} ({type(error).__name__})"
-            ) from error
-        if response.status_code == 401:
-            raise ConnectorError(
-                f"servicenow: {self.instance_url} rejected the configured credentials "
-                f"(HTTP 401 on {method} {path}); check the ServiceNow user and password or token"
-            )
-        if response.is_error:
-            raise ConnectorError(
-                f"servicenow: {method} {path} failed with HTTP {response.status_code}"
-                f"{_reason(response)}"
-            )
-        try:
-            return response.json()
-        except ValueError:
-            raise ConnectorError(
-                f"servicenow: {method} {path} answered something that is not JSON"
-            ) from None
+        """One Table API request (see `request_json`)."""
+        return request_json(self._http, self._endpoint, method, path, **kwargs)
 
 
 def _read_params() -> dict[str, str]:
