@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -34,7 +35,6 @@ from unticket.settings import PROJECT_ROOT, get_settings
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-APP = PROJECT_ROOT / "dashboards" / "app.py"
 QUERY_GOAL_MS = 300
 BROWSER_GOAL_S = 3.0
 PLOTLY = '[data-testid="stPlotlyChart"]'
@@ -116,22 +116,31 @@ def free_port() -> int:
 
 
 def serve(data_dir: Path, port: int) -> subprocess.Popen:
-    """Start `streamlit run` on the dashboards and wait until it listens."""
-    command = [
-        *(sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port)),
-        *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
-    ]
+    """Start `unticket dashboard` and wait until it listens."""
+    command = [sys.executable, "-m", "unticket", "dashboard", "--headless", "--port", str(port)]
     env = {**os.environ, "UNTICKET_DATA_DIR": str(data_dir)}
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    server = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its Streamlit child stops with it
+    )
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return server
         except OSError:
             time.sleep(0.2)
-    server.kill()
+    stop(server)
     raise SystemExit("streamlit did not start within 60 s")
+
+
+def stop(server: subprocess.Popen) -> None:
+    """Stop the dashboard command and its Streamlit server (its process group)."""
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=10)
 
 
 def warm_up(tab: Page, port: int) -> None:
@@ -178,8 +187,7 @@ def time_browser(data_dir: Path, visits: int) -> None:
                 )
             browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)
 
 
 def main() -> None:

@@ -271,6 +271,8 @@ def dashboard(
         *(("--server.headless", "true") if headless else ()),
     ]
     env = {**os.environ, "UNTICKET_DATA_DIR": str(settings.data_dir)}
+    with err.status("preparing the resolution engine for Ask IT (its models and enterprise)"):
+        _runtime(settings).close()  # trains what is missing now, not on the first chat
     console.print(f"Dashboards on http://localhost:{port} for {settings.data_dir} (Ctrl+C stops)")
     try:
         code = subprocess.call(command, env=env)
