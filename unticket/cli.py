@@ -353,7 +353,8 @@ def _print_summary(summary: SimulationSummary, settings: Settings) -> None:
     table.add_column("interactions", justify="right")
     table.add_column("share", justify="right")
     for outcome, count in summary.outcomes.items():
-        table.add_row(str(outcome), f"{count:,}", f"{count / summary.interactions:.1%}")
+        label = outcome or "pending (still open)"
+        table.add_row(label, f"{count:,}", f"{count / summary.interactions:.1%}")
     console.print(table)
     console.print(
         f"{summary.messages:,} messages, {summary.tickets:,} tickets, "
