@@ -62,6 +62,9 @@ bench: $(STAMP) $(CHROMIUM)
 	$(BIN)/python bench/simulation.py
 	$(BIN)/python bench/warehouse.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/models_all.py
+	$(BIN)/python -m bench.slack_latency
+	$(BIN)/python bench/proactive.py
 
 clean:
 	rm -rf $(VENV) data/local
