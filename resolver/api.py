@@ -3,7 +3,8 @@
 Served by `unticket serve`; OpenAPI docs at `/docs`. A bad request gets a 4xx with a message in
 `{"error": ...}`, never a stack trace. While it serves, background tasks (`background_work`)
 close timed-out conversations, file tickets queued while the ITSM was down, offer unlocks to
-locked-out employees and turn spikes of one problem at one office into known outages.
+locked-out employees and turn spikes of one problem at one office into known outages; with a
+Slack app token it also holds Slack's Socket Mode connection open (`_include_channels`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import asdict
 from functools import partial
 from typing import Literal
@@ -76,10 +77,12 @@ class DecisionOut(BaseModel):
 def create_app(runtime: Runtime) -> FastAPI:
     """Build the API around a running engine."""
     engine = runtime.engine
+    connections: list[Callable[[], Coroutine[object, object, None]]] = []
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(_every(*work)) for work in background_work(runtime)]
+        tasks += [asyncio.create_task(connect()) for connect in connections]
         yield
         for task in tasks:
             task.cancel()
@@ -121,24 +124,32 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Liveness check."""
         return {"status": "ok"}
 
-    _include_channels(app, runtime)
+    connections += _include_channels(app, runtime)
     return app
 
 
-def _include_channels(app: FastAPI, runtime: Runtime) -> None:
-    """Serve Slack and Teams when their credentials are configured."""
-    from resolver.channels.slack import slack_router
+def _include_channels(
+    app: FastAPI, runtime: Runtime
+) -> list[Callable[[], Coroutine[object, object, None]]]:
+    """Serve Slack and Teams when their credentials are configured; return the connections
+    to open while the server runs (Slack's Socket Mode, when its app token is set)."""
+    from resolver.channels.slack import SocketMode, events_router, slack_app
     from resolver.channels.teams import teams_router
 
     settings = runtime.engine.settings
-    if settings.slack_signing_secret and settings.slack_bot_token:
-        router = slack_router(
+    connections = []
+    secret, app_token = settings.slack_signing_secret, settings.slack_app_token
+    if settings.slack_bot_token and (secret or app_token):
+        bolt = slack_app(
             runtime,
-            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            signing_secret=secret.get_secret_value() if secret else "",
             bot_token=settings.slack_bot_token.get_secret_value(),
             api_url=settings.slack_api_url,
         )
-        app.include_router(router)
+        if secret:  # without it a request could not be verified: no endpoint
+            app.include_router(events_router(bolt))
+        if app_token:
+            connections.append(SocketMode(bolt, app_token.get_secret_value()).run)
     if settings.teams_app_id and settings.teams_app_password:
         router = teams_router(
             runtime,
@@ -148,6 +159,7 @@ def _include_channels(app: FastAPI, runtime: Runtime) -> None:
             token_url=settings.teams_token_url,
         )
         app.include_router(router)
+    return connections
 
 
 def background_work(runtime: Runtime) -> list[tuple[float, Callable[[], object], str]]:

@@ -169,9 +169,10 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings, 8080).")] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs), Slack and Teams when configured; in the
-    background, watch for lock-outs and outages (UNTICKET_WATCH_LOCKOUTS,
-    UNTICKET_DETECT_OUTAGES) and file tickets queued while the ITSM was down.
+    """Serve the HTTP API (OpenAPI docs at /docs), Slack and Teams when configured (Slack over
+    Socket Mode too when UNTICKET_SLACK_APP_TOKEN is set); in the background, watch for
+    lock-outs and outages (UNTICKET_WATCH_LOCKOUTS, UNTICKET_DETECT_OUTAGES) and file tickets
+    queued while the ITSM was down.
 
     Example: unticket serve --port 8080
     """

@@ -163,6 +163,12 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = Field(
         default=None, description="Slack bot token (xoxb-...); a secret."
     )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        description="Slack app-level token (xapp-..., scope connections:write); with "
+        "slack_bot_token, `unticket serve` also connects to Slack over Socket Mode, no public "
+        "URL needed (a secret: never logged).",
+    )
     slack_api_url: str = Field(
         default="https://slack.com/api/", description="Slack Web API base URL."
     )

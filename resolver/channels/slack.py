@@ -1,4 +1,5 @@
-"""Slack: the Events API over HTTP at `/slack/events`, built on Bolt (`slack-bolt`).
+"""Slack: the Events API over HTTP at `/slack/events`, or Socket Mode, built on Bolt
+(`slack-bolt`).
 
 What it does:
 
@@ -13,7 +14,7 @@ What it does:
   what the engine is given (scopes `users:read`, `users:read.email`; approvers are found with
   `users.lookupByEmail`). Someone Slack shows no e-mail for is sent as `slack:<user id>`, which
   the directory does not know: the engine understands them but acts on no account.
-- Every request's signature is checked against the signing secret (a forged or stale one gets
+- Every HTTP request's signature is checked against the signing secret (a forged or stale one gets
   401) and `url_verification` is answered with its challenge; both are Bolt's. Messages from
   bots (this app included) and edits are ignored. Slack re-sends an event it believes was
   missed (`X-Slack-Retry-Num`); events are de-duplicated by `event_id`, so a retry of an event
@@ -25,11 +26,17 @@ What it does:
 Bot scopes: `chat:write`, `im:history`, `app_mentions:read`, `users:read`, `users:read.email`;
 event subscriptions `message.im` and `app_mention`; interactivity pointed at the same URL.
 
-Socket Mode (no public URL) runs the same app over a WebSocket instead of HTTP, with an
-app-level `xapp-` token (scope `connections:write`); signatures are then not used:
+How it is reached (`unticket serve`, see `resolver/api.py`):
 
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-    SocketModeHandler(slack_app(runtime, signing_secret="", bot_token=bot), app_token).start()
+- Events API over HTTP: set `UNTICKET_SLACK_SIGNING_SECRET` and `UNTICKET_SLACK_BOT_TOKEN`, and
+  point the app's event subscriptions and interactivity at `https://<host>/slack/events`.
+- Socket Mode (no public URL): set `UNTICKET_SLACK_APP_TOKEN` (an app-level `xapp-` token with
+  scope `connections:write`) and `UNTICKET_SLACK_BOT_TOKEN`, and turn Socket Mode on in the
+  app's settings. The server then opens the WebSocket itself (`apps.connections.open`, also at
+  `api_url`, then slack_sdk's builtin client) when it starts, keeps it up (reconnecting), and
+  closes it on shutdown; events and clicks reach the same Bolt app and are acknowledged with
+  their `envelope_id`. Signatures are not used there, so the signing secret is optional; without
+  it `/slack/events` is not served at all.
 """
 
 from __future__ import annotations
@@ -37,12 +44,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.adapter.socket_mode.builtin import SocketModeHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -51,6 +59,7 @@ from resolver.channels import ApprovalRequest, ChatBridge, Recent, RequesterUpda
 from resolver.runtime import Runtime
 
 DEFAULT_API_URL = "https://slack.com/api/"
+SOCKET_RETRY_SECONDS = 30
 APPROVE, DENY = "unticket_approve", "unticket_deny"
 FIXED, NOT_FIXED = "unticket_fixed", "unticket_not_fixed"
 SECTION_LIMIT = 3000
@@ -295,6 +304,11 @@ def slack_router(
 ) -> APIRouter:
     """A FastAPI router serving Slack's events and interactivity at `path`."""
     app = slack_app(runtime, signing_secret=signing_secret, bot_token=bot_token, api_url=api_url)
+    return events_router(app, path)
+
+
+def events_router(app: App, path: str = "/slack/events") -> APIRouter:
+    """A FastAPI router handing the requests Slack sends to `path` to a Bolt app."""
     router = APIRouter()
 
     @router.post(path, include_in_schema=False)
@@ -313,3 +327,53 @@ def slack_router(
         )
 
     return router
+
+
+class SocketMode:
+    """A Bolt app's connection to Slack over Socket Mode, run while the server runs.
+
+    The WebSocket URL comes from `apps.connections.open` through the app's own client (so at
+    its `api_url`), called with the app-level token; slack_sdk's builtin client then keeps the
+    connection up and acknowledges each envelope once Bolt has taken it.
+    """
+
+    def __init__(
+        self, app: App, app_token: str, retry_seconds: float = SOCKET_RETRY_SECONDS
+    ) -> None:
+        self.app = app
+        self.retry_seconds = retry_seconds
+        self._app_token = app_token
+
+    async def run(self) -> None:
+        """Connect (after a failure, log it and try again) and stay connected until cancelled;
+        then close the connection, letting envelopes being handled finish."""
+        handler = SocketModeHandler(self.app, self._app_token, web_client=self.app.client)
+        try:
+            while not await _finish(asyncio.to_thread(_connect, handler)):
+                await asyncio.sleep(self.retry_seconds)
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.to_thread(handler.close)
+
+
+def _connect(handler: SocketModeHandler) -> bool:
+    """Open the Socket Mode connection; False (logged, without secrets) when it failed."""
+    try:
+        handler.connect()
+    except SlackApiError as error:
+        logger.warning("slack: apps.connections.open failed: %s", error.response["error"])
+        return False
+    except Exception as error:  # any failure to reach Slack: try again later
+        logger.warning("slack: no Socket Mode connection (%s)", type(error).__name__)
+        return False
+    return True
+
+
+async def _finish(work: Awaitable[bool]) -> bool:
+    """Await work running on a thread; cancelled, wait for it to finish first."""
+    running = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait([running])
+        raise

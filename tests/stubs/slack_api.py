@@ -126,6 +126,10 @@ class SlackApiStub:
                 self._changed.wait(left)
             return calls
 
+    def authorized(self, method: str, authorization: str | None) -> bool:
+        """Whether a call carries the token its method needs (here: the bot token)."""
+        return authorization == f"Bearer {self.token}"
+
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         """Slack's answer to one call, recorded with the time it arrived."""
         received = time.perf_counter()
@@ -170,12 +174,12 @@ class SlackApiStub:
             def _serve(self, raw: bytes) -> None:
                 url = urlsplit(self.path)
                 args: dict[str, Any] = dict(parse_qsl(url.query))
-                if "json" in self.headers.get("content-type", ""):
+                if raw and "json" in self.headers.get("content-type", ""):
                     args.update(json.loads(raw))
                 elif raw:
                     args.update(parse_qsl(raw.decode()))
                 method = url.path.removeprefix("/api/")
-                if self.headers.get("authorization") != f"Bearer {stub.token}":
+                if not stub.authorized(method, self.headers.get("authorization")):
                     body = {"ok": False, "error": "invalid_auth"}
                 else:
                     body = stub.answer(method, args)
