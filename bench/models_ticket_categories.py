@@ -22,6 +22,9 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
+# the set, its columns and its hold-out rule, as the categoriser's own benchmark has them
+from models_categorizer import KAGGLE, LABEL, TEXT, is_holdout
+
 from models.categorizer import read_csv_rows
 from models.ticket_categories import (
     MAX_TRAINING_TICKETS,
@@ -33,19 +36,6 @@ from models.ticket_categories import (
 from unticket.settings import PROJECT_ROOT
 
 SEED_MAP = PROJECT_ROOT / "dbt" / "seeds" / "category_intent_map.csv"
-KAGGLE = (
-    PROJECT_ROOT.parent
-    / "shared"
-    / "data"
-    / "kaggle-it-service-ticket-classification"
-    / "all_tickets_processed_improved_v3.csv.gz"
-)
-TEXT, LABEL = "Document", "Topic_group"
-
-
-def is_holdout(row: int) -> bool:
-    """Whether a 0-based data row (file order, header excluded) belongs to the hold-out."""
-    return row % 5 == 4
 
 
 def kaggle_intents() -> dict[str, str]:
