@@ -25,6 +25,7 @@ from sklearn.pipeline import FeatureUnion
 from models.text import FastTfidf, normalise
 
 SEED = 7
+ARTEFACT_FORMAT = 2  # raise when what is pickled changes: older files are then retrained
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class IntentClassifier:
 
     def __init__(self, features: FeatureUnion, model: LogisticRegression) -> None:
         self.features = features
+        self.model = model
         self.labels: list[str] = [str(label) for label in model.classes_]
         self._weights = np.ascontiguousarray(model.coef_.T)
         self._bias = model.intercept_.copy()
@@ -49,6 +51,15 @@ class IntentClassifier:
         for _, vectorizer in features.transformer_list:
             self._fast.append(FastTfidf(vectorizer, offset))
             offset += len(vectorizer.vocabulary_)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle the fitted scikit-learn parts only: the fast path is rebuilt on loading, so a
+        saved model does not depend on how this class lays it out."""
+        return {"features": self.features, "model": self.model}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Rebuild the classifier from its fitted parts."""
+        self.__init__(state["features"], state["model"])  # type: ignore[misc, arg-type]
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Return class probabilities, one row per text, columns in `labels` order."""
@@ -117,7 +128,7 @@ def examples_fingerprint(examples: dict[str, list[str]]) -> str:
 
 def load_or_train(examples: dict[str, list[str]], models_dir: Path) -> IntentClassifier:
     """Return the classifier for these examples, training and caching it if needed."""
-    path = models_dir / f"intents-{examples_fingerprint(examples)}.pkl"
+    path = models_dir / f"intents-v{ARTEFACT_FORMAT}-{examples_fingerprint(examples)}.pkl"
     if path.exists():
         with path.open("rb") as handle:
             return pickle.load(handle)

@@ -4,8 +4,10 @@ Employees start conversations on a simulated clock (weekday and hour seasonality
 time zone, holidays, a documented intent mix), phrase them in varied ways with typos, answer the
 engine's questions (one-time codes read from their phone's outbox, clarifications, app names),
 confirm, reject, come back, give up or ask for a person. Approvers decide, the service desk works
-tickets, and VPN gateway outages flood the engine. Nothing here writes an event: every event
-comes from the engine. The same seed and start date give the same events.
+tickets, and VPN gateway outages flood the engine. Accounts get locked out some time before
+their owner asks for an unlock, and the lock-out watcher offers a verified unlock first: an
+employee who reads the offer in time answers it instead of asking. Nothing here writes an event:
+every event comes from the engine. The same seed and start date give the same events.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from resolver.engine import InboundMessage, RequestError
+from resolver.proactive import Lockout, poll_lockouts
 from resolver.runtime import Runtime, build_runtime, create_enterprise
 from resolver.turn import Reply
 from unticket.settings import PROJECT_ROOT, Settings
@@ -62,6 +65,8 @@ class SimulationSummary:
     start: date
     days: int
     seconds: float = 0.0
+    proactive_offers: int = 0  # unlocks the watcher offered
+    resolved_before_asked: int = 0  # of those, the ones that unlocked the account
 
     @property
     def interactions_per_second(self) -> float:
@@ -126,6 +131,8 @@ class Simulator:
         self._messages = 0
         self._tickets_seen: set[str] = set()
         self._usable: dict[tuple[str, frozenset[str]], list[str]] = {}
+        self.lockouts = scenario["lockouts"]
+        self._lockouts_seen: set[Lockout] = set()
         self._employees = self._load_employees()
         self._timezones = {
             loc["id"]: ZoneInfo(loc["timezone"])
@@ -166,7 +173,55 @@ class Simulator:
             )
             at = self._local(employee, day, hour)
             intent = self._pick_intent(day)
-            self._schedule(at, lambda now, e=employee, i=intent: self._begin(e, i, now))
+            if intent == "account_unlock" and self._really_locked():
+                self._plan_lockout(employee, at)
+            else:
+                self._schedule(at, lambda now, e=employee, i=intent: self._begin(e, i, now))
+
+    def _really_locked(self) -> bool:
+        return self.rng.random() >= self.behaviour["not_actually_locked"]
+
+    def _plan_lockout(
+        self, employee: dict[str, Any], ask_at: datetime, recontact: bool = False
+    ) -> None:
+        """Lock the account some minutes before its owner would ask; they ask only if it is
+        still locked by then (the watcher's offer may have unlocked it)."""
+        minutes = self.rng.uniform(*self.lockouts["asks_after_minutes"])
+        employee_id = employee["employee_id"]
+        self._schedule(
+            ask_at - timedelta(minutes=minutes), lambda now: self._lock_out(employee_id, now)
+        )
+        self._schedule(ask_at, lambda now: self._ask_unlock_if_locked(employee, now, recontact))
+
+    def _ask_unlock_if_locked(
+        self, employee: dict[str, Any], now: datetime, recontact: bool
+    ) -> None:
+        if self.c.directory.is_locked(employee["employee_id"]):
+            self._begin(employee, "account_unlock", now, recontact=recontact)
+
+    def _watch_lockouts(self, now: datetime) -> None:
+        """One poll of the lock-out watcher; each offer is read, and answered, some time later
+        by most employees."""
+        for offer in poll_lockouts(self.engine, self.c.directory, self._lockouts_seen, now):
+            minutes = self.rng.uniform(*self.lockouts["reads_offer_after_minutes"])
+            if self.rng.random() < self.lockouts["acts_on_offer"]:
+                read_at = now + timedelta(minutes=minutes)
+                employee_id = offer.employee_id or ""
+                self._schedule(read_at, lambda at, e=employee_id: self._answer_offer_code(e, at))
+        poll = timedelta(minutes=self.lockouts["watcher_poll_minutes"])
+        if now + poll < self.end:
+            self._schedule(now + poll, self._watch_lockouts)
+
+    def _answer_offer_code(self, employee_id: str, now: datetime) -> None:
+        """Reply to the offer with the code on the phone, if the account is still locked."""
+        if now >= self.end or not self.c.directory.is_locked(employee_id):
+            return
+        messages = self.c.notifier.messages_for(employee_id)  # type: ignore[attr-defined]
+        codes = [m["body"] for m in messages if m["subject"] == "Verification code"]
+        match = _CODE_IN_BODY.search(codes[-1]) if codes else None
+        if match:
+            self.engine.handle(InboundMessage(employee_id, match[1], "proactive"), now)
+            self._messages += 1
 
     def _pick_intent(self, day: date) -> str:
         mix = dict(self.scenario["intent_mix"])
@@ -222,11 +277,6 @@ class Simulator:
             now,
             recontact=recontact,
         )
-        if (
-            intent == "account_unlock"
-            and self.rng.random() >= self.behaviour["not_actually_locked"]
-        ):
-            self._lock_out(employee["employee_id"], now)
         if self.rng.random() < self.behaviour["greet_first"]:
             self._send(session, self.rng.choice(self.phrasings["greeting"]), now, then_request=True)
         else:
@@ -234,9 +284,7 @@ class Simulator:
 
     def _lock_out(self, employee_id: str, now: datetime) -> None:
         for attempt in range(5):
-            self.c.directory.sign_in(
-                employee_id, f"not-the-password-{attempt}", now - timedelta(minutes=5)
-            )  # type: ignore[attr-defined]
+            self.c.directory.sign_in(employee_id, f"not-the-password-{attempt}", now)  # type: ignore[attr-defined]
 
     def _slots(self, employee: dict[str, Any], intent: str) -> dict[str, str]:
         enterprise = self.engine.catalogue.enterprise
@@ -414,6 +462,9 @@ class Simulator:
             low_h, high_h = self.behaviour["recontact_delay_hours"]
             at = now + timedelta(hours=self.rng.uniform(low_h, high_h))
             employee = {"employee_id": session.employee_id}
+            if session.intent == "account_unlock":  # locked out again
+                self._plan_lockout(employee, at, recontact=True)
+                return
             self._schedule(
                 at, lambda when: self._begin(employee, session.intent, when, recontact=True)
             )
@@ -475,6 +526,7 @@ class Simulator:
             self._plan_day(self.start + timedelta(days=offset))
         self._plan_incidents()
         self._schedule(datetime.combine(self.start, time(), UTC), self._sweep)
+        self._schedule(datetime.combine(self.start, time(), UTC), self._watch_lockouts)
         day_done = datetime.combine(self.start, time(), UTC) + timedelta(days=1)
         while self._queue:
             item = heapq.heappop(self._queue)
@@ -489,9 +541,10 @@ class Simulator:
 
     def _summary(self) -> SimulationSummary:
         rows = self.runtime.store.query(
-            "select json_extract(state, '$.outcome') as outcome, "
+            "select channel, json_extract(state, '$.outcome') as outcome, "
             "json_extract(state, '$.intent') as intent from conversations"
         )
+        offers = [r["outcome"] for r in rows if r["channel"] == "proactive"]
         tickets = self.runtime.store.query_one("select count(*) as n from tickets")
         return SimulationSummary(
             interactions=len(rows),
@@ -501,6 +554,8 @@ class Simulator:
             tickets=tickets["n"] if tickets else 0,
             start=self.start,
             days=self.days,
+            proactive_offers=len(offers),
+            resolved_before_asked=offers.count("auto_resolved"),
         )
 
 

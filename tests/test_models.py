@@ -1,3 +1,5 @@
+import pickle
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,14 @@ def test_fast_path_matches_scikit_learn(classifier) -> None:
     batch = classifier.probabilities(texts)
     single = np.array([classifier.probabilities_one(t) for t in texts])
     assert np.allclose(batch, single, atol=1e-9)
+
+
+def test_a_saved_classifier_keeps_only_its_fitted_parts(classifier) -> None:
+    saved = pickle.dumps(classifier)
+    assert b"FastTfidf" not in saved  # the fast path is rebuilt on loading
+    loaded = pickle.loads(saved)
+    text = "my vpn keeps dropping"
+    assert np.allclose(loaded.probabilities_one(text), classifier.probabilities_one(text))
 
 
 def test_confident_on_clear_requests(classifier) -> None:

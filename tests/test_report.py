@@ -151,6 +151,7 @@ period as (
 support as (
     select * from period
     where intent not in (select intent from marts.dim_intents where not is_support)
+        and (channel <> 'proactive' or employee_messages > 0)  -- offers nobody answered
 ),
 counted as (
     select

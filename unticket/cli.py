@@ -358,6 +358,10 @@ def _print_summary(summary: SimulationSummary, settings: Settings) -> None:
         table.add_row(label, f"{count:,}", f"{count / summary.interactions:.1%}")
     console.print(table)
     console.print(
+        f"{summary.proactive_offers:,} unlocks offered before anyone asked (channel proactive), "
+        f"{summary.resolved_before_asked:,} taken up and resolved."
+    )
+    console.print(
         f"{summary.messages:,} messages, {summary.tickets:,} tickets, "
         f"{summary.seconds:.1f} s ({summary.interactions_per_second:,.0f} interactions/s). "
         f"Events: {settings.events_dir}"

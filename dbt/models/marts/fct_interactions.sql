@@ -73,7 +73,11 @@ flagged as (
         interactions.closed_at,
         interactions.employee_messages,
         interactions.automation_ran,
-        coalesce(intents.is_support, true) as is_support,
+        -- an offer or notice the system sent on its own (channel proactive) becomes an
+        -- interaction of the employee's only once they answer it
+        coalesce(intents.is_support, true)
+            and (interactions.channel <> 'proactive' or interactions.employee_messages > 0)
+            as is_support,
         coalesce(intents.is_automatable, false) as is_automatable_intent,
         interactions.outcome in ('auto_resolved', 'answered') as is_resolved_without_ticket,
         coalesce(recontacts.has_recontact, false) as has_recontact,
