@@ -85,6 +85,7 @@ create table if not exists conversations (
     status text not null, due_at text not null, state text not null
 );
 create index if not exists conversations_open on conversations (user_key, channel, status, due_at);
+create index if not exists accounts_locked on accounts (locked_at) where locked_at is not null;
 create index if not exists conversations_due on conversations (status, due_at);
 create index if not exists outbox_employee on outbox (employee_id);
 create index if not exists tickets_requester on tickets (requester_id);
