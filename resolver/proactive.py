@@ -68,6 +68,27 @@ def find_new_lockouts(directory: LockoutSource, seen: set[Lockout]) -> list[Lock
     return new
 
 
+def _offered_before(engine: Engine, lockout: Lockout) -> bool:
+    """Whether this lock-out was offered an unlock already, by this process or one before it
+    (the record outlives a restart, when the watcher's memory of lock-outs starts empty)."""
+    row = engine.conversations.store.query_one(
+        "select 1 from proactive_offers where employee_id = ? and locked_at = ?",
+        lockout.employee_id,
+        format_time(lockout.locked_at),
+    )
+    return row is not None
+
+
+def _remember_offer(engine: Engine, lockout: Lockout, reply: Reply, now: datetime) -> None:
+    engine.conversations.store.execute(
+        "insert or ignore into proactive_offers values (?, ?, ?, ?)",
+        lockout.employee_id,
+        format_time(lockout.locked_at),
+        reply.interaction_id,
+        format_time(now),
+    )
+
+
 def _already_handled(engine: Engine, employee_id: str) -> bool:
     """Whether the employee has an open proactive interaction, or an open one of their own
     about an unlock (they asked first)."""
@@ -87,12 +108,13 @@ def _ago(then: datetime, now: datetime) -> str:
 
 def reach_out(engine: Engine, lockout: Lockout, now: datetime | None = None) -> Reply | None:
     """Offer a verified unlock to a locked-out employee; None when there is nothing to offer:
-    the account is no longer locked, the employee is unknown, or is already being helped."""
+    the account is no longer locked, the employee is unknown, is already being helped, or was
+    offered an unlock for this lock-out before."""
     now = now or datetime.now(UTC)
     person = engine.c.directory.get_person(lockout.employee_id)
     if person is None or not engine.c.directory.is_locked(person.employee_id):
         return None
-    if _already_handled(engine, person.employee_id):
+    if _already_handled(engine, person.employee_id) or _offered_before(engine, lockout):
         return None
     opener = _OFFER.format(first_name=person.name.split()[0], ago=_ago(lockout.locked_at, now))
     reply = engine.start_proactive(
@@ -102,6 +124,7 @@ def reach_out(engine: Engine, lockout: Lockout, now: datetime | None = None) -> 
         {"type": "account_locked", "locked_at": format_time(lockout.locked_at)},
         now,
     )
+    _remember_offer(engine, lockout, reply, now)
     log.info("proactive: offered %s an unlock (%s)", person.employee_id, reply.interaction_id)
     return reply
 

@@ -153,6 +153,21 @@ def test_no_offer_when_asked_already_offered_or_no_longer_locked(
     assert reach_out(engine, Lockout(NOW, employee), NOW + timedelta(minutes=3)) is None
 
 
+def test_a_restarted_watcher_does_not_offer_the_same_lock_out_again(
+    runtime: Runtime, employee: str
+) -> None:
+    engine, directory = runtime.engine, runtime.connectors.directory
+    lock(runtime, employee, NOW)
+    assert len(poll_lockouts(engine, directory, set(), NOW)) == 1  # type: ignore[arg-type]
+    engine.expire(NOW + timedelta(hours=2))  # the offer went unanswered and closed
+    assert directory.is_locked(employee)
+    # a new process: its memory of lock-outs starts empty
+    assert poll_lockouts(engine, directory, set(), NOW + timedelta(hours=3)) == []  # type: ignore[arg-type]
+    directory.unlock_account(employee)
+    lock(runtime, employee, NOW + timedelta(hours=4))  # a new lock-out is offered again
+    assert len(poll_lockouts(engine, directory, set(), NOW + timedelta(hours=4))) == 1  # type: ignore[arg-type]
+
+
 def use_directory(runtime: Runtime, directory: LdapDirectory) -> None:
     """Put the engine on an LDAP directory, as the runtime does when one is configured."""
     notifier = EmbeddedNotifier(runtime.store, directory)  # type: ignore[arg-type]

@@ -90,6 +90,10 @@ create index if not exists conversations_due on conversations (status, due_at);
 create index if not exists outbox_employee on outbox (employee_id);
 create index if not exists tickets_requester on tickets (requester_id);
 create table if not exists meta (key text primary key, value text not null);
+create table if not exists proactive_offers (
+    employee_id text not null, locked_at text not null, interaction_id text not null,
+    offered_at text not null, primary key (employee_id, locked_at)
+);
 """
 
 LOCKOUT_THRESHOLD = 5
