@@ -20,9 +20,11 @@ import json
 import re
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote
+
+from tests.stubs.server import LocalServer
 
 TOKEN_PATH = "/botframework.com/oauth2/v2.0/token"
 OPENID_PATH = "/v1/.well-known/openidconfiguration"
@@ -70,7 +72,7 @@ def activity_problems(activity: dict[str, Any], conversation_id: str) -> list[st
     return problems
 
 
-class BotFrameworkStub:
+class BotFrameworkStub(LocalServer):
     """The Bot Framework on 127.0.0.1 (a free port). `members` maps a user id to what the
     connector says about them (e-mail, userPrincipalName, ...); others are not found."""
 
@@ -91,16 +93,12 @@ class BotFrameworkStub:
         self.hits: Counter[str] = Counter()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._serve(self._handler())
 
     @property
     def url(self) -> str:
         """The server's base URL."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
     @property
     def openid_url(self) -> str:
@@ -116,15 +114,6 @@ class BotFrameworkStub:
     def service_url(self) -> str:
         """The `serviceUrl` activities carry (Teams' have a regional path like this one)."""
         return self.url + SERVICE_PREFIX + "/"
-
-    def __enter__(self) -> BotFrameworkStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     def serve(self, method: str, path: str, headers: Any, raw: bytes) -> tuple[int, Any]:
         """The status and JSON body the Bot Framework answers a request with."""

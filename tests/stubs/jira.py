@@ -30,9 +30,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.stubs.server import LocalServer
 
 WORKFLOW = {
     "Waiting for support": "NEW",
@@ -72,7 +74,7 @@ def _date(millis: int) -> dict[str, Any]:
     }
 
 
-class JiraStub:
+class JiraStub(LocalServer):
     """One JSM service desk (`1`, project `IT`) on 127.0.0.1 (a free port).
 
     Request type `10` ("Get IT help") has summary and description; `11` ("Report a system
@@ -97,26 +99,12 @@ class JiraStub:
         self.requests: list[Seen] = []
         self.problems: list[str] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._serve(self._handler())
 
     @property
     def url(self) -> str:
         """The site URL to configure (like https://acme.atlassian.net)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> JiraStub:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        self._server.serve_forever(poll_interval=0.05)
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        return self.origin
 
     # -- what tests set up and inspect -------------------------------------------------------
 

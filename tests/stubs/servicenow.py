@@ -26,9 +26,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.stubs.server import LocalServer
 
 INCIDENT_FIELDS = {
     "short_description",
@@ -78,7 +80,7 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class ServiceNowStub:
+class ServiceNowStub(LocalServer):
     """The Table API of one instance on 127.0.0.1 (a free port)."""
 
     def __init__(self, user: str = "svc.unticket", password: str = "pw-Not-For-Logs-7731") -> None:
@@ -92,26 +94,12 @@ class ServiceNowStub:
         self.requests: list[Seen] = []
         self.problems: list[str] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._serve(self._handler())
 
     @property
     def url(self) -> str:
         """The instance URL to configure (like https://acme.service-now.com)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> ServiceNowStub:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        self._server.serve_forever(poll_interval=0.05)
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        return self.origin
 
     # -- what tests set up and inspect -------------------------------------------------------
 

@@ -21,10 +21,11 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.stubs.server import LocalServer
 from tests.stubs.slack_webhook import shape_problems
 
 TS = re.compile(r"^\d{10}\.\d{6}$")
@@ -72,7 +73,7 @@ def message_problems(method: str, args: dict[str, Any]) -> list[str]:
     return problems + button_problems(blocks)
 
 
-class SlackApiStub:
+class SlackApiStub(LocalServer):
     """The Slack Web API on 127.0.0.1 (a free port); `users` maps user ids to e-mails
     (None: a user whose profile shows no e-mail)."""
 
@@ -84,25 +85,12 @@ class SlackApiStub:
         self.problems: list[str] = []
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._serve(self._handler())
 
     @property
     def url(self) -> str:
         """The base URL to give `WebClient(base_url=...)`."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/api/"
-
-    def __enter__(self) -> SlackApiStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        return self.origin + "/api/"
 
     def called(self, method: str) -> list[dict[str, Any]]:
         """The arguments of every call of one method so far, oldest first."""

@@ -12,9 +12,10 @@ of the wrong shape gets Slack's 400 `invalid_payload` and its problems land in `
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.stubs.server import LocalServer
 
 PATH = "/services/T00000000/B00000000/stubsecrettoken"
 BLOCK_TYPES = {"header", "section", "context", "divider", "actions", "image", "rich_text"}
@@ -58,7 +59,7 @@ def shape_problems(message: Any) -> list[str]:
     return problems
 
 
-class SlackWebhookStub:
+class SlackWebhookStub(LocalServer):
     """A webhook on 127.0.0.1 (a free port) that records every message posted to it."""
 
     def __init__(self, status: int = 200, body: str = "ok") -> None:
@@ -67,23 +68,12 @@ class SlackWebhookStub:
         self.received: list[dict[str, Any]] = []
         self.content_types: list[str] = []
         self.problems: list[str] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._serve(self._handler())
 
     @property
     def url(self) -> str:
         """The webhook URL to configure (its path stands in for Slack's secret token)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{PATH}"
-
-    def __enter__(self) -> SlackWebhookStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        return self.origin + PATH
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stub = self
