@@ -3,11 +3,13 @@
 For each event file, only what was appended since the last run is read, and only up to its last
 complete line: a batch the engine is still writing is left for the next run. A partial last line
 in a file nobody has written to for `STALE_AFTER_SECONDS` (a writer killed mid-write) is
-quarantined. Whole files go through DuckDB's typed JSON reader; a file with any problem is
-re-read line by line, and its malformed lines go to `raw.event_quarantine` with the file, line
-and reason while its good lines load. Each batch of files is one transaction that also records how
-far each file was read, and rows are keyed by `event_id`, so a crash mid-run and a re-run never
-duplicate or lose an event.
+quarantined. A batch of whole files goes straight from DuckDB's typed JSON reader into
+`raw.events`, every row checked as it is read; a problem line, a value of the wrong type or a
+repeated id rolls that back, and the batch takes the careful path: parsed into a temporary table,
+a file with any problem re-read line by line, its malformed lines sent to `raw.event_quarantine`
+with the file, line and reason while its good lines load. Each batch of files is one
+transaction that also records how far each file was read, and rows are keyed by `event_id`, so a
+crash mid-run and a re-run never duplicate or lose an event.
 
 This module is one of the few DuckDB-specific places (`read_json`, `read_text`, JSON
 functions), so the dbt models downstream stay portable SQL.
@@ -140,6 +142,16 @@ def _create_parsed(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"create or replace temp table parsed ({_PARSED_COLUMNS})")
 
 
+_READ_JSON = (
+    "read_json(?, format = 'newline_delimited', filename = true, columns = {"
+    + ", ".join(f"'{n}': '{k.upper()}'" for n, k in _TYPED_COLUMNS.items())
+    + "})"
+)
+_EMPLOYEE_CHECK = (
+    "when json_type(employee_id) not in ('VARCHAR', 'NULL') then 'employee_id is not a string'"
+)
+
+
 def _stage_fast(connection: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> None:
     """Parse whole files with DuckDB's typed JSON reader into `parsed` (no line numbers).
 
@@ -152,18 +164,14 @@ def _stage_fast(connection: duckdb.DuckDBPyConnection, files: dict[str, Path]) -
         "insert into file_names values (?, ?)",
         [(str(path), name) for name, path in files.items()],
     )
-    columns = "{" + ", ".join(f"'{n}': '{k.upper()}'" for n, k in _TYPED_COLUMNS.items()) + "}"
-    employee_check = (
-        "when json_type(employee_id) not in ('VARCHAR', 'NULL') then 'employee_id is not a string'"
-    )
     connection.execute(
         f"""
         insert into parsed
         select
             file_names.original, null, null, event_id, schema_version, event_type, occurred_at,
             interaction_id, json_extract_string(employee_id, '$'), channel,
-            {", ".join(EVENT_FIELDS)}, {_problem([employee_check])}
-        from read_json(?, format = 'newline_delimited', columns = {columns}, filename = true)
+            {", ".join(EVENT_FIELDS)}, {_problem([_EMPLOYEE_CHECK])}
+        from {_READ_JSON}
         inner join file_names on filename = file_names.readable
         """,
         [[str(path) for path in files.values()]],
@@ -335,6 +343,68 @@ def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
         summary.notes.append(f"{duplicates:,} events were already loaded (same event_id)")
 
 
+_INSERT_CHECKED = f"""
+insert into raw.events by name
+select
+    event_id, schema_version, event_type, occurred_at, interaction_id,
+    json_extract_string(employee_id, '$') as employee_id, channel, {", ".join(EVENT_FIELDS)},
+    filename as source_file, now() as loaded_at
+from {_READ_JSON}
+where case when ({_problem([_EMPLOYEE_CHECK])}) is null then true
+    else error('a problem line: the batch takes the careful path') end
+"""
+_BATCH_SPAN = """
+select count(*) - count(distinct hash(event_id)), min(occurred_at), max(occurred_at)
+from raw.events where loaded_at = now()
+"""
+_LOADED_IN_SPAN = """
+select count(*) from raw.events where loaded_at <> now() and occurred_at between ? and ?
+"""
+_LOADED_AGAIN = """
+select count(*) from raw.events as loaded
+where loaded.loaded_at <> now() and loaded.occurred_at between ? and ?
+    and loaded.event_id in (select event_id from raw.events where loaded_at = now())
+"""
+
+
+def _repeats_in_transaction(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the rows this transaction inserted (loaded_at = now()) repeat an id among
+    themselves (or two ids share a hash), or repeat a loaded event of their time span (see
+    `_load`); the semi-join runs only when loaded events share the span."""
+    repeats, first, last = connection.execute(_BATCH_SPAN).fetchone()
+    if repeats:
+        return True
+    if not connection.execute(_LOADED_IN_SPAN, [first, last]).fetchone()[0]:
+        return False
+    return connection.execute(_LOADED_AGAIN, [first, last]).fetchone()[0] > 0
+
+
+def _load_clean_files(
+    connection: duckdb.DuckDBPyConnection, batch: list[Segment], summary: LoadSummary
+) -> bool:
+    """The common case in one read: whole files of good events with ids not seen before go
+    straight from the files into `raw.events`, checked as they are read. Any problem line,
+    value of the wrong type or repeated id rolls the batch back and returns False, and the
+    careful path (`_stage`, `_load`) reads it again, quarantining or skipping what it must."""
+    whole = all(s.complete and s.start_byte == 0 for s in batch)
+    if not whole or any(s.end_byte != s.path.stat().st_size for s in batch):
+        return False
+    connection.execute("begin transaction")
+    try:
+        loaded = connection.execute(_INSERT_CHECKED, [[str(s.path) for s in batch]]).fetchone()
+        if _repeats_in_transaction(connection):
+            connection.execute("rollback")
+            return False
+        _record_files(batch, connection)
+        connection.execute("commit")
+    except duckdb.Error:
+        connection.execute("rollback")
+        return False
+    summary.rows_read += loaded[0]
+    summary.rows_loaded += loaded[0]
+    return True
+
+
 def _record_files(segments: list[Segment], connection: duckdb.DuckDBPyConnection) -> None:
     connection.executemany(
         "insert or replace into raw.event_files values (?, ?, now())",
@@ -374,10 +444,12 @@ def ingest_events(
         summary.notes.append("no new events")
         return summary
     for batch in _batches(segments, batch_bytes):
+        for segment in batch:
+            if on_file:
+                on_file(segment.path)
+        if _load_clean_files(connection, batch, summary):
+            continue
         with tempfile.TemporaryDirectory(prefix="unticket-ingest-") as scratch:
-            for segment in batch:
-                if on_file:
-                    on_file(segment.path)
             _stage(connection, batch, Path(scratch))  # temp tables only: raw is untouched
             connection.execute("begin transaction")
             try:

@@ -60,6 +60,23 @@ def test_loads_new_events_once(tmp_path: Path) -> None:
     assert row == ("hello", 1, datetime(2026, 10, 5, 10))
 
 
+def test_a_whole_file_repeating_ids_loads_each_event_once(tmp_path: Path) -> None:
+    events_dir, connection = tmp_path / "events", connect(tmp_path / "w.duckdb")
+    write_events(events_dir, 30)
+    lines = next(events_dir.rglob("*.jsonl")).read_bytes().splitlines(keepends=True)
+    assert ingest_events(events_dir, connection).rows_loaded == 30
+    copy = events_dir / "date=2026-10-05" / "events-copied.jsonl"
+    copy.write_bytes(b"".join(lines[:10]) + lines[0])  # ten loaded events, one twice
+    summary = ingest_events(events_dir, connection)
+    assert (summary.rows_read, summary.rows_loaded) == (11, 0)
+    assert summary.notes == ["11 events were already loaded (same event_id)"]
+    repeated = events_dir / "date=2026-10-06" / "events-repeated.jsonl"
+    new_line = lines[0].replace(b"ev0000000", b"ev9999999")
+    repeated.write_bytes(new_line + new_line)
+    assert ingest_events(events_dir, connection).rows_loaded == 1
+    assert counts(connection) == (31, 0)
+
+
 def test_malformed_lines_are_quarantined_with_file_line_and_reason(tmp_path: Path) -> None:
     events_dir, connection = tmp_path / "events", connect(tmp_path / "w.duckdb")
     write_events(events_dir, 5)

@@ -179,3 +179,24 @@ def test_an_incremental_build_equals_a_full_rebuild(
     incremental = snapshot(settings)
     assert build_models(settings.work_warehouse_path, full_refresh=True).success
     assert snapshot(settings) == incremental
+
+
+def test_a_repeated_event_id_fails_the_build(
+    tmp_path_factory: pytest.TempPathFactory, trained_models: Path
+) -> None:
+    settings = make_settings(tmp_path_factory.mktemp("repeated") / "data", trained_models)
+    run_simulation(settings, employees=50, days=3, seed=9, start=date(2026, 9, 7))
+    connection = connect(settings.work_warehouse_path)
+    ingest_events(settings.events_dir, connection)
+    # an id the ingest would refuse, written past it: the same event at another time
+    connection.execute(
+        "insert into raw.events select * replace (occurred_at + interval 1 day as occurred_at) "
+        "from raw.events order by event_id limit 1"
+    )
+    connection.close()
+    result = build_warehouse(settings)
+    assert not result.success
+    assert any(
+        failure.startswith("unique_by_hash_stg_unticket__events_event_id")
+        for failure in result.failures
+    )

@@ -21,65 +21,51 @@ events as (
 
 ),
 
-opened as (
+summarised as (
 
+    -- one pass over the ticket's events; each attribute aggregates only its events (`filter`)
     select
         ticket_id,
-        min(occurred_at) as opened_at,
-        max(case when event_type = 'ticket_opened' then priority end) as priority,
-        max(case when event_type = 'ticket_opened' then reason end) as escalation_reason,
-        min(case when event_type = 'ticket_opened' then interaction_id end) as interaction_id,
-        count(distinct case when event_type = 'outcome_recorded' then interaction_id end)
+        min(occurred_at) filter (where event_type in ('ticket_opened', 'outcome_recorded'))
+            as opened_at,
+        min(occurred_at) filter (
+            where event_type = 'ticket_status_changed' and ticket_status in ('resolved', 'closed')
+        ) as resolved_at,
+        max(priority) filter (where event_type = 'ticket_opened') as priority,
+        max(reason) filter (where event_type = 'ticket_opened') as escalation_reason,
+        min(interaction_id) filter (where event_type = 'ticket_opened') as interaction_id,
+        count(distinct interaction_id) filter (where event_type = 'outcome_recorded')
             as linked_interactions,
         -- a major incident has no interaction of its own: it is about its reports' intent
         -- (an outage is detected per intent, so they share one; min() keeps it deterministic)
-        min(case when event_type = 'outcome_recorded' then intent end) as linked_intent,
+        min(intent) filter (where event_type = 'outcome_recorded') as linked_intent,
+        max(itsm_ticket_id) as itsm_ticket_id,
+        max(loaded_at) as last_loaded_at,
 
     from events
-    where event_type in ('ticket_opened', 'outcome_recorded')
     group by ticket_id
 
 ),
 
-resolved as (
+final as (
 
+    -- a ticket is one the engine opened, or one it linked reports to
     select
         ticket_id,
-        min(occurred_at) as resolved_at,
-
-    from events
-    where event_type = 'ticket_status_changed' and ticket_status in ('resolved', 'closed')
-    group by ticket_id
-
-),
-
-loaded as (
-
-    select ticket_id, max(itsm_ticket_id) as itsm_ticket_id, max(loaded_at) as last_loaded_at
-    from events
-    group by ticket_id
-
-),
-
-summarised as (
-
-    select
-        opened.ticket_id,
-        opened.interaction_id,
-        opened.opened_at,
-        resolved.resolved_at,
-        coalesce(opened.priority, 'P1') as priority,
-        coalesce(opened.escalation_reason, 'linked_to_incident') as escalation_reason,
-        opened.linked_interactions,
-        opened.linked_intent,
-        loaded.itsm_ticket_id,
-        loaded.last_loaded_at,
+        interaction_id,
+        opened_at,
+        resolved_at,
+        coalesce(priority, 'P1') as priority,
+        coalesce(escalation_reason, 'linked_to_incident') as escalation_reason,
+        linked_interactions,
+        linked_intent,
+        itsm_ticket_id,
+        last_loaded_at,
         {{ build_stamp() }} as built_at,
 
-    from opened
-    inner join loaded on opened.ticket_id = loaded.ticket_id
-    left join resolved on opened.ticket_id = resolved.ticket_id
+    from summarised
+    where opened_at is not null
 
 )
 
-select * from summarised
+select * from final

@@ -1,6 +1,7 @@
-{# Exactly `unique`, cheaper on tens of millions of long strings: values are first grouped by
-   their 64-bit hash (integers group fast), and only values whose hash repeats are compared as
-   strings, so a hash collision is never mistaken for a duplicate. #}
+{# Exactly `unique`, cheaper on tens of millions of long strings: the values' 64-bit hashes are
+   sorted (integers sort fast, and on 57 M ids a sort beats a hash table with a slot per id),
+   a hash equal to its sorted neighbour is a repeat, and only values with a repeated hash are
+   compared as strings, so a hash collision is never mistaken for a duplicate. #}
 {% test unique_by_hash(model, column_name) %}
 
 with
@@ -13,11 +14,17 @@ hashed as (
 
 ),
 
+neighbours as (
+
+    select value_hash, lag(value_hash) over (order by value_hash) as previous_hash
+    from hashed
+
+),
+
 repeated_hashes as (
 
-    select value_hash from hashed
-    group by value_hash
-    having count(*) > 1
+    select distinct value_hash from neighbours
+    where value_hash = previous_hash
 
 )
 
