@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -143,7 +144,7 @@ def _create_parsed(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 _READ_JSON = (
-    "read_json(?, format = 'newline_delimited', filename = true, columns = {"
+    "read_json($files, format = 'newline_delimited', filename = true, columns = {"
     + ", ".join(f"'{n}': '{k.upper()}'" for n, k in _TYPED_COLUMNS.items())
     + "})"
 )
@@ -174,7 +175,7 @@ def _stage_fast(connection: duckdb.DuckDBPyConnection, files: dict[str, Path]) -
         from {_READ_JSON}
         inner join file_names on filename = file_names.readable
         """,
-        [[str(path) for path in files.values()]],
+        {"files": [str(path) for path in files.values()]},
     )
 
 
@@ -348,35 +349,39 @@ insert into raw.events by name
 select
     event_id, schema_version, event_type, occurred_at, interaction_id,
     json_extract_string(employee_id, '$') as employee_id, channel, {", ".join(EVENT_FIELDS)},
-    filename as source_file, now() as loaded_at
+    filename as source_file, cast($stamp as timestamp) as loaded_at
 from {_READ_JSON}
 where case when ({_problem([_EMPLOYEE_CHECK])}) is null then true
     else error('a problem line: the batch takes the careful path') end
 """
+# The checks below find the transaction's rows by their loaded_at given as a value, not as
+# now(): a value lets the scan skip every committed row group by its statistics.
 _BATCH_SPAN = """
 select count(*) - count(distinct hash(event_id)), min(occurred_at), max(occurred_at)
-from raw.events where loaded_at = now()
+from raw.events where loaded_at = $stamp
 """
 _LOADED_IN_SPAN = """
-select count(*) from raw.events where loaded_at <> now() and occurred_at between ? and ?
+select count(*) from raw.events
+where loaded_at <> $stamp and occurred_at between $first and $last
 """
 _LOADED_AGAIN = """
 select count(*) from raw.events as loaded
-where loaded.loaded_at <> now() and loaded.occurred_at between ? and ?
-    and loaded.event_id in (select event_id from raw.events where loaded_at = now())
+where loaded.loaded_at <> $stamp and loaded.occurred_at between $first and $last
+    and loaded.event_id in (select event_id from raw.events where loaded_at = $stamp)
 """
 
 
-def _repeats_in_transaction(connection: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the rows this transaction inserted (loaded_at = now()) repeat an id among
+def _repeats_in_transaction(connection: duckdb.DuckDBPyConnection, stamp: datetime) -> bool:
+    """Whether the rows this transaction inserted (loaded_at = `stamp`) repeat an id among
     themselves (or two ids share a hash), or repeat a loaded event of their time span (see
     `_load`); the semi-join runs only when loaded events share the span."""
-    repeats, first, last = connection.execute(_BATCH_SPAN).fetchone()
+    repeats, first, last = connection.execute(_BATCH_SPAN, {"stamp": stamp}).fetchone()
     if repeats:
         return True
-    if not connection.execute(_LOADED_IN_SPAN, [first, last]).fetchone()[0]:
+    span = {"stamp": stamp, "first": first, "last": last}
+    if not connection.execute(_LOADED_IN_SPAN, span).fetchone()[0]:
         return False
-    return connection.execute(_LOADED_AGAIN, [first, last]).fetchone()[0] > 0
+    return connection.execute(_LOADED_AGAIN, span).fetchone()[0] > 0
 
 
 def _load_clean_files(
@@ -391,8 +396,11 @@ def _load_clean_files(
         return False
     connection.execute("begin transaction")
     try:
-        loaded = connection.execute(_INSERT_CHECKED, [[str(s.path) for s in batch]]).fetchone()
-        if _repeats_in_transaction(connection):
+        stamp = connection.execute("select cast(now() as timestamp)").fetchone()[0]
+        paths = [str(s.path) for s in batch]
+        inserted = connection.execute(_INSERT_CHECKED, {"files": paths, "stamp": stamp})
+        loaded = inserted.fetchone()
+        if _repeats_in_transaction(connection, stamp):
             connection.execute("rollback")
             return False
         _record_files(batch, connection)
