@@ -17,6 +17,7 @@ intent's issue type in the impact and priority models (see `OCCURRENCES_SQL`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import duckdb
 import polars as pl
@@ -189,6 +190,8 @@ left join intents on coalesce(categorised.predicted_intent, tickets.intent) = in
 where tickets.source <> 'unticket' and tickets.working_hours_to_resolve is not null
 """
 IMPACT_FEATURES = ImpactFeatures(categorical=("issue_type", "channel", "department"))
+# Priorities are computed as of just after the newest occurrence, so that it counts.
+JUST_AFTER = timedelta(seconds=1)
 
 
 def occurrences(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -250,9 +253,11 @@ def _score_impact(
         pl.col("is_categorised").sum().alias("categorised_occurrences"),
     )
     write_mart(connection, "issue_impact", impact.sort("total_lost_hours", descending=True))
+    # volume × hours per occurrence must be an expected total, so the hours are the observed
+    # mean (shrunk, see models.priorities), not the impact model's typical occurrence
     priorities = automation_priorities(
-        scored, intents_frame(catalogue), as_of=frame["opened_at"].max(),
-        loaded_hourly_cost=default_loaded_hourly_cost(catalogue), hours="predicted_lost_hours",
+        scored, intents_frame(catalogue), as_of=frame["opened_at"].max() + JUST_AFTER,
+        loaded_hourly_cost=default_loaded_hourly_cost(catalogue), hours="lost_hours",
     )  # fmt: skip
     rows = write_mart(connection, "automation_priorities", priorities)
     return f"impact model on {frame.height:,} occurrences; {rows} issue types ranked"

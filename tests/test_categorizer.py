@@ -22,6 +22,7 @@ from models.categorizer import (
     training_hash,
 )
 from models.pipeline import train_and_score
+from models.priorities import PRIOR_OCCURRENCES
 from models.registry import Artefact, latest_artefact, load_model, save_artefact
 from models.ticket_categories import (
     CATEGORIZER,
@@ -387,6 +388,22 @@ def test_confident_categories_count_toward_the_predicted_issue_type(scored: Sett
     for intent, count in moved.iter_rows():
         assert categorised[intent] >= count and intent in ranked
     assert 0 < impact["categorised_occurrences"].sum() <= confident.height
+
+
+def test_priorities_use_the_observed_mean_shrunk_toward_the_overall_mean(scored: Settings) -> None:
+    impact = read_mart(scored, "select * from marts.issue_impact")
+    priorities = read_mart(scored, "select * from marts.automation_priorities")
+    overall = impact["total_lost_hours"].sum() / impact["occurrences"].sum()
+    expected = impact.select(
+        "issue_type",
+        (
+            (pl.col("total_lost_hours") + PRIOR_OCCURRENCES * overall)
+            / (pl.col("occurrences") + PRIOR_OCCURRENCES)
+        ).alias("expected"),
+    )
+    joined = priorities.join(expected, on="issue_type")
+    assert joined.height == priorities.height > 0
+    assert np.allclose(joined["predicted_lost_hours_per_occurrence"], joined["expected"])
 
 
 def test_a_second_run_reuses_the_artefact(scored: Settings) -> None:
