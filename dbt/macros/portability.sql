@@ -8,6 +8,17 @@
     quantile_cont({{ column }}, {{ fraction }})
 {%- endmacro %}
 
+{# Several percentiles of a column from one sort, as an aggregate returning an array (Spark's
+   percentile and Trino's approx_percentile take an array of fractions too). #}
+{% macro percentiles(column, fractions) -%}
+    quantile_cont({{ column }}, [{{ fractions | join(', ') }}])
+{%- endmacro %}
+
+{# The element at a 1-based position of an array. #}
+{% macro array_item(array, position) -%}
+    {{ array }}[{{ position }}]
+{%- endmacro %}
+
 {# A naive local timestamp in an IANA time zone, converted to naive UTC. #}
 {% macro local_to_utc(local_timestamp, timezone) -%}
     cast(timezone('UTC', timezone({{ timezone }}, {{ local_timestamp }})) as timestamp)

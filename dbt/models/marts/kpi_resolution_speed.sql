@@ -20,14 +20,13 @@ intents as (
 {% for dimension in dimensions %}
 by_{{ dimension }} as (
 
+    -- p50 and p90 of a column come from one sort
     select
         '{{ dimension }}' as dimension,
         {{ dimension }} as dimension_value,
         count(*) as resolved_interactions,
-        {{ percentile('seconds_to_resolution', 0.5) }} / 3600.0 as p50_hours,
-        {{ percentile('seconds_to_resolution', 0.9) }} / 3600.0 as p90_hours,
-        {{ percentile('working_seconds_to_resolution', 0.5) }} / 3600.0 as p50_working_hours,
-        {{ percentile('working_seconds_to_resolution', 0.9) }} / 3600.0 as p90_working_hours,
+        {{ percentiles('seconds_to_resolution', [0.5, 0.9]) }} as calendar_seconds,
+        {{ percentiles('working_seconds_to_resolution', [0.5, 0.9]) }} as working_seconds,
 
     from resolved
     group by {{ dimension }}
@@ -47,7 +46,13 @@ unioned as (
 compared as (
 
     select
-        unioned.*,
+        unioned.dimension,
+        unioned.dimension_value,
+        unioned.resolved_interactions,
+        {{ array_item('unioned.calendar_seconds', 1) }} / 3600.0 as p50_hours,
+        {{ array_item('unioned.calendar_seconds', 2) }} / 3600.0 as p90_hours,
+        {{ array_item('unioned.working_seconds', 1) }} / 3600.0 as p50_working_hours,
+        {{ array_item('unioned.working_seconds', 2) }} / 3600.0 as p90_working_hours,
         intents.baseline_working_hours,
         intents.baseline_source,
 
