@@ -408,6 +408,9 @@ def _load_clean_files(
     except duckdb.Error:
         connection.execute("rollback")
         return False
+    except BaseException:
+        connection.execute("rollback")
+        raise
     summary.rows_read += loaded[0]
     summary.rows_loaded += loaded[0]
     return True
