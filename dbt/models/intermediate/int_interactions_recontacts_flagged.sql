@@ -2,7 +2,7 @@
 -- re-contact window (var recontact_window_hours, default 72 h) after this one started, and when.
 -- Incremental: when an employee's interactions change, the flags of that employee's interactions
 -- from one window before the earliest change onwards are computed again (an earlier interaction
--- cannot have a re-contact that late).
+-- cannot have a re-contact that late), and only the flags that changed are written.
 
 {{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
 
@@ -93,3 +93,13 @@ final as (
 )
 
 select * from final
+{% if is_incremental() %}
+-- only new flags and flags that changed: a row left out keeps its old stamp, so the facts
+-- downstream rebuild only the interactions whose re-contact really changed
+where not exists (
+    select 1 from {{ this }} as previous
+    where previous.interaction_id = final.interaction_id
+        and previous.has_recontact = final.has_recontact
+        and previous.recontact_started_at is not distinct from final.recontact_started_at
+)
+{% endif %}
