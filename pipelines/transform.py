@@ -20,6 +20,13 @@ from unticket.settings import PROJECT_ROOT, Settings, get_settings
 DBT_PROJECT = PROJECT_ROOT / "dbt"
 
 
+def build_state_path(warehouse: Path) -> Path:
+    """The file beside a warehouse that holds its build's incremental state: the intermediate
+    models' tables (attached to dbt's connection as `build_state`). Readers never query them,
+    so they stay out of the warehouse file and publishing copies a quarter less."""
+    return warehouse.with_name(f"{warehouse.stem}-build-state.duckdb")
+
+
 @dataclass
 class BuildResult:
     """What `dbt build` did: success, and the nodes that failed or warned."""
@@ -36,6 +43,7 @@ def run_dbt(arguments: list[str], warehouse: Path) -> BuildResult:
     from dbt.cli.main import dbtRunner
 
     os.environ["UNTICKET_WAREHOUSE"] = str(warehouse.resolve())
+    os.environ["UNTICKET_BUILD_STATE"] = str(build_state_path(warehouse.resolve()))
     os.environ["UNTICKET_DUCKDB_MEMORY_LIMIT"] = get_settings().duckdb_memory_limit
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     target = warehouse.parent / "dbt-target"
@@ -125,7 +133,8 @@ def _plan_build(settings: Settings, connection: duckdb.DuckDBPyConnection, build
     built = connection.execute(
         "select count(*) from information_schema.tables where table_name = 'fct_interactions'"
     ).fetchone()[0]
-    full_refresh = last is None or last[0] != fingerprint or not built
+    state_kept = build_state_path(settings.work_warehouse_path).exists()
+    full_refresh = last is None or last[0] != fingerprint or not built or not state_kept
     old = datetime(1900, 1, 1)
     connection.execute(
         """
@@ -150,6 +159,8 @@ def build_warehouse(settings: Settings) -> BuildResult:
     try:
         load_reference_data(catalogue, connection, settings.state_db)
         full_refresh = _plan_build(settings, connection, build_id)
+        if full_refresh:  # warehouses built before the build-state file kept these here
+            connection.execute("drop schema if exists intermediate cascade")
     finally:
         connection.close()
     result = build_models(settings.work_warehouse_path, full_refresh)

@@ -1,8 +1,8 @@
 """The DuckDB warehouse: connections and the raw tables that loading writes into.
 
-Loading (event ingest and ticket imports) writes the `raw` schema; dbt builds `staging`,
-`intermediate` and `marts` from it. Every load runs in one transaction, so a failed load leaves
-the warehouse as it was.
+Loading (event ingest and ticket imports) writes the `raw` schema; dbt builds `staging` and
+`marts` from it (and `intermediate` in a build-state file beside it: pipelines/transform.py).
+Every load runs in one transaction, so a failed load leaves the warehouse as it was.
 """
 
 from __future__ import annotations

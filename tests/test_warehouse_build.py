@@ -13,7 +13,7 @@ import yaml
 from pipelines.ingest import ingest_events
 from pipelines.kpis import headline
 from pipelines.publish import publish_warehouse
-from pipelines.transform import build_models, build_warehouse, run_dbt
+from pipelines.transform import build_models, build_state_path, build_warehouse, run_dbt
 from pipelines.warehouse import connect
 from resolver.simulation import run_simulation
 from tests.conftest import build_published_warehouse, make_settings
@@ -30,6 +30,9 @@ def built(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Set
 def query(settings: Settings, sql: str, work: bool = False) -> list[tuple]:
     path = settings.work_warehouse_path if work else settings.warehouse_path
     with duckdb.connect(str(path), read_only=True) as connection:
+        if work:
+            state = build_state_path(path)
+            connection.execute(f"attach '{state}' as build_state (read_only)")
         return connection.execute(sql).fetchall()
 
 
@@ -90,6 +93,10 @@ def test_rebuilding_is_safe_and_docs_generate(built: Settings) -> None:
         query(built, "select count(*), round(sum(hours_saved), 6) from marts.fct_interactions")
         == before
     )
+    intermediate = (
+        "select count(*) from information_schema.tables where table_schema = 'intermediate'"
+    )
+    assert query(built, intermediate) == [(0,)]  # build state stays out of what readers get
     assert run_dbt(["docs", "generate"], built.work_warehouse_path).success
     catalog = built.work_warehouse_path.parent / "dbt-target" / "catalog.json"
     assert catalog.exists() and "fct_interactions" in catalog.read_text()
@@ -116,10 +123,10 @@ def test_every_mart_column_is_documented(built: Settings) -> None:
 
 
 INCREMENTAL_TABLES = {
-    "intermediate.int_interactions_summarised": "interaction_id",
-    "intermediate.int_engine_tickets_summarised": "ticket_id",
-    "intermediate.int_interactions_recontacts_flagged": "interaction_id",
-    "intermediate.int_interactions_timed": "interaction_id",
+    "build_state.intermediate.int_interactions_summarised": "interaction_id",
+    "build_state.intermediate.int_engine_tickets_summarised": "ticket_id",
+    "build_state.intermediate.int_interactions_recontacts_flagged": "interaction_id",
+    "build_state.intermediate.int_interactions_timed": "interaction_id",
     "marts.fct_interactions": "interaction_id",
     "marts.fct_tickets": "ticket_key",
     "marts.kpi_deflection_daily": "day, channel, intent, department",
