@@ -90,9 +90,14 @@ def _first_line(segment: Segment) -> int:
     return newlines + 1
 
 
+def _is_whole_file(segment: Segment) -> bool:
+    """Whether the segment is its whole file as it is now (from the first byte to the last)."""
+    return segment.start_byte == 0 and segment.end_byte == segment.path.stat().st_size
+
+
 def _segment_file(segment: Segment, scratch: Path) -> Path:
     """The file DuckDB reads: the event file itself, or a copy of just the new bytes."""
-    if segment.start_byte == 0 and segment.end_byte == segment.path.stat().st_size:
+    if _is_whole_file(segment):
         return segment.path
     copy = scratch / f"segment-{len(list(scratch.iterdir()))}.jsonl"
     with segment.path.open("rb") as source, copy.open("wb") as target:
@@ -391,8 +396,7 @@ def _load_clean_files(
     straight from the files into `raw.events`, checked as they are read. Any problem line,
     value of the wrong type or repeated id rolls the batch back and returns False, and the
     careful path (`_stage`, `_load`) reads it again, quarantining or skipping what it must."""
-    whole = all(s.complete and s.start_byte == 0 for s in batch)
-    if not whole or any(s.end_byte != s.path.stat().st_size for s in batch):
+    if not all(s.complete and _is_whole_file(s) for s in batch):
         return False
     connection.execute("begin transaction")
     try:

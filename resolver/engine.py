@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from resolver.catalogue import Catalogue, Intent
 from resolver.connectors.base import Approval
@@ -225,15 +226,12 @@ class Engine:
             return []
         filed = self.c.ticketing.retry_pending(now)
         events = [
-            new_event(
-                "ticket_status_changed",
-                event_id=self.ids(),
-                occurred_at=now,
-                interaction_id=item.interaction_id,
-                employee_id=item.requester_id,
-                channel="service_desk",
-                ticket_id=item.real_id,
-                status="filed",
+            self._status_event(
+                now,
+                item.interaction_id,
+                item.requester_id,
+                item.real_id,
+                "filed",
                 provisional_ticket_id=item.provisional_id,
             )
             for item in filed
@@ -251,17 +249,26 @@ class Engine:
             ticket = self.c.ticketing.set_status(ticket_id, status, now)
             if status in ("resolved", "closed"):
                 self.outages.end_for_ticket({ticket_id, ticket.ticket_id}, now)
-            event = new_event(
-                "ticket_status_changed",
-                event_id=self.ids(),
-                occurred_at=now,
-                interaction_id=ticket.interaction_id,
-                employee_id=ticket.requester_id,
-                channel="service_desk",
-                ticket_id=ticket.ticket_id,
-                status=status,
+            event = self._status_event(
+                now, ticket.interaction_id, ticket.requester_id, ticket.ticket_id, status
             )
             self._write([event])
+
+    def _status_event(
+        self,
+        now: datetime,
+        interaction_id: str | None,
+        requester_id: str,
+        ticket_id: str,
+        status: str,
+        **fields: Any,
+    ) -> Event:
+        """A service-desk `ticket_status_changed` event."""
+        return new_event(
+            "ticket_status_changed", event_id=self.ids(), occurred_at=now,
+            interaction_id=interaction_id, employee_id=requester_id, channel="service_desk",
+            ticket_id=ticket_id, status=status, **fields,
+        )  # fmt: skip
 
     def expire(self, now: datetime | None = None) -> int:
         """Close conversations nobody answered in time and expire stale approvals."""
