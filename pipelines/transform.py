@@ -47,7 +47,12 @@ def run_dbt(arguments: list[str], warehouse: Path) -> BuildResult:
     os.environ["UNTICKET_DUCKDB_MEMORY_LIMIT"] = get_settings().duckdb_memory_limit
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     target = warehouse.parent / "dbt-target"
-    variables = {"recontact_window_hours": get_settings().recontact_window_hours}
+    variables = {
+        "recontact_window_hours": get_settings().recontact_window_hours,
+        # dbt re-parses the project when its variables change, but not when the project
+        # moves; with the path among them, a moved installation never reuses stale paths
+        "project_dir": str(DBT_PROJECT),
+    }
     command = [
         *arguments,
         "--vars",
@@ -97,9 +102,11 @@ def build_models(warehouse: Path, full_refresh: bool = False) -> BuildResult:
     run with full refreshes only: any change to the project forces one (`build_fingerprint`),
     and an incremental build runs code whose unit tests passed in the build that introduced it.
     """
+    # the results come back in process; dbt.log in the target folder keeps every statement
+    build = ["build", "--no-write-json"]
     if full_refresh:
-        return run_dbt(["build", "--full-refresh"], warehouse)
-    return run_dbt(["build", "--exclude-resource-type", "unit_test"], warehouse)
+        return run_dbt([*build, "--full-refresh"], warehouse)
+    return run_dbt([*build, "--exclude-resource-type", "unit_test"], warehouse)
 
 
 def build_fingerprint(settings: Settings, connection: duckdb.DuckDBPyConnection) -> str:
@@ -108,12 +115,19 @@ def build_fingerprint(settings: Settings, connection: duckdb.DuckDBPyConnection)
     digest = hashlib.sha256()
     for folder in (DBT_PROJECT, settings.catalogue_dir):
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and not {"target", "logs"} & set(path.relative_to(folder).parts):
+            if path.is_file() and not _is_tool_output(path.relative_to(folder)):
                 digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
     digest.update(str(settings.recontact_window_hours).encode())
     for query in _REFERENCE_DATA_QUERIES:
         digest.update(repr(connection.execute(query).fetchall()).encode())
     return digest.hexdigest()
+
+
+def _is_tool_output(relative: Path) -> bool:
+    """Whether a file in the dbt project or catalogue is something a tool wrote rather than
+    part of the project: dbt's target and logs folders, and hidden files such as the
+    `.user.yml` the dbt command line leaves beside its profile."""
+    return bool({"target", "logs"} & set(relative.parts)) or relative.name.startswith(".")
 
 
 _REFERENCE_DATA_QUERIES = [

@@ -115,9 +115,13 @@ class Catalogue(BaseModel):
         return list(self.policy[policy_name][privilege])
 
 
+# libyaml's loader when PyYAML was built with it: the same safe subset, several times faster
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except FileNotFoundError as error:
         raise CatalogueError(f"catalogue file missing: {path}") from error
     except yaml.YAMLError as error:
@@ -131,7 +135,7 @@ def parse_article(path: Path) -> Article:
         raise CatalogueError(f"{path}: an article starts with YAML front matter ('---')")
     _, front, body = text.split("---", 2)
     try:
-        return Article(**yaml.safe_load(front), body=body.strip())
+        return Article(**yaml.load(front, Loader=_SAFE_LOADER), body=body.strip())
     except (yaml.YAMLError, ValidationError, TypeError) as error:
         raise CatalogueError(f"{path}: bad front matter: {error}") from error
 

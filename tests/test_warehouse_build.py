@@ -13,7 +13,13 @@ import yaml
 from pipelines.ingest import ingest_events
 from pipelines.kpis import headline
 from pipelines.publish import publish_warehouse
-from pipelines.transform import build_models, build_state_path, build_warehouse, run_dbt
+from pipelines.transform import (
+    build_fingerprint,
+    build_models,
+    build_state_path,
+    build_warehouse,
+    run_dbt,
+)
 from pipelines.warehouse import connect
 from resolver.simulation import run_simulation
 from tests.conftest import build_published_warehouse, make_settings
@@ -207,3 +213,43 @@ def test_a_repeated_event_id_fails_the_build(
         failure.startswith("unique_by_hash_stg_unticket__events_event_id")
         for failure in result.failures
     )
+
+
+def test_a_moved_dbt_project_still_builds_incrementally(
+    tmp_path_factory: pytest.TempPathFactory, trained_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # dbt re-parses a project when its variables change but not when it moves: a reinstalled
+    # product at a new path must not reuse the old installation's file paths
+    settings = make_settings(tmp_path_factory.mktemp("moved") / "data", trained_models)
+    run_simulation(settings, employees=50, days=3, seed=9, start=date(2026, 9, 7))
+    connection = connect(settings.work_warehouse_path)
+    ingest_events(settings.events_dir, connection)
+    connection.close()
+    results = []
+    for installation in ("first", "second"):
+        project = tmp_path_factory.mktemp(installation) / "dbt"
+        shutil.copytree(PROJECT_ROOT / "dbt", project, ignore=shutil.ignore_patterns(".*"))
+        monkeypatch.setattr("pipelines.transform.DBT_PROJECT", project)
+        results.append(build_warehouse(settings))
+        shutil.rmtree(project)
+    assert results[1].success, results[1].failures
+    assert [result.full_refresh for result in results] == [True, False]
+
+
+def test_files_tools_leave_in_the_project_do_not_force_a_full_build(
+    tmp_path: Path, trained_models: Path
+) -> None:
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(PROJECT_ROOT / "data" / "catalogue", catalogue)
+    settings = make_settings(tmp_path / "data", trained_models, catalogue_dir=catalogue)
+    connection = connect(settings.work_warehouse_path)
+    before = build_fingerprint(settings, connection)
+    (catalogue / ".user.yml").write_text("id: written-by-a-tool\n")
+    (catalogue / "logs").mkdir()
+    (catalogue / "logs" / "dbt.log").write_text("a log line\n")
+    unchanged = build_fingerprint(settings, connection)
+    costs = catalogue / "costs.yml"
+    costs.write_text(costs.read_text() + "\n# a reviewed change\n")
+    changed = build_fingerprint(settings, connection)
+    connection.close()
+    assert unchanged == before != changed

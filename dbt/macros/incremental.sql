@@ -25,35 +25,31 @@
 {%- endmacro %}
 
 {# For an incremental model over events keyed by `key`: the newest load time it has seen
-   (`loaded_after`) and the oldest time an event of a changed key can have (`scan_from`: the
-   key's start in this table, or its first new event; none when nothing changed). Both come
-   back as values, so the model's filters are literals the database prunes row groups with.
+   (`loaded_after`, a literal) and the oldest time an event of a changed key can have
+   (`scan_from`: the key's start in this table, or its first new event; none when nothing
+   changed). Both are literals, so the model's filters let the database prune row groups.
    `events` names the model of events read (the engine's events by default). #}
 {% macro event_scan_bounds(key, start_column, events='stg_unticket__events') %}
+    {% set loaded_after = watermark('last_loaded_at') %}
     {% set query %}
         with
-        seen as (
-            select coalesce(max(last_loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
-            from {{ this }}
-        ),
         changed as (
             select {{ key }} as changed_key, min(occurred_at) as first_new_at
             from {{ ref(events) }}
-            where {{ key }} is not null and loaded_at > (select loaded_at from seen)
+            where {{ key }} is not null and loaded_at > {{ loaded_after }}
             group by 1
         )
-        select
-            (select loaded_at from seen),
-            min(case
-                when previous.{{ start_column }} < changed.first_new_at
-                    then previous.{{ start_column }}
-                else changed.first_new_at
-            end)
-        from changed
-        left join {{ this }} as previous on changed.changed_key = previous.{{ key }}
+        -- a union, not a left join to this table: the database builds its hash table on the
+        -- few changed keys instead of on every row of this table
+        select min(scan_from) from (
+            select first_new_at as scan_from from changed
+            union all
+            select {{ start_column }} from {{ this }}
+            where {{ key }} in (select changed_key from changed)
+        ) as starts
     {% endset %}
-    {% set row = run_query(query).rows[0] %}
-    {{ return({'loaded_after': row[0], 'scan_from': row[1]}) }}
+    {% set scan_from = run_query(query).rows[0][0] %}
+    {{ return({'loaded_after': loaded_after, 'scan_from': scan_from}) }}
 {% endmacro %}
 
 {# The filter of an incremental model's events: only keys with events loaded after
@@ -65,7 +61,7 @@
         and occurred_at >= cast('{{ bounds.scan_from }}' as timestamp)
         and {{ key }} in (
             select {{ key }} from {{ ref(events) }}
-            where loaded_at > cast('{{ bounds.loaded_after }}' as timestamp)
+            where loaded_at > {{ bounds.loaded_after }}
         )
     {%- endif -%}
 {%- endmacro %}

@@ -6,15 +6,12 @@
 
 {{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
 
+{% set summarised = ref('int_interactions_summarised') %}
+
 with
 
-summarised as (
-
-    select * from {{ ref('int_interactions_summarised') }}
-
-),
-
 {% if is_incremental() %}
+{% set changed_since = watermark('built_at') %}
 changed_employees as (
 
     select
@@ -22,28 +19,30 @@ changed_employees as (
         {{ dbt.dateadd('hour', '-' ~ var('recontact_window_hours'), 'min(started_at)') }}
             as recompute_from,
 
-    from summarised
-    where built_at > {{ watermark('built_at') }}
+    from {{ summarised }}
+    where built_at > {{ changed_since }}
     group by employee_id
 
 ),
 
 interactions as (
 
+    -- the model is named in each branch rather than once in a CTE: a CTE read twice is
+    -- materialised whole, while each branch here reads only the rows it needs
     select summarised.*
-    from summarised
+    from {{ summarised }} as summarised
     inner join changed_employees
         on summarised.employee_id = changed_employees.employee_id
         and summarised.started_at >= changed_employees.recompute_from
     union all
-    select * from summarised
-    where employee_id is null and built_at > {{ watermark('built_at') }}
+    select * from {{ summarised }}
+    where employee_id is null and built_at > {{ changed_since }}
 
 ),
 {% else %}
 interactions as (
 
-    select * from summarised
+    select * from {{ summarised }}
 
 ),
 {% endif %}

@@ -56,28 +56,47 @@ by_issue_type as (
 
 ),
 
-items as (
+{% set levels = {'ticket': 'ticket_lost_time', 'issue_type': 'by_issue_type'} %}
+ranked as (
 
-    select 'ticket' as level, item, lost_hours from ticket_lost_time
-    union all
-    select 'issue_type' as level, item, lost_hours from by_issue_type
+    -- each level ranked on its own: a window partitioned by level would rank the tickets,
+    -- nearly every row, in one partition on one thread
+    {% for level, items in levels.items() %}
+    select
+        '{{ level }}' as level,
+        item,
+        lost_hours,
+        row_number() over (order by lost_hours desc, item) as item_rank,
+        sum(lost_hours) over (
+            order by lost_hours desc, item rows unbounded preceding
+        ) as cumulative_lost_hours,
+    from {{ items }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+totals as (
+
+    select level, count(*) as items, sum(lost_hours) as total_lost_hours
+    from ranked
+    group by level
 
 ),
 
 curve as (
 
     select
-        level,
-        item,
-        lost_hours,
-        row_number() over (partition by level order by lost_hours desc, item) as item_rank,
-        count(*) over (partition by level) as items,
-        sum(lost_hours) over (
-            partition by level order by lost_hours desc, item rows unbounded preceding
-        ) as cumulative_lost_hours,
-        sum(lost_hours) over (partition by level) as total_lost_hours,
+        ranked.level,
+        ranked.item,
+        ranked.lost_hours,
+        ranked.item_rank,
+        totals.items,
+        ranked.cumulative_lost_hours,
+        totals.total_lost_hours,
 
-    from items
+    from ranked
+    inner join totals on ranked.level = totals.level
 
 ),
 
