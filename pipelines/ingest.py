@@ -137,6 +137,9 @@ def _problem(checks_first: list[str]) -> str:
         f"when event_type is null or event_type not in ({types}) "
         "then 'unknown event_type ' || coalesce(event_type, 'null')",
         "when occurred_at is null then 'occurred_at is not an ISO 8601 time: null'",
+        # a broken clock's time; the models order events by microseconds x 1000 in 64 bits
+        "when occurred_at < timestamp '2000-01-01' or occurred_at >= timestamp '2262-01-01' "
+        "then 'occurred_at out of range (2000 to 2261): ' || occurred_at",
         "when (interaction_id is null or interaction_id = '') "
         "and event_type <> 'ticket_status_changed' then 'missing interaction_id'",
         "when channel is null or channel = '' then 'missing channel'",

@@ -91,12 +91,13 @@ def test_malformed_lines_are_quarantined_with_file_line_and_reason(tmp_path: Pat
         orjson.dumps({**good, "event_id": "x4", "employee_id": 42}),
         orjson.dumps({**good, "event_id": "x5", "interaction_id": None}),
         orjson.dumps({**good, "event_id": "x7", "confidence": "high"}),
+        orjson.dumps({**good, "event_id": "x8", "occurred_at": "3026-10-05T10:00:00Z"}),
         orjson.dumps({**good, "event_id": "x6"}),
     ]
     path = events_dir / "date=2026-10-05" / "events-manual.jsonl"
     path.write_bytes(b"\n".join(bad_lines) + b"\n")
     summary = ingest_events(events_dir, connection)
-    assert summary.rows_loaded == 6 and summary.rows_quarantined == 9
+    assert summary.rows_loaded == 6 and summary.rows_quarantined == 10
     reasons = dict(
         connection.execute(
             "select source_line, reason from raw.event_quarantine where source_file = ?",
@@ -112,7 +113,8 @@ def test_malformed_lines_are_quarantined_with_file_line_and_reason(tmp_path: Pat
     assert reasons[7] == "employee_id is not a string"
     assert reasons[8] == "missing interaction_id"
     assert reasons[9] == "confidence is not a double"
-    assert 10 not in reasons
+    assert reasons[10].startswith("occurred_at out of range")
+    assert 11 not in reasons
 
 
 def test_a_line_being_written_waits_and_a_dead_writers_tail_is_quarantined(tmp_path: Path) -> None:
