@@ -2,61 +2,196 @@
 
 DuckDB lets one process write a database file and blocks that writer while any other process has
 the file open, even read-only. So pipelines never write the file readers use: they write a
-working copy (`settings.work_warehouse_path`), and publishing copies it beside the published file
-and renames it into place. A rename is atomic: a reader opening the warehouse gets either the
-old build or the new one, never a mix, and a reader still holding the old file keeps reading it
-undisturbed. The same is done for `ops.duckdb`, the small file of run and quality records.
+working copy (`settings.work_warehouse_path`) and publish it.
+
+Two slot files beside the published one take turns (`.warehouse.duckdb.slot-a` and `-b`); the
+published name is a hard link to one of them. Publishing brings the other slot up to date with
+the working copy, flushes it to disk and moves the published name to it with an atomic rename:
+a reader opening the warehouse gets either the old build or the new one, never a mix, and a
+reader still holding the old file keeps reading it undisturbed.
+
+A DuckDB file is a header followed by fixed-size blocks, each starting with a checksum of its
+contents, and an incremental build changes a few percent of them. So a slot is brought up to
+date by writing only the blocks whose checksum differs from the working copy's. That needs the
+slot to be closed everywhere: DuckDB holds a shared lock on a file while any connection has it
+open, so the slot is patched only under an exclusive lock, and only if this process does not
+have it open either. Otherwise, and the first time, the slot becomes a fresh copy. A marker
+file stands beside a slot while it is being patched, so a patch that was interrupted is never
+trusted. The same publishing is done for `ops.duckdb`, the small file of run and quality records,
+by writing it anew.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 
 from pipelines.warehouse import connect
 
 OPS_TABLES = ("pipeline_runs", "builds", "dq_results", "model_runs")
+SLOTS = ("slot-a", "slot-b")
+HEADER_BYTES = 3 * 4096  # DuckDB's file header and its two database headers
+CHECKSUM_BYTES = 8  # the start of every block: the checksum of its contents
+PUBLISHING_SUFFIXES = (".patching", ".copying", ".linking")
 
 
 @dataclass(frozen=True)
 class Published:
-    """A published file: where, how big and how long publishing took."""
+    """A published file: where, how big, how many bytes publishing wrote and how long it took."""
 
     path: Path
     bytes: int
     seconds: float
-
-
-def _replace_atomically(source: Path, target: Path) -> int:
-    """Copy `source` next to `target`, flush it to disk, and rename it over `target`."""
-    staging = target.with_name(f".{target.name}.publishing")
-    shutil.copyfile(source, staging)
-    with staging.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(staging, target)
-    directory = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-    return target.stat().st_size
+    written: int
 
 
 def publish_warehouse(work: Path, published: Path) -> Published:
-    """Checkpoint the working warehouse and publish a copy of it at `published`."""
+    """Checkpoint the working warehouse and publish its contents at `published`."""
     began = time.perf_counter()
     connection = connect(work)
     try:
         connection.execute("checkpoint")
+        block_size = connection.execute(
+            "select block_size from pragma_database_size() where database_name = current_database()"
+        ).fetchone()[0]
     finally:
         connection.close()
-    size = _replace_atomically(work, published)
-    return Published(published, size, time.perf_counter() - began)
+    slot = _free_slot(published)
+    written = _refresh_slot(work, slot, block_size)
+    _link_atomically(slot, published)
+    size = published.stat().st_size
+    return Published(published, size, time.perf_counter() - began, written)
+
+
+def published_files(published: Path) -> list[Path]:
+    """The published file, its slots and the files publishing writes while it runs."""
+    slots = _slots(published)
+    leftovers = [
+        path.with_name(path.name + suffix)
+        for path in (published, *slots)
+        for suffix in PUBLISHING_SUFFIXES
+    ]
+    return [published, *slots, *leftovers]
+
+
+def _slots(published: Path) -> list[Path]:
+    return [published.with_name(f".{published.name}.{name}") for name in SLOTS]
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file a path names (device and inode), or None when there is none."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _free_slot(published: Path) -> Path:
+    """The slot the published name does not point at: readers opening the warehouse now do
+    not get it."""
+    current = _identity(published)
+    return next(slot for slot in _slots(published) if current is None or _identity(slot) != current)
+
+
+def _refresh_slot(work: Path, slot: Path, block_size: int) -> int:
+    """Make `slot` hold exactly the working copy, on disk; return the bytes written."""
+    marker = slot.with_name(slot.name + ".patching")
+    if slot.exists() and not marker.exists() and not _open_in_this_process(slot):
+        with slot.open("r+b") as handle:
+            if _lock_exclusively(handle):
+                marker.touch()
+                _sync_directory(slot.parent)
+                written = _patch(work, handle, block_size)
+                if written is not None:
+                    marker.unlink()
+                    return written
+    return _copy_fresh(work, slot, marker)
+
+
+def _open_in_this_process(path: Path) -> bool:
+    """Whether this process has the file open. Locks never conflict within one process, so the
+    lock cannot tell; where the process's open files cannot be listed, assume it is open."""
+    descriptors = Path("/proc/self/fd")
+    if not descriptors.is_dir():
+        return True
+    identity = _identity(path)
+    for descriptor in descriptors.iterdir():
+        try:
+            status = os.stat(descriptor)
+        except OSError:
+            continue
+        if (status.st_dev, status.st_ino) == identity:
+            return True
+    return False
+
+
+def _lock_exclusively(handle: BinaryIO) -> bool:
+    """Take an exclusive lock on the whole file without waiting; False while any other process
+    has it open with DuckDB (which holds a shared lock on the files it reads)."""
+    try:
+        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _patch(work: Path, handle: BinaryIO, block_size: int) -> int | None:
+    """Write into the open slot the header and every block of `work` whose checksum differs,
+    cut the slot to `work`'s size and flush it; return the bytes written, or None when `work`
+    is not laid out in blocks of `block_size`."""
+    size = work.stat().st_size
+    if size < HEADER_BYTES or (size - HEADER_BYTES) % block_size:
+        return None
+    target = handle.fileno()
+    written = 0
+    with work.open("rb") as source_file:
+        source = source_file.fileno()
+        for offset in range(HEADER_BYTES, size, block_size):
+            if os.pread(source, CHECKSUM_BYTES, offset) != os.pread(target, CHECKSUM_BYTES, offset):
+                written += os.pwrite(target, os.pread(source, block_size, offset), offset)
+        written += os.pwrite(target, os.pread(source, HEADER_BYTES, 0), 0)
+    os.ftruncate(target, size)
+    os.fsync(target)
+    return written
+
+
+def _copy_fresh(work: Path, slot: Path, marker: Path) -> int:
+    """Replace `slot` by a new copy of `work`, flushed to disk (a reader of the old slot keeps
+    its file); return the bytes written."""
+    staging = slot.with_name(slot.name + ".copying")
+    shutil.copyfile(work, staging)
+    with staging.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(staging, slot)
+    marker.unlink(missing_ok=True)
+    _sync_directory(slot.parent)
+    return slot.stat().st_size
+
+
+def _link_atomically(slot: Path, published: Path) -> None:
+    """Point the published name at `slot` in one rename."""
+    link = published.with_name(published.name + ".linking")
+    link.unlink(missing_ok=True)
+    os.link(slot, link)
+    os.replace(link, published)
+    _sync_directory(published.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Flush a directory's entries (new names, renames) to disk."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def publish_ops(work: Path, ops_file: Path) -> Published:
@@ -82,7 +217,8 @@ def publish_ops(work: Path, ops_file: Path) -> Published:
     finally:
         connection.close()
     os.replace(staging, ops_file)
-    return Published(ops_file, ops_file.stat().st_size, time.perf_counter() - began)
+    size = ops_file.stat().st_size
+    return Published(ops_file, size, time.perf_counter() - began, size)
 
 
 def open_published(path: Path) -> duckdb.DuckDBPyConnection:

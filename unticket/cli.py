@@ -285,9 +285,12 @@ def dashboard(
 def _clear_generated(settings: Settings) -> None:
     """Remove a data dir's events, enterprise state and the warehouse built from them (trained
     models stay cached)."""
+    from pipelines.publish import published_files
+
     shutil.rmtree(settings.events_dir, ignore_errors=True)
     shutil.rmtree(settings.work_warehouse_path.parent, ignore_errors=True)
-    settings.warehouse_path.unlink(missing_ok=True)
+    for path in published_files(settings.warehouse_path):
+        path.unlink(missing_ok=True)
     settings.ops_path.unlink(missing_ok=True)
     for suffix in ("", "-wal", "-shm"):
         settings.state_db.with_name(settings.state_db.name + suffix).unlink(missing_ok=True)
@@ -432,8 +435,8 @@ def build() -> None:
     with err.status("publishing"):
         published = publish_warehouse(settings.work_warehouse_path, settings.warehouse_path)
     console.print(
-        f"Published {published.path} ({published.bytes / 1e6:,.0f} MB) "
-        f"in {time.perf_counter() - built:.1f} s"
+        f"Published {published.path} ({published.bytes / 1e6:,.0f} MB, "
+        f"{published.written / 1e6:,.0f} MB written) in {time.perf_counter() - built:.1f} s"
     )
 
 

@@ -1,0 +1,127 @@
+"""Publishing: readers get exactly the working copy, at once, and keep the build they opened."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.publish import publish_warehouse, published_files
+from pipelines.warehouse import connect
+
+READER = """
+import sys, duckdb
+connection = duckdb.connect(sys.argv[1], read_only=True)
+for line in sys.stdin:
+    print(connection.execute("select count(*) from main.numbers").fetchone()[0], flush=True)
+"""
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def change(work: Path, step: int) -> None:
+    """What a build does to the file: a first load, then new rows appended, a few recent rows
+    deleted and a small table replaced."""
+    connection = connect(work)
+    connection.execute("create table if not exists main.numbers (n bigint, label varchar)")
+    first, count = (0, 1_000_000) if step == 0 else (1_000_000 + step * 20_000, 20_000)
+    connection.execute(
+        "insert into main.numbers select range, md5(range::varchar) from range(?, ?)",
+        [first, first + count],
+    )
+    connection.execute("delete from main.numbers where n % 1009 = 0 and n >= ?", [first - 50_000])
+    connection.execute(
+        "create or replace table main.summary as select n % 13 as bucket, count(*) as n "
+        "from main.numbers group by 1"
+    )
+    connection.close()
+
+
+def rows(path: Path) -> int:
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute("select count(*) from main.numbers").fetchone()[0]
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> tuple[Path, Path]:
+    return tmp_path / "work" / "warehouse.duckdb", tmp_path / "warehouse.duckdb"
+
+
+def test_every_publish_holds_exactly_the_working_copy(paths: tuple[Path, Path]) -> None:
+    work, published = paths
+    written = []
+    for step in range(5):
+        change(work, step)
+        result = publish_warehouse(work, published)
+        assert digest(published) == digest(work)
+        assert published.stat().st_nlink == 2  # the published name and one slot
+        written.append(result.written)
+    # the first two publishes fill the slots; later ones write only the changed blocks
+    assert all(later < result.bytes / 4 for later in written[2:])
+
+
+def test_a_reader_keeps_the_build_it_opened(paths: tuple[Path, Path]) -> None:
+    work, published = paths
+    change(work, 0)
+    publish_warehouse(work, published)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(published)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdin and reader.stdout
+    reader.stdin.write("count\n")
+    reader.stdin.flush()
+    first = int(reader.stdout.readline())
+    for step in (1, 2):  # the second publish comes back to the slot the reader has open
+        change(work, step)
+        result = publish_warehouse(work, published)
+    assert result.written == result.bytes  # so it made a fresh copy instead of patching
+    reader.stdin.write("count\n")
+    reader.stdin.flush()
+    assert int(reader.stdout.readline()) == first
+    reader.stdin.close()
+    assert reader.wait(timeout=30) == 0
+    assert digest(published) == digest(work) and rows(published) > first
+
+
+def test_a_connection_of_this_process_is_respected_too(paths: tuple[Path, Path]) -> None:
+    work, published = paths
+    change(work, 0)
+    publish_warehouse(work, published)
+    with duckdb.connect(str(published), read_only=True) as reader:
+        first = reader.execute("select count(*) from main.numbers").fetchone()[0]
+        for step in (1, 2):
+            change(work, step)
+            result = publish_warehouse(work, published)
+        assert result.written == result.bytes
+        assert reader.execute("select count(*) from main.numbers").fetchone()[0] == first
+    assert digest(published) == digest(work)
+
+
+def test_an_interrupted_patch_is_never_trusted(paths: tuple[Path, Path]) -> None:
+    work, published = paths
+    for step in (0, 1):
+        change(work, step)
+        publish_warehouse(work, published)
+    free_slot = next(
+        path
+        for path in published_files(published)[1:3]
+        if path.stat().st_ino != published.stat().st_ino
+    )
+    with free_slot.open("r+b") as handle:  # a patch cut short: a block half written
+        handle.seek(3 * 4096 + 100)
+        handle.write(b"torn" * 1000)
+    free_slot.with_name(free_slot.name + ".patching").touch()
+    change(work, 2)
+    result = publish_warehouse(work, published)
+    assert result.written == result.bytes
+    assert digest(published) == digest(work)
+    assert not free_slot.with_name(free_slot.name + ".patching").exists()
