@@ -27,6 +27,8 @@ import fcntl
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -63,10 +65,11 @@ def publish_warehouse(work: Path, published: Path) -> Published:
         ).fetchone()[0]
     finally:
         connection.close()
-    slot = _free_slot(published)
-    written = _refresh_slot(work, slot, block_size)
-    _link_atomically(slot, published)
-    size = published.stat().st_size
+    with _one_publisher(published):
+        slot = _free_slot(published)
+        written = _refresh_slot(work, slot, block_size)
+        _link_atomically(slot, published)
+        size = published.stat().st_size
     return Published(published, size, time.perf_counter() - began, written)
 
 
@@ -78,7 +81,20 @@ def published_files(published: Path) -> list[Path]:
         for path in (published, *slots)
         for suffix in PUBLISHING_SUFFIXES
     ]
-    return [published, *slots, *leftovers]
+    return [published, *slots, *leftovers, _lock_file(published)]
+
+
+def _lock_file(published: Path) -> Path:
+    return published.with_name(f".{published.name}.lock")
+
+
+@contextmanager
+def _one_publisher(published: Path) -> Iterator[None]:
+    """One publisher at a time per published file (a build from the command line and a pipeline
+    run could finish together): the next one waits."""
+    with _lock_file(published).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _slots(published: Path) -> list[Path]:
