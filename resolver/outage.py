@@ -48,10 +48,14 @@ warehouse counts notices and linked requests as interactions linked to one incid
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -207,7 +211,9 @@ class OutageDetector:
     """Turns a spike of one problem at one office into one known outage (see the module doc).
 
     Keeps the baseline's hourly counts for the day being scored and the offices of the
-    employees it has seen; polls are not meant to run concurrently."""
+    employees it has seen. Engine processes sharing a store (several `serve` processes) take
+    turns: a poll that finds another one running on the store skips, so one spike never
+    becomes two incidents or two notices."""
 
     def __init__(self, engine: Engine, parameters: SpikeParameters | None = None) -> None:
         self.engine = engine
@@ -218,8 +224,15 @@ class OutageDetector:
 
     def poll(self, now: datetime | None = None) -> list[KnownOutage]:
         """End the outages whose incident is resolved, score the last hour and declare an
-        outage for each new spike; return the outages declared."""
-        now = now or datetime.now(UTC)
+        outage for each new spike; return the outages declared (none while another process
+        polls the same store)."""
+        with _sole_poller(self.engine.outages.store.path) as sole:
+            if not sole:
+                log.info("outage: another process is polling this store; skipped")
+                return []
+            return self._poll(now or datetime.now(UTC))
+
+    def _poll(self, now: datetime) -> list[KnownOutage]:
         self._end_resolved(now)
         reports = self._after_last_outage(self.reports(now - WINDOW, now))
         declared = []
@@ -408,6 +421,19 @@ class OutageDetector:
                 self.engine.start_proactive(report.employee_id, outage.intent, opener, trigger, now)
             except ConnectorError as error:
                 log.warning("outage: could not tell %s: %s", report.employee_id, error)
+
+
+@contextmanager
+def _sole_poller(store: Path) -> Iterator[bool]:
+    """Whether this is the only poll running on the store, across processes and threads (a lock
+    file beside it, held for the poll); False when another poll holds it."""
+    with store.with_name(store.name + ".outage-poll.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
 
 
 def _frame(reports: list[Report]) -> pl.DataFrame:

@@ -3,6 +3,8 @@ linked to it, the employees who reported it are told once, and ordinary traffic 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -174,3 +176,37 @@ def test_no_alarm_before_two_weeks_of_history(runtime: Runtime) -> None:
         report(runtime, employee, NOW + timedelta(minutes=n))
     assert OutageDetector(runtime.engine).poll(NOW + timedelta(minutes=10)) == []
     assert runtime.engine.outages.open_outages() == []
+
+
+HOLD_LOCK = """
+import fcntl, sys
+with open(sys.argv[1], "w") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_poll_while_another_process_polls_the_store_does_nothing(
+    runtime: Runtime, settings: Settings, detector: OutageDetector
+) -> None:
+    for n, employee in enumerate(staff(runtime, "lon")[:8]):
+        report(runtime, employee, NOW + timedelta(minutes=n))
+    tickets, messages = ticket_count(runtime), outbox_count(runtime)
+    lock = settings.state_db.with_name(settings.state_db.name + ".outage-poll.lock")
+    other = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert other.stdout and other.stdin and other.stdout.readline() == "held\n"
+
+    assert detector.poll(NOW + timedelta(minutes=10)) == []
+    assert (ticket_count(runtime), outbox_count(runtime)) == (tickets, messages)
+
+    other.stdin.close()  # the other poll ends
+    assert other.wait(timeout=30) == 0
+    [outage] = detector.poll(NOW + timedelta(minutes=11))
+    assert ticket_count(runtime) == tickets + 1 and outbox_count(runtime) == messages + 8
+    assert runtime.engine.outages.open_outages() == [outage]

@@ -292,7 +292,7 @@ def _clear_generated(settings: Settings) -> None:
     for path in published_files(settings.warehouse_path):
         path.unlink(missing_ok=True)
     settings.ops_path.unlink(missing_ok=True)
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".outage-poll.lock"):
         settings.state_db.with_name(settings.state_db.name + suffix).unlink(missing_ok=True)
 
 
