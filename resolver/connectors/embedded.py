@@ -157,6 +157,20 @@ class Checkpointer:
         self._thread.join()
 
 
+def open_sqlite(path: Path, synchronous: str) -> sqlite3.Connection:
+    """A SQLite connection threads may share, in autocommit mode (transactions are explicit),
+    with write-ahead logging, rows as `sqlite3.Row`, and up to 5 s of waiting for another
+    writer. `synchronous` is SQLite's durability level: `normal` or `full` (every commit
+    reaches the disk)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    db.execute("pragma journal_mode=wal")
+    db.execute(f"pragma synchronous={synchronous}")
+    db.execute("pragma busy_timeout=5000")
+    return db
+
+
 class EnterpriseStore:
     """The local SQLite store that every embedded connector shares.
 
@@ -165,13 +179,8 @@ class EnterpriseStore:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("pragma journal_mode=wal")
-        self.db.execute("pragma synchronous=normal")
-        self.db.execute("pragma busy_timeout=5000")
+        self.db = open_sqlite(path, synchronous="normal")
         self.db.execute(f"pragma wal_autocheckpoint={SAFETY_NET_CHECKPOINT_PAGES}")
         self.db.executescript(SCHEMA)
         self.lock = threading.RLock()

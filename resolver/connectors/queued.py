@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from resolver.connectors.base import ConnectorError, Ticket, Ticketing
+from resolver.connectors.embedded import open_sqlite
 from resolver.events import format_time, parse_time
 
 log = logging.getLogger(__name__)
@@ -103,17 +104,12 @@ class QueuedTicketing:
         max_delay: timedelta = timedelta(minutes=15),
         lease: timedelta = timedelta(minutes=2),
     ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.inner = inner
         self.path = path
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.lease = lease
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute("pragma synchronous=full")
-        self._db.execute("pragma busy_timeout=5000")
+        self._db = open_sqlite(path, synchronous="full")  # a queued ticket must survive a crash
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
 
