@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from resolver.catalogue import cached_catalogue
-from resolver.connectors.embedded import EnterpriseStore
+from resolver.connectors.base import Person
+from resolver.connectors.embedded import EmbeddedDirectory, EnterpriseStore
 from resolver.engine import InboundMessage
 from resolver.enterprise import generate_enterprise
 from resolver.events import read_events
@@ -26,6 +27,25 @@ from unticket.settings import PROJECT_ROOT, Settings
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 EMPLOYEES = 120
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # a Monday morning
+
+
+@pytest.fixture
+def directory(tmp_path: Path) -> Iterator[EmbeddedDirectory]:
+    """A directory of a small generated enterprise of 30 people (no trained model needed),
+    for connector tests."""
+    store = EnterpriseStore(tmp_path / "enterprise.sqlite")
+    generate_enterprise(store, cached_catalogue(Settings().catalogue_dir).enterprise, 30, 11)
+    yield EmbeddedDirectory(store)
+    store.close()
+
+
+@pytest.fixture
+def person(directory: EmbeddedDirectory) -> Person:
+    """An ordinary employee."""
+    row = directory.store.query_one("select employee_id from people order by employee_id limit 1")
+    found = directory.get_person(row["employee_id"])
+    assert found is not None
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -4,47 +4,25 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from resolver.catalogue import cached_catalogue
 from resolver.connectors.base import ConnectorError, Person, Ticket
-from resolver.connectors.embedded import EmbeddedDirectory, EnterpriseStore
+from resolver.connectors.embedded import EmbeddedDirectory
 from resolver.connectors.jira import (
     JiraServiceManagementTicketing,
     product_status,
     split_marker,
     summary_with_marker,
 )
-from resolver.enterprise import generate_enterprise
 from tests.conftest import NOW
 from tests.stubs.jira import JiraStub
-from unticket.settings import Settings
 
 INTERACTION = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 CONTEXT = (
     "Requester: E000042 (channel teams)\nEntities: {'application': 'figma'}\n"
     "Conversation (secrets redacted):\nemployee: figma keeps crashing on launch"
 )
-
-
-@pytest.fixture
-def directory(tmp_path: Path) -> Iterator[EmbeddedDirectory]:
-    """A directory of a small generated enterprise (no trained model needed)."""
-    store = EnterpriseStore(tmp_path / "enterprise.sqlite")
-    generate_enterprise(store, cached_catalogue(Settings().catalogue_dir).enterprise, 30, 11)
-    yield EmbeddedDirectory(store)
-    store.close()
-
-
-@pytest.fixture
-def person(directory: EmbeddedDirectory) -> Person:
-    """An ordinary employee."""
-    row = directory.store.query_one("select employee_id from people order by employee_id limit 1")
-    found = directory.get_person(row["employee_id"])
-    assert found is not None
-    return found
 
 
 @pytest.fixture

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from resolver.catalogue import cached_catalogue
 from resolver.connectors.base import ConnectorError, Person, Ticket
-from resolver.connectors.embedded import EmbeddedDirectory, EnterpriseStore
+from resolver.connectors.embedded import EmbeddedDirectory
 from resolver.connectors.jira import JiraServiceManagementTicketing
 from resolver.connectors.queued import QueuedTicket, QueuedTicketing
 from resolver.connectors.servicenow import ServiceNowTicketing, servicenow_auth
-from resolver.enterprise import generate_enterprise
 from resolver.events import format_time
 from resolver.runtime import Runtime
 from tests.conftest import NOW, Chat, events_of
@@ -24,24 +22,6 @@ from tests.stubs.servicenow import ServiceNowStub
 from unticket.settings import Settings
 
 CONTEXT = "Requester: E000007\nConversation (secrets redacted):\nemployee: the printer ate my badge"
-
-
-@pytest.fixture
-def directory(tmp_path: Path) -> Iterator[EmbeddedDirectory]:
-    """A directory of a small generated enterprise (no trained model needed)."""
-    store = EnterpriseStore(tmp_path / "enterprise.sqlite")
-    generate_enterprise(store, cached_catalogue(Settings().catalogue_dir).enterprise, 30, 11)
-    yield EmbeddedDirectory(store)
-    store.close()
-
-
-@pytest.fixture
-def person(directory: EmbeddedDirectory) -> Person:
-    """An ordinary employee."""
-    row = directory.store.query_one("select employee_id from people order by employee_id limit 1")
-    found = directory.get_person(row["employee_id"])
-    assert found is not None
-    return found
 
 
 @pytest.fixture

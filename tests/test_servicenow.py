@@ -5,44 +5,22 @@ from __future__ import annotations
 import base64
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from resolver.catalogue import cached_catalogue
 from resolver.connectors.base import ConnectorError, Person
-from resolver.connectors.embedded import EmbeddedDirectory, EnterpriseStore
+from resolver.connectors.embedded import EmbeddedDirectory
 from resolver.connectors.servicenow import ServiceNowTicketing, servicenow_auth
-from resolver.enterprise import generate_enterprise
 from resolver.runtime import Runtime
 from tests.conftest import NOW, Chat
 from tests.stubs.servicenow import ServiceNowStub
-from unticket.settings import Settings
 
 CONTEXT = (
     "Requester: E000042 (channel slack)\nEscalation reason: user_asked\n"
     "Conversation (secrets redacted):\nemployee: my laptop fan is screaming\n"
     "unticket: I'll pass this to the service desk."
 )
-
-
-@pytest.fixture
-def directory(tmp_path: Path) -> Iterator[EmbeddedDirectory]:
-    """A directory of a small generated enterprise (no trained model needed)."""
-    store = EnterpriseStore(tmp_path / "enterprise.sqlite")
-    generate_enterprise(store, cached_catalogue(Settings().catalogue_dir).enterprise, 30, 11)
-    yield EmbeddedDirectory(store)
-    store.close()
-
-
-@pytest.fixture
-def person(directory: EmbeddedDirectory) -> Person:
-    """An ordinary employee."""
-    row = directory.store.query_one("select employee_id from people order by employee_id limit 1")
-    found = directory.get_person(row["employee_id"])
-    assert found is not None
-    return found
 
 
 @pytest.fixture
