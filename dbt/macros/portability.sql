@@ -64,3 +64,10 @@
 {% macro event_order_key(occurred_at, event_id) -%}
     (epoch_us({{ occurred_at }}) * 1000 + cast(hash({{ event_id }}) % 1000 as bigint))
 {%- endmacro %}
+
+{# Written after `name as` of a CTE that the query reads more than once: keep it inline. DuckDB
+   would otherwise compute such a CTE whole, once, before the filters of the parts that read it
+   can reach its scan (other engines inline CTEs already: there it is empty). #}
+{% macro inlined() -%}
+    not materialized
+{%- endmacro %}

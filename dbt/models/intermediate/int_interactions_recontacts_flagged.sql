@@ -6,9 +6,13 @@
 
 {{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
 
-{% set summarised = ref('int_interactions_summarised') %}
-
 with
+
+summarised as {{ inlined() }} (
+
+    select * from {{ ref('int_interactions_summarised') }}
+
+),
 
 {% if is_incremental() %}
 {% set changed_since = watermark('built_at') %}
@@ -19,7 +23,7 @@ changed_employees as (
         {{ dbt.dateadd('hour', '-' ~ var('recontact_window_hours'), 'min(started_at)') }}
             as recompute_from,
 
-    from {{ summarised }}
+    from summarised
     where built_at > {{ changed_since }}
     group by employee_id
 
@@ -27,22 +31,20 @@ changed_employees as (
 
 interactions as (
 
-    -- the model is named in each branch rather than once in a CTE: a CTE read twice is
-    -- materialised whole, while each branch here reads only the rows it needs
     select summarised.*
-    from {{ summarised }} as summarised
+    from summarised
     inner join changed_employees
         on summarised.employee_id = changed_employees.employee_id
         and summarised.started_at >= changed_employees.recompute_from
     union all
-    select * from {{ summarised }}
+    select * from summarised
     where employee_id is null and built_at > {{ changed_since }}
 
 ),
 {% else %}
 interactions as (
 
-    select * from {{ summarised }}
+    select * from summarised
 
 ),
 {% endif %}

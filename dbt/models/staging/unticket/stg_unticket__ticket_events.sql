@@ -3,17 +3,21 @@
 -- the `filed` status change links that id to the ITSM's, which later status changes carry. Here
 -- every event carries the provisional id, and `itsm_ticket_id` the ITSM's.
 
--- The events model is named in both places rather than once in a CTE: a CTE read twice is
--- materialised whole, while each read here gets the filters of the query that uses the view.
-
 with
+
+events as {{ inlined() }} (
+
+    select * from {{ ref('stg_unticket__events') }}
+    where ticket_id is not null
+
+),
 
 filed as (
 
     select ticket_id as itsm_ticket_id, min(provisional_ticket_id) as provisional_ticket_id
-    from {{ ref('stg_unticket__events') }}
+    from events
     where event_type = 'ticket_status_changed' and ticket_status = 'filed'
-        and ticket_id is not null and provisional_ticket_id is not null
+        and provisional_ticket_id is not null
     group by ticket_id
 
 ),
@@ -24,9 +28,8 @@ canonical as (
         events.* replace (coalesce(filed.provisional_ticket_id, events.ticket_id) as ticket_id),
         filed.itsm_ticket_id,
 
-    from {{ ref('stg_unticket__events') }} as events
+    from events
     left join filed on events.ticket_id = filed.itsm_ticket_id
-    where events.ticket_id is not null
 
 )
 
