@@ -2,7 +2,8 @@
 
 DuckDB lets one process write a database file and blocks that writer while any other process has
 the file open, even read-only. So pipelines never write the file readers use: they write a
-working copy (`settings.work_warehouse_path`) and publish it.
+working copy (`settings.work_warehouse_path`) and publish it, reading it under a shared lock so
+that no other process writes it meanwhile.
 
 Two slot files beside the published one take turns (`.warehouse.duckdb.slot-a` and `-b`); the
 published name is a hard link to one of them. Publishing brings the other slot up to date with
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,23 +54,44 @@ class Published:
     written: int
 
 
+class PublishError(RuntimeError):
+    """The working warehouse could not be published; the published one is unchanged."""
+
+
 def publish_warehouse(work: Path, published: Path) -> Published:
-    """Checkpoint the working warehouse and publish its contents at `published`."""
+    """Checkpoint the working warehouse and publish its contents at `published`. The working
+    copy is read under a shared lock, so no other process writes it meanwhile."""
     began = time.perf_counter()
-    connection = connect(work)
+    block_size = _checkpoint(work)
+    with work.open("rb") as source, _one_publisher(published):
+        if not _try_lock(source, fcntl.LOCK_SH):
+            raise PublishError(_BEING_WRITTEN.format(work=work))
+        slot = _free_slot(published)
+        written = _refresh_slot(source, slot, block_size)
+        _link_atomically(slot, published)
+        size = published.stat().st_size
+    return Published(published, size, time.perf_counter() - began, written)
+
+
+_BEING_WRITTEN = (
+    "{work} is being written by another process (an ingest, import or build); publish again "
+    "when it has finished"
+)
+
+
+def _checkpoint(work: Path) -> int:
+    """Write the working warehouse's log into its file; return its block size."""
+    try:
+        connection = connect(work)
+    except duckdb.IOException as error:
+        raise PublishError(_BEING_WRITTEN.format(work=work)) from error
     try:
         connection.execute("checkpoint")
-        block_size = connection.execute(
+        return connection.execute(
             "select block_size from pragma_database_size() where database_name = current_database()"
         ).fetchone()[0]
     finally:
         connection.close()
-    with _one_publisher(published):
-        slot = _free_slot(published)
-        written = _refresh_slot(work, slot, block_size)
-        _link_atomically(slot, published)
-        size = published.stat().st_size
-    return Published(published, size, time.perf_counter() - began, written)
 
 
 def published_files(published: Path) -> list[Path]:
@@ -117,19 +138,21 @@ def _free_slot(published: Path) -> Path:
     return next(slot for slot in _slots(published) if current is None or _identity(slot) != current)
 
 
-def _refresh_slot(work: Path, slot: Path, block_size: int) -> int:
-    """Make `slot` hold exactly the working copy, on disk; return the bytes written."""
+def _refresh_slot(source: BinaryIO, slot: Path, block_size: int) -> int:
+    """Make `slot` hold exactly the working copy open as `source`, on disk; return the bytes
+    written. (The working copy is read only through `source`: closing any other descriptor
+    of it would drop this process's lock on it.)"""
     marker = slot.with_name(slot.name + ".patching")
     if slot.exists() and not marker.exists() and not _open_in_this_process(slot):
         with slot.open("r+b") as handle:
-            if _lock_exclusively(handle):
+            if _try_lock(handle, fcntl.LOCK_EX):
                 marker.touch()
                 _sync_directory(slot.parent)
-                written = _patch(work, handle, block_size)
+                written = _patch(source, handle, block_size)
                 if written is not None:
                     marker.unlink()
                     return written
-    return _copy_fresh(work, slot, marker)
+    return _copy_fresh(source, slot, marker)
 
 
 def _open_in_this_process(path: Path) -> bool:
@@ -149,47 +172,52 @@ def _open_in_this_process(path: Path) -> bool:
     return False
 
 
-def _lock_exclusively(handle: BinaryIO) -> bool:
-    """Take an exclusive lock on the whole file without waiting; False while any other process
-    has it open with DuckDB (which holds a shared lock on the files it reads)."""
+def _try_lock(handle: BinaryIO, kind: int) -> bool:
+    """Lock the whole file, shared (`fcntl.LOCK_SH`) or exclusive (`fcntl.LOCK_EX`), without
+    waiting; False when another process holds a lock that conflicts. DuckDB holds a shared
+    lock on a file it reads and an exclusive one on a file it writes."""
     try:
-        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.lockf(handle, kind | fcntl.LOCK_NB)
     except OSError:
         return False
     return True
 
 
-def _patch(work: Path, handle: BinaryIO, block_size: int) -> int | None:
-    """Write into the open slot the header and every block of `work` whose checksum differs,
-    cut the slot to `work`'s size and flush it; return the bytes written, or None when `work`
-    is not laid out in blocks of `block_size`."""
-    size = work.stat().st_size
+def _patch(source: BinaryIO, handle: BinaryIO, block_size: int) -> int | None:
+    """Write into the open slot the header and every block of `source` whose checksum
+    differs, cut the slot to `source`'s size and flush it; return the bytes written, or None
+    when `source` is not laid out in blocks of `block_size`."""
+    reading, target = source.fileno(), handle.fileno()
+    size = os.fstat(reading).st_size
     if size < HEADER_BYTES or (size - HEADER_BYTES) % block_size:
         return None
-    target = handle.fileno()
     written = 0
-    with work.open("rb") as source_file:
-        source = source_file.fileno()
-        for offset in range(HEADER_BYTES, size, block_size):
-            if os.pread(source, CHECKSUM_BYTES, offset) != os.pread(target, CHECKSUM_BYTES, offset):
-                written += os.pwrite(target, os.pread(source, block_size, offset), offset)
-        written += os.pwrite(target, os.pread(source, HEADER_BYTES, 0), 0)
+    for offset in range(HEADER_BYTES, size, block_size):
+        if os.pread(reading, CHECKSUM_BYTES, offset) != os.pread(target, CHECKSUM_BYTES, offset):
+            written += os.pwrite(target, os.pread(reading, block_size, offset), offset)
+    written += os.pwrite(target, os.pread(reading, HEADER_BYTES, 0), 0)
     os.ftruncate(target, size)
     os.fsync(target)
     return written
 
 
-def _copy_fresh(work: Path, slot: Path, marker: Path) -> int:
-    """Replace `slot` by a new copy of `work`, flushed to disk (a reader of the old slot keeps
-    its file); return the bytes written."""
+def _copy_fresh(source: BinaryIO, slot: Path, marker: Path) -> int:
+    """Replace `slot` by a new copy of `source`, flushed to disk (a reader of the old slot
+    keeps its file); return the bytes written."""
     staging = slot.with_name(slot.name + ".copying")
-    shutil.copyfile(work, staging)
-    with staging.open("rb") as handle:
-        os.fsync(handle.fileno())
+    size = os.fstat(source.fileno()).st_size
+    with staging.open("wb") as copy:
+        offset = 0
+        while offset < size:  # in the kernel, from the descriptor that holds the lock
+            sent = os.sendfile(copy.fileno(), source.fileno(), offset, size - offset)
+            if not sent:
+                raise PublishError(f"{staging} came out short: the working copy shrank")
+            offset += sent
+        os.fsync(copy.fileno())
     os.replace(staging, slot)
     marker.unlink(missing_ok=True)
     _sync_directory(slot.parent)
-    return slot.stat().st_size
+    return size
 
 
 def _link_atomically(slot: Path, published: Path) -> None:

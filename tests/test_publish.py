@@ -10,9 +10,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.publish import publish_warehouse, published_files
+from pipelines.publish import PublishError, publish_warehouse, published_files
 from pipelines.warehouse import connect
 
+WRITER = """
+import sys, duckdb
+connection = duckdb.connect(sys.argv[1])
+connection.execute("insert into main.numbers values (-1, 'half-written')")
+print("writing", flush=True)
+sys.stdin.readline()
+"""
 READER = """
 import sys, duckdb
 connection = duckdb.connect(sys.argv[1], read_only=True)
@@ -125,3 +132,45 @@ def test_an_interrupted_patch_is_never_trusted(paths: tuple[Path, Path]) -> None
     assert result.written == result.bytes
     assert digest(published) == digest(work)
     assert not free_slot.with_name(free_slot.name + ".patching").exists()
+
+
+def test_a_working_copy_being_written_is_not_published(paths: tuple[Path, Path]) -> None:
+    work, published = paths
+    change(work, 0)
+    publish_warehouse(work, published)
+    before = digest(published)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(work)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdin and writer.stdout and writer.stdout.readline() == "writing\n"
+    with pytest.raises(PublishError, match="being written by another process"):
+        publish_warehouse(work, published)
+    writer.stdin.close()
+    assert writer.wait(timeout=30) == 0
+    assert digest(published) == before
+    publish_warehouse(work, published)  # once the writer is done
+    assert rows(published) == rows(work)
+
+
+def test_the_lock_on_the_working_copy_conflicts_with_a_duckdb_writer(
+    paths: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a writer that opens the working copy just after publishing checkpointed it
+    work, published = paths
+    change(work, 0)
+    monkeypatch.setattr("pipelines.publish._checkpoint", lambda _: 262_144)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(work)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdin and writer.stdout and writer.stdout.readline() == "writing\n"
+    with pytest.raises(PublishError, match="being written by another process"):
+        publish_warehouse(work, published)
+    writer.stdin.close()
+    assert writer.wait(timeout=30) == 0
+    assert not published.exists()

@@ -415,7 +415,7 @@ def build() -> None:
 
     Example: unticket build
     """
-    from pipelines.publish import publish_ops, publish_warehouse
+    from pipelines.publish import PublishError, publish_ops, publish_warehouse
     from pipelines.transform import build_warehouse
 
     settings = get_settings()
@@ -432,8 +432,11 @@ def build() -> None:
         _fail("the build failed; fix the failures above and run `unticket build` again")
     kind = "full" if result.full_refresh else "incremental"
     console.print(f"Built {result.nodes} dbt nodes ({kind} build) in {built - began:.1f} s")
-    with err.status("publishing"):
-        published = publish_warehouse(settings.work_warehouse_path, settings.warehouse_path)
+    try:
+        with err.status("publishing"):
+            published = publish_warehouse(settings.work_warehouse_path, settings.warehouse_path)
+    except PublishError as error:
+        _fail(f"{error}. The last published warehouse is still in place.")
     console.print(
         f"Published {published.path} ({published.bytes / 1e6:,.0f} MB, "
         f"{published.written / 1e6:,.0f} MB written) in {time.perf_counter() - built:.1f} s"
