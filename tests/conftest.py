@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 
 import pytest
 
@@ -27,6 +30,43 @@ from unticket.settings import PROJECT_ROOT, Settings
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 EMPLOYEES = 120
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # a Monday morning
+
+
+class OtherProcess:
+    """A Python script run in a process of its own (for locks and open files, which behave
+    differently within one process), driven line by line: it answers on stdout and stops when
+    its stdin closes, at the end of the `with` block."""
+
+    def __init__(self, script: str, *arguments: str) -> None:
+        self.child = subprocess.Popen(
+            [sys.executable, "-c", script, *arguments],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def readline(self) -> str:
+        """The script's next line, without its newline."""
+        assert self.child.stdout is not None
+        return self.child.stdout.readline().rstrip("\n")
+
+    def ask(self, line: str) -> str:
+        """Send the script a line and return its answer."""
+        assert self.child.stdin is not None
+        self.child.stdin.write(line + "\n")
+        self.child.stdin.flush()
+        return self.readline()
+
+    def __enter__(self) -> OtherProcess:
+        return self
+
+    def __exit__(
+        self, kind: type | None, error: BaseException | None, _: TracebackType | None
+    ) -> None:
+        assert self.child.stdin is not None
+        self.child.stdin.close()
+        code = self.child.wait(timeout=30)
+        assert error is not None or code == 0, f"the other process exited with {code}"
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ linked to it, the employees who reported it are told once, and ordinary traffic 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,7 +13,7 @@ from resolver.events import format_time
 from resolver.outage import OutageDetector
 from resolver.runtime import Runtime
 from resolver.turn import Reply
-from tests.conftest import NOW, events_of
+from tests.conftest import NOW, OtherProcess, events_of
 from unticket.settings import Settings
 
 HISTORY_DAYS = 21
@@ -194,19 +192,11 @@ def test_a_poll_while_another_process_polls_the_store_does_nothing(
         report(runtime, employee, NOW + timedelta(minutes=n))
     tickets, messages = ticket_count(runtime), outbox_count(runtime)
     lock = settings.state_db.with_name(settings.state_db.name + ".outage-poll.lock")
-    other = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(lock)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert other.stdout and other.stdin and other.stdout.readline() == "held\n"
-
-    assert detector.poll(NOW + timedelta(minutes=10)) == []
-    assert (ticket_count(runtime), outbox_count(runtime)) == (tickets, messages)
-
-    other.stdin.close()  # the other poll ends
-    assert other.wait(timeout=30) == 0
+    with OtherProcess(HOLD_LOCK, str(lock)) as other:
+        assert other.readline() == "held"
+        assert detector.poll(NOW + timedelta(minutes=10)) == []
+        assert (ticket_count(runtime), outbox_count(runtime)) == (tickets, messages)
+    # the other poll has ended
     [outage] = detector.poll(NOW + timedelta(minutes=11))
     assert ticket_count(runtime) == tickets + 1 and outbox_count(runtime) == messages + 8
     assert runtime.engine.outages.open_outages() == [outage]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -12,6 +10,7 @@ import pytest
 
 from pipelines.publish import PublishError, publish_warehouse, published_files
 from pipelines.warehouse import connect
+from tests.conftest import OtherProcess
 
 WRITER = """
 import sys, duckdb
@@ -55,6 +54,14 @@ def rows(path: Path) -> int:
         return connection.execute("select count(*) from main.numbers").fetchone()[0]
 
 
+def refuses_while_written(work: Path, published: Path) -> None:
+    """Publishing fails while another process has the working copy open for writing."""
+    with OtherProcess(WRITER, str(work)) as writer:
+        assert writer.readline() == "writing"
+        with pytest.raises(PublishError, match="being written by another process"):
+            publish_warehouse(work, published)
+
+
 @pytest.fixture
 def paths(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "work" / "warehouse.duckdb", tmp_path / "warehouse.duckdb"
@@ -77,25 +84,13 @@ def test_a_reader_keeps_the_build_it_opened(paths: tuple[Path, Path]) -> None:
     work, published = paths
     change(work, 0)
     publish_warehouse(work, published)
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(published)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert reader.stdin and reader.stdout
-    reader.stdin.write("count\n")
-    reader.stdin.flush()
-    first = int(reader.stdout.readline())
-    for step in (1, 2):  # the second publish comes back to the slot the reader has open
-        change(work, step)
-        result = publish_warehouse(work, published)
-    assert result.written == result.bytes  # so it made a fresh copy instead of patching
-    reader.stdin.write("count\n")
-    reader.stdin.flush()
-    assert int(reader.stdout.readline()) == first
-    reader.stdin.close()
-    assert reader.wait(timeout=30) == 0
+    with OtherProcess(READER, str(published)) as reader:
+        first = int(reader.ask("count"))
+        for step in (1, 2):  # the second publish comes back to the slot the reader has open
+            change(work, step)
+            result = publish_warehouse(work, published)
+        assert result.written == result.bytes  # so it made a fresh copy instead of patching
+        assert int(reader.ask("count")) == first
     assert digest(published) == digest(work) and rows(published) > first
 
 
@@ -139,17 +134,7 @@ def test_a_working_copy_being_written_is_not_published(paths: tuple[Path, Path])
     change(work, 0)
     publish_warehouse(work, published)
     before = digest(published)
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(work)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert writer.stdin and writer.stdout and writer.stdout.readline() == "writing\n"
-    with pytest.raises(PublishError, match="being written by another process"):
-        publish_warehouse(work, published)
-    writer.stdin.close()
-    assert writer.wait(timeout=30) == 0
+    refuses_while_written(work, published)
     assert digest(published) == before
     publish_warehouse(work, published)  # once the writer is done
     assert rows(published) == rows(work)
@@ -162,15 +147,5 @@ def test_the_lock_on_the_working_copy_conflicts_with_a_duckdb_writer(
     work, published = paths
     change(work, 0)
     monkeypatch.setattr("pipelines.publish._checkpoint", lambda _: 262_144)
-    writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(work)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert writer.stdin and writer.stdout and writer.stdout.readline() == "writing\n"
-    with pytest.raises(PublishError, match="being written by another process"):
-        publish_warehouse(work, published)
-    writer.stdin.close()
-    assert writer.wait(timeout=30) == 0
+    refuses_while_written(work, published)
     assert not published.exists()
