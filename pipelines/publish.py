@@ -53,6 +53,10 @@ class Published:
     seconds: float
     written: int
 
+    def sizes(self) -> str:
+        """Its size and what publishing wrote, for people: `2,899 MB, 137 MB written`."""
+        return f"{self.bytes / 1e6:,.0f} MB, {self.written / 1e6:,.0f} MB written"
+
 
 class PublishError(RuntimeError):
     """The working warehouse could not be published; the published one is unchanged."""

@@ -255,10 +255,7 @@ def publish(settings: Settings) -> StepOutcome:
 
     def work() -> StepOutcome:
         published = publish_warehouse(settings.work_warehouse_path, settings.warehouse_path)
-        summary = (
-            f"{published.bytes / 1e6:,.0f} MB published, {published.written / 1e6:,.0f} MB written"
-        )
-        return StepOutcome(step="publish", summary=summary)
+        return StepOutcome(step="publish", summary=f"published: {published.sizes()}")
 
     return _timed("publish", work)
 

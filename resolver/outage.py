@@ -423,11 +423,16 @@ class OutageDetector:
                 log.warning("outage: could not tell %s: %s", report.employee_id, error)
 
 
+def poll_lock_path(store: Path) -> Path:
+    """The lock file beside an enterprise store that outage polls take turns on."""
+    return store.with_name(store.name + ".outage-poll.lock")
+
+
 @contextmanager
 def _sole_poller(store: Path) -> Iterator[bool]:
-    """Whether this is the only poll running on the store, across processes and threads (a lock
-    file beside it, held for the poll); False when another poll holds it."""
-    with store.with_name(store.name + ".outage-poll.lock").open("w") as lock:
+    """Whether this is the only poll running on the store, across processes and threads (its
+    lock file, held for the poll); False when another poll holds it."""
+    with poll_lock_path(store).open("w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

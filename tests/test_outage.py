@@ -10,7 +10,7 @@ import pytest
 from resolver.conversation import Conversation, ConversationStore
 from resolver.engine import InboundMessage
 from resolver.events import format_time
-from resolver.outage import OutageDetector
+from resolver.outage import OutageDetector, poll_lock_path
 from resolver.runtime import Runtime
 from resolver.turn import Reply
 from tests.conftest import NOW, OtherProcess, events_of
@@ -191,8 +191,7 @@ def test_a_poll_while_another_process_polls_the_store_does_nothing(
     for n, employee in enumerate(staff(runtime, "lon")[:8]):
         report(runtime, employee, NOW + timedelta(minutes=n))
     tickets, messages = ticket_count(runtime), outbox_count(runtime)
-    lock = settings.state_db.with_name(settings.state_db.name + ".outage-poll.lock")
-    with OtherProcess(HOLD_LOCK, str(lock)) as other:
+    with OtherProcess(HOLD_LOCK, str(poll_lock_path(settings.state_db))) as other:
         assert other.readline() == "held"
         assert detector.poll(NOW + timedelta(minutes=10)) == []
         assert (ticket_count(runtime), outbox_count(runtime)) == (tickets, messages)

@@ -286,14 +286,16 @@ def _clear_generated(settings: Settings) -> None:
     """Remove a data dir's events, enterprise state and the warehouse built from them (trained
     models stay cached)."""
     from pipelines.publish import published_files
+    from resolver.outage import poll_lock_path
 
     shutil.rmtree(settings.events_dir, ignore_errors=True)
     shutil.rmtree(settings.work_warehouse_path.parent, ignore_errors=True)
     for path in published_files(settings.warehouse_path):
         path.unlink(missing_ok=True)
     settings.ops_path.unlink(missing_ok=True)
-    for suffix in ("", "-wal", "-shm", ".outage-poll.lock"):
+    for suffix in ("", "-wal", "-shm"):
         settings.state_db.with_name(settings.state_db.name + suffix).unlink(missing_ok=True)
+    poll_lock_path(settings.state_db).unlink(missing_ok=True)
 
 
 @app.command()
@@ -438,8 +440,7 @@ def build() -> None:
     except PublishError as error:
         _fail(f"{error}. The last published warehouse is still in place.")
     console.print(
-        f"Published {published.path} ({published.bytes / 1e6:,.0f} MB, "
-        f"{published.written / 1e6:,.0f} MB written) in {time.perf_counter() - built:.1f} s"
+        f"Published {published.path} ({published.sizes()}) in {time.perf_counter() - built:.1f} s"
     )
 
 
