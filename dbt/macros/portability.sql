@@ -67,7 +67,7 @@
 
 {# Written after `name as` of a CTE that the query reads more than once: keep it inline. DuckDB
    would otherwise compute such a CTE whole, once, before the filters of the parts that read it
-   can reach its scan (other engines inline CTEs already: there it is empty). #}
+   can reach its scan. On an engine that inlines CTEs by itself, this macro becomes empty. #}
 {% macro inlined() -%}
     not materialized
 {%- endmacro %}
