@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from resolver.engine import InboundMessage
+from resolver.identity import SLACK
 from resolver.runtime import Runtime, build_runtime
 from resolver.simulation import load_scenario
 from unticket.settings import PROJECT_ROOT, Settings
@@ -56,7 +57,7 @@ def converse(
         for _ in range(3):
             now += timedelta(seconds=7)
             start = time.perf_counter()
-            reply = engine.handle(InboundMessage(user, text, "slack"), now)
+            reply = engine.handle(InboundMessage(user, text, "slack", credential=SLACK), now)
             latencies.append(time.perf_counter() - start)
             if reply.state == "verify":
                 text = CODE.search(notifier.messages_for(user)[-1]["body"])[1]

@@ -48,6 +48,7 @@ from resolver.connectors.embedded import LOCKOUT_THRESHOLD, EnterpriseStore
 from resolver.engine import InboundMessage
 from resolver.enterprise import generate_enterprise
 from resolver.events import read_events
+from resolver.identity import SIMULATION
 from resolver.proactive import Lockout, poll_lockouts
 from resolver.runtime import Runtime, build_runtime
 from resolver.simulation import ids_from_seed, load_scenario
@@ -220,7 +221,9 @@ class Month:
 
     def answer(self, case: Case, now: datetime, channel: str = "proactive") -> None:
         """The employee replies with the code they received (on the channel they are on)."""
-        message = InboundMessage(case.employee_id, self.code(case.employee_id), channel)
+        message = InboundMessage(
+            case.employee_id, self.code(case.employee_id), channel, credential=SIMULATION
+        )
         reply = self.engine.handle(message, now)
         if reply.outcome == "auto_resolved" and case.unlocked_at is None:
             case.unlocked_at, case.unlocked_by = now, "request" if channel == "slack" else channel
@@ -237,7 +240,10 @@ class Month:
         if case.following_offer or not self.directory.is_locked(case.employee_id):
             return
         reply = self.engine.handle(
-            InboundMessage(case.employee_id, "my account is locked", "slack"), now
+            InboundMessage(
+                case.employee_id, "my account is locked", "slack", credential=SIMULATION
+            ),
+            now,
         )
         if reply.state == "verify":
             self.at(now + self.later(), lambda when: self.answer(case, when, "slack"))

@@ -22,6 +22,7 @@ from sklearn.metrics import classification_report, f1_score
 
 from resolver.engine import InboundMessage
 from resolver.events import read_events
+from resolver.identity import CLI
 from resolver.runtime import build_runtime
 from unticket.settings import PROJECT_ROOT, Settings
 
@@ -58,7 +59,7 @@ def rasa_utterances() -> dict[str, list[str]]:
 def first_turn(runtime, employee: str, text: str) -> tuple[str | None, set[str]]:
     """Send one utterance as a new conversation; return the intent and its event types."""
     engine = runtime.engine
-    reply = engine.handle(InboundMessage(employee, text, "api"))
+    reply = engine.handle(InboundMessage(employee, text, "api", credential=CLI))
     events = read_events(engine.settings.events_dir)
     kinds = {e["event_type"] for e in events if e["interaction_id"] == reply.interaction_id}
     return reply.intent, kinds | ({"ticket_opened"} if reply.ticket_id else set())
@@ -81,7 +82,7 @@ def rasa_scores(runtime) -> None:
             counts[f"intent:{intent}"] += 1
             counts["escalated"] += "ticket_opened" in kinds
             counts["action"] += bool(kinds & ACTION_EVENTS)
-            runtime.engine.handle(InboundMessage(employee, "bye", "api"))
+            runtime.engine.handle(InboundMessage(employee, "bye", "api", credential=CLI))
         results[label] = counts
     share = lambda c, key: c[key] / c["total"]  # noqa: E731
     pr, pe, hh, oos = (

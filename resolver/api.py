@@ -1,7 +1,10 @@
 """The HTTP API (FastAPI): send a message, decide an approval, check health.
 
-Served by `unticket serve`; OpenAPI docs at `/docs`. A bad request gets a 4xx with a message in
-`{"error": ...}`, never a stack trace. While it serves, background tasks (`background_work`)
+Served by `unticket serve`; OpenAPI docs at `/docs`. Every endpoint but `/v1/health` needs a
+bearer credential (`resolver/authentication.py`): an employee's OpenID Connect token, or an
+integration's API key whose scopes let it name the employee or approver. A bad request gets a
+4xx with a message in `{"error": ...}`, never a stack trace; each principal is held to a request
+rate (429 with `Retry-After`). While it serves, background tasks (`background_work`)
 close timed-out conversations, file tickets queued while the ITSM was down, offer unlocks to
 locked-out employees and turn spikes of one problem at one office into known outages; with a
 Slack app token it also holds Slack's Socket Mode connection open (`_include_channels`).
@@ -17,16 +20,30 @@ from dataclasses import asdict
 from functools import partial
 from typing import Literal
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from resolver.apikeys import ApiKeys
+from resolver.authentication import (
+    AuthenticationError,
+    Authenticator,
+    ForbiddenError,
+    Principal,
+    RateLimitedError,
+    RequestLimits,
+)
 from resolver.connectors.queued import QueuedTicketing
 from resolver.engine import InboundMessage, RequestError
+from resolver.events import format_time
+from resolver.identity import APPROVALS_ACT_AS, MESSAGES_ACT_AS
+from resolver.oidc import OidcVerifier, ProviderUnavailableError
 from resolver.outage import OutageDetector
 from resolver.proactive import LockoutSource, poll_lockouts
 from resolver.runtime import Runtime
+from unticket.settings import Settings
 
 EXPIRY_INTERVAL_SECONDS = 60
 QUEUE_INTERVAL_SECONDS = 60
@@ -36,7 +53,12 @@ logger = logging.getLogger("unticket.api")
 class MessageIn(BaseModel):
     """A message from an employee."""
 
-    user: str = Field(description="Employee id, username or e-mail.", examples=["E000100"])
+    user: str | None = Field(
+        default=None,
+        description="Who writes: leave it out with an employee's own token (or name them); an "
+        "API key with messages:act_as must name the employee (id, username or e-mail).",
+        examples=["E000100"],
+    )
     text: str = Field(description="What the employee wrote.", examples=["I forgot my password"])
     channel: str = Field(default="api", description="slack, teams, web, cli or api.")
     interaction_id: str | None = Field(default=None, description="Continue this interaction.")
@@ -62,7 +84,11 @@ class MessageOut(BaseModel):
 class DecisionIn(BaseModel):
     """An approver's decision."""
 
-    approver: str = Field(description="The approver's employee id, username or e-mail.")
+    approver: str | None = Field(
+        default=None,
+        description="Leave it out with the approver's own token; an API key with "
+        "approvals:act_as names the approver (employee id, username or e-mail).",
+    )
     decision: Literal["approved", "denied"]
 
 
@@ -74,10 +100,54 @@ class DecisionOut(BaseModel):
     message: str
 
 
+class PendingApproval(BaseModel):
+    """An access request waiting on the approver's decision."""
+
+    approval_id: str
+    requester_id: str
+    resource_type: str
+    resource_id: str
+    created_at: str
+
+
+class WhoAmI(BaseModel):
+    """Who the credential proves."""
+
+    auth_method: str = Field(description="oidc, or api_key:<name>.")
+    employee_id: str | None = Field(description="The employee a token is for (null for a key).")
+    scopes: list[str] = Field(description="An API key's scopes.")
+
+
+def authenticator(settings: Settings, keys: ApiKeys) -> Authenticator:
+    """API keys from `keys`, and the OpenID Connect provider's tokens when one is set."""
+    verifier = (
+        OidcVerifier(settings.oidc_issuer, settings.oidc_audience)
+        if settings.api_oidc_enabled
+        else None
+    )
+    return Authenticator(keys, verifier, settings.oidc_user_claim)
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     """Build the API around a running engine."""
     engine = runtime.engine
+    settings = engine.settings
+    directory = runtime.connectors.directory
+    keys = ApiKeys(settings.api_keys_db)
+    auth = authenticator(settings, keys)
+    limits = RequestLimits(settings.api_rate_limit, settings.api_key_rate_limit)
+    bearer = HTTPBearer(auto_error=False, description="An OIDC token or an API key.")
     connections: list[Callable[[], Coroutine[object, object, None]]] = []
+
+    def principal(
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+    ) -> Principal:
+        """The caller, proven by their bearer credential and within their request rate."""
+        found = auth.authenticate(
+            f"Bearer {credentials.credentials}" if credentials is not None else None
+        )
+        limits.hit(found)
+        return found
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +157,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)  # the runtime closes after them
+        keys.close()
 
     app = FastAPI(
         title="Unticket",
@@ -99,6 +170,32 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def request_error(_: Request, error: RequestError) -> JSONResponse:
         return JSONResponse({"error": str(error)}, status_code=error.status)
 
+    @app.exception_handler(AuthenticationError)
+    async def unauthenticated(_: Request, error: AuthenticationError) -> JSONResponse:
+        return JSONResponse(
+            {"error": str(error)}, status_code=401, headers={"WWW-Authenticate": error.challenge}
+        )
+
+    @app.exception_handler(ForbiddenError)
+    async def forbidden(_: Request, error: ForbiddenError) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=403)
+
+    @app.exception_handler(RateLimitedError)
+    async def rate_limited(_: Request, error: RateLimitedError) -> JSONResponse:
+        return JSONResponse(
+            {"error": str(error)},
+            status_code=429,
+            headers={"Retry-After": str(error.retry_after)},
+        )
+
+    @app.exception_handler(ProviderUnavailableError)
+    async def provider_down(_: Request, error: ProviderUnavailableError) -> JSONResponse:
+        return JSONResponse(
+            {"error": f"cannot check the token now ({error}); try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "30"},
+        )
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
         problems = [
@@ -107,17 +204,57 @@ def create_app(runtime: Runtime) -> FastAPI:
         ]
         return JSONResponse({"error": "; ".join(problems)}, status_code=422)
 
+    caller = Depends(principal)
+
     @app.post("/v1/messages", response_model=MessageOut)
-    def post_message(message: MessageIn) -> MessageOut:
+    def post_message(message: MessageIn, who: Principal = caller) -> MessageOut:
         """Send an employee's message; the reply says what was understood and done."""
-        reply = engine.handle(InboundMessage(**message.model_dump()))
-        return MessageOut(**asdict(reply))
+        user = who.acting_as(message.user, MESSAGES_ACT_AS, "user", directory)
+        inbound = InboundMessage(
+            user,
+            message.text,
+            message.channel,
+            message.interaction_id,
+            credential=who.credential,
+        )
+        return MessageOut(**asdict(engine.handle(inbound)))
 
     @app.post("/v1/approvals/{approval_id}/decision", response_model=DecisionOut)
-    def decide(approval_id: str, body: DecisionIn) -> DecisionOut:
-        """Approve or deny a pending access request; only a named approver may."""
-        result = engine.decide_approval(body.approver, approval_id, body.decision)
+    def decide(approval_id: str, body: DecisionIn, who: Principal = caller) -> DecisionOut:
+        """Approve or deny a pending access request: the approver with their own token, or an
+        integration's key with approvals:act_as naming the approver."""
+        approver = who.acting_as(body.approver, APPROVALS_ACT_AS, "approver", directory)
+        result = engine.decide_approval(approver, approval_id, body.decision, who.credential)
         return DecisionOut(**asdict(result))
+
+    @app.get("/v1/approvals", response_model=list[PendingApproval])
+    def pending_approvals(approver: str | None = None, who: Principal = caller) -> list:
+        """The access requests waiting on the caller's decision (an integration's key with
+        approvals:act_as names the approver)."""
+        person = directory.find_person(
+            who.acting_as(approver, APPROVALS_ACT_AS, "approver", directory)
+        )
+        waiting = runtime.connectors.approvals.pending_for(person.employee_id) if person else []
+        return [
+            PendingApproval(
+                approval_id=a.approval_id,
+                requester_id=a.requester_id,
+                resource_type=a.resource_type,
+                resource_id=a.resource_id,
+                created_at=format_time(a.created_at),
+            )
+            for a in waiting
+        ]
+
+    @app.get("/v1/me", response_model=WhoAmI)
+    def whoami(who: Principal = caller) -> WhoAmI:
+        """Who the credential proves: check a token or key before wiring an integration."""
+        person = directory.find_person(who.employee_ref) if who.employee_ref else None
+        return WhoAmI(
+            auth_method=who.credential.method,
+            employee_id=person.employee_id if person else None,
+            scopes=sorted(who.scopes),
+        )
 
     @app.get("/v1/health")
     def health() -> dict[str, str]:

@@ -11,15 +11,16 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from resolver.catalogue import Catalogue, Intent
-from resolver.connectors.base import Approval
+from resolver.connectors.base import Approval, Person
 from resolver.connectors.queued import QueuedTicket, QueuedTicketing
 from resolver.conversation import Conversation, ConversationStore
 from resolver.events import Event, EventLog, IdFactory, format_time, new_event, random_ids
+from resolver.identity import SYSTEM, Credential
 from resolver.knowledge import KnowledgeBase
 from resolver.outage import KnownOutage, KnownOutages
 from resolver.playbooks import Connectors, PlaybookRunner
@@ -34,7 +35,7 @@ from resolver.understanding import (
     one_time_code,
     yes_or_no,
 )
-from resolver.verification import OneTimeCodes
+from resolver.verification import CodesOnHoldError, OneTimeCodes
 from unticket.settings import Settings
 
 PROACTIVE = "proactive"  # the channel of interactions the system starts itself
@@ -69,12 +70,14 @@ class RequestError(ValueError):
 
 @dataclass(frozen=True)
 class InboundMessage:
-    """A chat message, normalised by whichever channel adapter received it."""
+    """A chat message, normalised by whichever channel adapter received it: `user` is who the
+    `credential` proved is writing (or, for an integration's key, who it speaks for)."""
 
     user: str
     text: str
     channel: str = "api"
     interaction_id: str | None = None
+    credential: Credential = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,9 @@ class Engine:
         command = _APPROVAL_COMMAND.match(text)
         if command:
             decision = "approved" if command[1].lower() == "approve" else "denied"
-            result = self.decide_approval(message.user, command[2], decision, now, message.channel)
+            result = self.decide_approval(
+                message.user, command[2], decision, message.credential, now, message.channel
+            )
             return Reply(
                 "",
                 None,
@@ -138,7 +143,7 @@ class Engine:
             )
         with self._durably():
             convo, opening = self._conversation_for(message, now)
-            turn = Turn(convo, now, self.ids, events=opening)
+            turn = Turn(convo, now, self.ids, events=opening, credential=message.credential)
             self._receive(turn, text, message.user)
             self._dispatch(turn, text)
             return self._commit(turn)
@@ -148,10 +153,14 @@ class Engine:
         approver_ref: str,
         approval_id: str,
         decision: str,
+        credential: Credential,
         now: datetime | None = None,
         channel: str = "api",
     ) -> ApprovalResult:
-        """Record an approver's decision; grant once every named approver said yes."""
+        """Record an approver's decision; grant once every named approver said yes.
+
+        `approver_ref` is who `credential` proved is deciding; an integration's key that speaks
+        for others counts only with `approvals:act_as`."""
         now = now or datetime.now(UTC)
         if decision not in ("approved", "denied"):
             raise RequestError("decision must be 'approved' or 'denied'")
@@ -162,16 +171,19 @@ class Engine:
                 raise RequestError(f"no approval {approval_id}", status=404)
             convo = self.conversations.get(approval.interaction_id)
             assert convo is not None
-            turn = Turn(convo, now, self.ids)
-            if approver is None or approver.employee_id not in approval.approvers.values():
+            turn = Turn(convo, now, self.ids, credential=credential)
+            refusal = _approval_refusal(approval, approver, credential)
+            if refusal is not None:
+                reason, message = refusal
                 turn.emit(
                     "request_refused",
-                    reason="not_an_approver",
+                    reason=reason,
                     approval_id=approval.approval_id,
                     approver_ref=approver.employee_id if approver else "unknown",
+                    auth_method=credential.method,
                 )
                 self._commit(turn, keep_activity=True)
-                raise RequestError(f"you are not an approver of {approval.approval_id}", status=403)
+                raise RequestError(message, status=403)
             if approval.status != "pending":
                 raise RequestError(
                     f"{approval.approval_id} is already {approval.status}", status=409
@@ -195,10 +207,15 @@ class Engine:
         messages on the `proactive` channel.
         """
         with self._durably():
-            message = InboundMessage(employee_id, opener, PROACTIVE)
+            message = InboundMessage(employee_id, opener, PROACTIVE, credential=SYSTEM)
             convo = self._new_conversation(employee_id, employee_id, message, now)
-            turn = Turn(convo, now, self.ids)
-            turn.emit("interaction_started", user_ref=employee_id, trigger=trigger)
+            turn = Turn(convo, now, self.ids, credential=SYSTEM)
+            turn.emit(
+                "interaction_started",
+                user_ref=employee_id,
+                trigger=trigger,
+                auth_method=SYSTEM.method,
+            )
             turn.emit(
                 "intent_detected",
                 intent=intent,
@@ -331,7 +348,7 @@ class Engine:
             convo = self._new_conversation(
                 user_key, person.employee_id if person else None, message, now
             )
-            events.append(self._started_event(convo, message.user, now))
+            events.append(self._started_event(convo, message.user, now, message.credential))
         return convo, events
 
     def _new_conversation(
@@ -347,7 +364,9 @@ class Engine:
             last_activity=stamp,
         )
 
-    def _started_event(self, convo: Conversation, user_ref: str, now: datetime) -> Event:
+    def _started_event(
+        self, convo: Conversation, user_ref: str, now: datetime, credential: Credential
+    ) -> Event:
         return new_event(
             "interaction_started",
             event_id=self.ids(),
@@ -356,6 +375,7 @@ class Engine:
             employee_id=convo.employee_id,
             channel=convo.channel,
             user_ref=user_ref,
+            auth_method=credential.method,
         )
 
     def _receive(self, turn: Turn, text: str, user_ref: str) -> None:
@@ -400,10 +420,12 @@ class Engine:
         (`understanding` is the message's, when it is already known)."""
         turn.close("new_request")
         old = turn.convo
-        message = InboundMessage(old.user_key, text, old.channel)
+        credential = turn.credential
+        assert credential is not None  # a restart answers a message, which has a sender
+        message = InboundMessage(old.user_key, text, old.channel, credential=credential)
         convo = self._new_conversation(old.user_key, old.employee_id, message, turn.now)
         turn.switch_to(convo)
-        turn.events.append(self._started_event(convo, old.user_key, turn.now))
+        turn.events.append(self._started_event(convo, old.user_key, turn.now, credential))
         self._receive(turn, text, old.user_key)
         self._understand_new(turn, text, understanding)
 
@@ -603,7 +625,12 @@ class Engine:
             else:
                 turn.say('Please reply with the 6-digit code I sent you, or say "talk to a human".')
             return
-        result = self.codes.check(convo.employee_id or "", code, turn.now)
+        try:
+            result = self.codes.check(convo.employee_id or "", code, turn.now)
+        except CodesOnHoldError as held:
+            turn.emit("verification_checked", method="otp", result="on_hold")
+            self.playbooks.refuse_on_hold(turn, held.hold)
+            return
         turn.emit("verification_checked", method="otp", result=result)
         if result == "passed":
             convo.verified = True
@@ -698,6 +725,7 @@ class Engine:
             approval_id=approval.approval_id,
             approver_id=approver_id,
             decision=decision,
+            auth_method=turn.credential.method if turn.credential else None,
         )
         convo = turn.convo
         if decision == "denied":
@@ -732,6 +760,22 @@ class Engine:
             self.c.approvals.save(_with_status(approval, "expired"))
         turn.say("Nobody decided on your request in time, so I've handed it to the service desk.")
         self.playbooks.escalate(turn, "approval_expired")
+
+
+def _approval_refusal(
+    approval: Approval, approver: Person | None, credential: Credential
+) -> tuple[str, str] | None:
+    """Why a decision on `approval` is refused, as (event reason, message), or None."""
+    if not credential.may_decide_approvals:
+        return (
+            "approver_not_authenticated",
+            f"this credential ({credential.method}) may not decide approvals for someone else: "
+            "the approver must sign in themselves, or the integration's key needs the "
+            "approvals:act_as scope",
+        )
+    if approver is None or approver.employee_id not in approval.approvers.values():
+        return "not_an_approver", f"you are not an approver of {approval.approval_id}"
+    return None
 
 
 def _with_status(approval: Approval, status: str) -> Approval:

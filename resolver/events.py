@@ -31,6 +31,7 @@ EVENT_TYPES = frozenset(
         "verification_requested",
         "verification_checked",
         "request_refused",
+        "security_hold",
         "action_executed",
         "approval_requested",
         "approval_decided",

@@ -22,15 +22,19 @@ from resolver.connectors.base import (
     Vpn,
 )
 from resolver.connectors.embedded import EmbeddedApprovals
-from resolver.events import IdFactory
+from resolver.events import IdFactory, format_time
 from resolver.knowledge import summarise
 from resolver.routing import Router
 from resolver.targets import other_person_reference
 from resolver.turn import Turn
-from resolver.verification import OneTimeCodes
+from resolver.verification import CodesOnHoldError, Hold, OneTimeCodes
 
 # What a connector call means for the interaction's outcome.
 FIX, LOOKUP, LINK = "fix", "lookup", "link"
+_HOLD_CAUSES = {
+    "codes_issued": "too many codes were asked for in an hour",
+    "failed_checks": "too many wrong codes were entered in an hour",
+}
 
 
 @dataclass
@@ -195,14 +199,42 @@ class PlaybookRunner:
     # -- identity and approvals -------------------------------------------------------------
 
     def request_code(self, turn: Turn) -> None:
-        """Send a one-time code to the requester and wait for it."""
-        destination = self.codes.issue(turn.convo.employee_id or "", turn.now)
+        """Send a one-time code to the requester and wait for it (unless codes are on hold)."""
+        try:
+            destination = self.codes.issue(turn.convo.employee_id or "", turn.now)
+        except CodesOnHoldError as held:
+            self.refuse_on_hold(turn, held.hold)
+            return
         turn.emit("verification_requested", method="otp", destination=destination)
         turn.say(
             f"First I need to check it's really you. I've sent a 6-digit code to {destination}. "
             "Reply with the code."
         )
         turn.convo.state = "verify"
+
+    def refuse_on_hold(self, turn: Turn, hold: Hold) -> None:
+        """Say that codes are on hold for the requester. The turn that begins a hold also logs
+        `security_hold` and tells the employee through the notifier, in case it wasn't them."""
+        convo = turn.convo
+        until = hold.until.strftime("%H:%M UTC")
+        if hold.began:
+            turn.emit("security_hold", reason=hold.reason, until=format_time(hold.until))
+            self.c.notifier.deliver(
+                convo.employee_id or "",
+                "Verification on hold",
+                f"Unticket has paused one-time codes for your account until {until} after "
+                f"{_HOLD_CAUSES[hold.reason]}. If that wasn't you, someone may be trying to get "
+                "into your account: tell the service desk.",
+                turn.now,
+            )
+        turn.emit("request_refused", reason="security_hold", intent=convo.intent)
+        turn.say(
+            f"For your security, I've paused one-time codes for your account until {until}, "
+            f"after {_HOLD_CAUSES[hold.reason]}. Nothing on your account has changed. If you "
+            'need help sooner, say "talk to a human" and the service desk will check it\'s you '
+            "another way."
+        )
+        convo.state = "new"
 
     def _approvers(self, turn: Turn, resource: Resource, roles: list[str]) -> dict[str, str] | None:
         requester = self.c.directory.get_person(turn.convo.employee_id or "")

@@ -9,8 +9,13 @@ from threadpoolctl import threadpool_limits
 from models.entities import Alias, EntityExtractor
 from models.intents import load_or_train
 from resolver.catalogue import Catalogue, cached_catalogue
-from resolver.connectors.base import Directory, Ticketing
-from resolver.connectors.configured import build_directory, build_ticketing
+from resolver.connectors.base import Directory, Notifier, Ticketing
+from resolver.connectors.configured import (
+    ConfigurationError,
+    build_directory,
+    build_notifier,
+    build_ticketing,
+)
 from resolver.connectors.embedded import (
     EmbeddedApprovals,
     EmbeddedDirectory,
@@ -29,7 +34,7 @@ from resolver.knowledge import KnowledgeBase
 from resolver.playbooks import Connectors
 from resolver.routing import load_router
 from resolver.understanding import Understander
-from resolver.verification import OneTimeCodes
+from resolver.verification import Limits, OneTimeCodes
 from unticket.settings import Settings
 
 DEFAULT_EMPLOYEES = 2000
@@ -47,7 +52,8 @@ class Runtime:
     def close(self) -> None:
         """Release the event log, the connectors' connections and the store."""
         self.engine.log.close()
-        for connector in (self.connectors.directory, self.connectors.ticketing):
+        connectors = self.connectors
+        for connector in (connectors.directory, connectors.ticketing, connectors.notifier):
             close = getattr(connector, "close", None)
             if close is not None:
                 close()
@@ -55,10 +61,13 @@ class Runtime:
 
 
 def embedded_connectors(
-    store: EnterpriseStore, directory: Directory | None = None, ticketing: Ticketing | None = None
+    store: EnterpriseStore,
+    directory: Directory | None = None,
+    ticketing: Ticketing | None = None,
+    notifier: Notifier | None = None,
 ) -> Connectors:
-    """Connectors backed by the local enterprise store, except for a directory or ticketing
-    system given here (OpenLDAP, ServiceNow, Jira)."""
+    """Connectors backed by the local enterprise store, except for a directory, ticketing
+    system or notifier given here (OpenLDAP, ServiceNow, Jira, SMTP, SMS)."""
     directory = directory or EmbeddedDirectory(store)
     return Connectors(
         directory=directory,
@@ -66,7 +75,7 @@ def embedded_connectors(
         software=EmbeddedSoftware(store),
         vpn=EmbeddedVpn(store, directory),
         ticketing=ticketing or EmbeddedTicketing(store),
-        notifier=EmbeddedNotifier(store, directory),
+        notifier=notifier or EmbeddedNotifier(store, directory),
         approvals=EmbeddedApprovals(store),
     )
 
@@ -112,7 +121,13 @@ def build_runtime(settings: Settings, ids: IdFactory = random_ids) -> Runtime:
     store = EnterpriseStore(settings.state_db)
     ensure_enterprise(store, catalogue)
     directory = build_directory(settings, catalogue, store)
-    connectors = embedded_connectors(store, directory, build_ticketing(settings, store, directory))
+    try:
+        notifier = build_notifier(settings, store, directory)
+    except ConfigurationError:
+        store.close()
+        raise
+    ticketing = build_ticketing(settings, store, directory)
+    connectors = embedded_connectors(store, directory, ticketing, notifier)
     engine = Engine(
         settings=settings,
         catalogue=catalogue,
@@ -121,7 +136,11 @@ def build_runtime(settings: Settings, ids: IdFactory = random_ids) -> Runtime:
         connectors=connectors,
         conversations=ConversationStore(store),
         codes=OneTimeCodes(
-            store, connectors.notifier, settings.otp_ttl_seconds, settings.otp_max_attempts
+            store,
+            connectors.notifier,
+            settings.otp_ttl_seconds,
+            settings.otp_max_attempts,
+            Limits(settings.otp_max_issued_per_hour, settings.otp_max_failures_per_hour),
         ),
         log=EventLog(settings.events_dir, fsync=settings.events_fsync == "always"),
         ids=ids,

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from resolver.engine import InboundMessage, RequestError
+from resolver.identity import SIMULATION
 from resolver.proactive import Lockout, poll_lockouts
 from resolver.runtime import Runtime, build_runtime, create_enterprise
 from resolver.turn import Reply
@@ -220,7 +221,9 @@ class Simulator:
         codes = [m["body"] for m in messages if m["subject"] == "Verification code"]
         match = _CODE_IN_BODY.search(codes[-1]) if codes else None
         if match:
-            self.engine.handle(InboundMessage(employee_id, match[1], "proactive"), now)
+            self.engine.handle(
+                InboundMessage(employee_id, match[1], "proactive", credential=SIMULATION), now
+            )
             self._messages += 1
 
     def _pick_intent(self, day: date) -> str:
@@ -331,7 +334,8 @@ class Simulator:
             return
         try:
             reply = self.engine.handle(
-                InboundMessage(session.employee_id, text, session.channel), now
+                InboundMessage(session.employee_id, text, session.channel, credential=SIMULATION),
+                now,
             )
         except RequestError:
             return
@@ -490,7 +494,7 @@ class Simulator:
         if now >= self.end:
             return
         try:
-            result = self.engine.decide_approval(approver, approval_id, decision, now)
+            result = self.engine.decide_approval(approver, approval_id, decision, SIMULATION, now)
         except RequestError:
             return  # someone else already denied it
         if result.status == "approved":

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from resolver.conversation import Conversation
 from resolver.events import Event, IdFactory, format_time, new_event
+from resolver.identity import Credential
 
 SMALL_TALK = frozenset({"greeting", "thanks", "goodbye"})
 NOT_UNDERSTOOD = frozenset({None, "out_of_scope"})
@@ -31,7 +32,8 @@ class Reply:
 
 @dataclass
 class Turn:
-    """The conversation being answered, the events and the words of the answer so far."""
+    """The conversation being answered, the events and the words of the answer so far, and
+    the credential of whoever the turn answers (None for the engine's own work: expiry)."""
 
     convo: Conversation
     now: datetime
@@ -39,6 +41,7 @@ class Turn:
     events: list[Event] = field(default_factory=list)
     says: list[str] = field(default_factory=list)
     touched: list[Conversation] = field(default_factory=list)
+    credential: Credential | None = None
 
     def __post_init__(self) -> None:
         self.touched.append(self.convo)

@@ -23,6 +23,7 @@ from resolver.connectors.embedded import EmbeddedDirectory, EnterpriseStore
 from resolver.engine import InboundMessage
 from resolver.enterprise import generate_enterprise
 from resolver.events import read_events
+from resolver.identity import CLI, Credential
 from resolver.runtime import Runtime, build_runtime
 from resolver.turn import Reply
 from unticket.settings import PROJECT_ROOT, Settings
@@ -131,10 +132,13 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 class Chat:
     """Talk to the engine as one employee, on a fixed clock that moves forward."""
 
-    def __init__(self, runtime: Runtime, user: str, channel: str = "api") -> None:
+    def __init__(
+        self, runtime: Runtime, user: str, channel: str = "api", credential: Credential = CLI
+    ) -> None:
         self.runtime = runtime
         self.user = user
         self.channel = channel
+        self.credential = credential
         self.now = NOW
 
     def say(self, text: str, after_seconds: int = 20) -> Reply:
@@ -142,7 +146,8 @@ class Chat:
         from datetime import timedelta
 
         self.now += timedelta(seconds=after_seconds)
-        return self.runtime.engine.handle(InboundMessage(self.user, text, self.channel), self.now)
+        message = InboundMessage(self.user, text, self.channel, credential=self.credential)
+        return self.runtime.engine.handle(message, self.now)
 
     def latest_code(self) -> str:
         """The last one-time code delivered to this employee's phone."""
@@ -162,6 +167,22 @@ def employee(runtime: Runtime) -> str:
     )
     assert row is not None
     return row["employee_id"]
+
+
+def api_key(settings: Settings, *scopes: str, name: str = "integration") -> str:
+    """A new API key with `scopes` in the data dir's key store."""
+    from resolver.apikeys import ApiKeys
+
+    keys = ApiKeys(settings.api_keys_db)
+    try:
+        return keys.create(name, list(scopes), datetime.now(UTC))
+    finally:
+        keys.close()
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The `Authorization` header carrying a token or API key."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def events_of(settings: Settings, interaction_id: str | None = None) -> list[dict]:

@@ -18,12 +18,15 @@ from fastapi.testclient import TestClient
 from resolver.api import background_work, create_app
 from resolver.connectors.embedded import LOCKOUT_THRESHOLD
 from resolver.runtime import Runtime
-from tests.conftest import events_of, make_runtime, make_settings
+from tests.conftest import api_key, bearer, events_of, make_runtime, make_settings
 from unticket.settings import PROJECT_ROOT
 
 
-def client_for(runtime: Runtime) -> TestClient:
-    return TestClient(create_app(runtime))
+def client_for(runtime: Runtime, *scopes: str) -> TestClient:
+    """A client of the API sending an integration's key with `scopes` (default: it may name
+    the employee and the approver)."""
+    key = api_key(runtime.engine.settings, *(scopes or ("messages:act_as", "approvals:act_as")))
+    return TestClient(create_app(runtime), headers=bearer(key))
 
 
 def test_message_round_trip(runtime: Runtime, employee: str) -> None:
@@ -171,8 +174,10 @@ def test_kill_9_under_load_loses_no_acknowledged_message(
     acknowledged: list[tuple[str, str]] = []
     stop = threading.Event()
 
+    headers = bearer(api_key(settings, "messages:act_as"))
+
     def load(worker: int) -> None:
-        with httpx.Client(base_url=url, timeout=5) as client:
+        with httpx.Client(base_url=url, timeout=5, headers=headers) as client:
             n = 0
             while not stop.is_set():
                 n += 1

@@ -8,6 +8,7 @@ import pytest
 
 from resolver.connectors.embedded import password_matches
 from resolver.engine import InboundMessage, RequestError
+from resolver.identity import CLI
 from resolver.runtime import Runtime
 from tests.conftest import NOW, Chat, events_of, make_runtime
 from unticket.settings import Settings
@@ -136,13 +137,13 @@ def test_only_named_approvers_decide_and_all_must_approve(runtime: Runtime, empl
     reply = Chat(runtime, employee).say("please add me to domain admins")
     approval = runtime.connectors.approvals.get(reply.approval_id or "")
     with pytest.raises(RequestError) as refused:
-        engine.decide_approval(employee, approval.approval_id, "approved", NOW)
+        engine.decide_approval(employee, approval.approval_id, "approved", CLI, NOW)
     assert refused.value.status == 403
     manager, owner = approval.approvers["manager"], approval.approvers["owner"]
-    engine.decide_approval(manager, approval.approval_id, "approved", NOW + timedelta(hours=1))
+    engine.decide_approval(manager, approval.approval_id, "approved", CLI, NOW + timedelta(hours=1))
     assert "domain-admins" not in runtime.connectors.directory.groups_of(employee)
     result = engine.decide_approval(
-        owner, approval.approval_id, "approved", NOW + timedelta(hours=2)
+        owner, approval.approval_id, "approved", CLI, NOW + timedelta(hours=2)
     )
     assert result.status == "approved"
     assert "domain-admins" in runtime.connectors.directory.groups_of(employee)
@@ -162,7 +163,7 @@ def test_pending_approval_survives_a_restart(
         assert approval.status == "pending"
         for approver in approval.approvers.values():
             restarted.engine.decide_approval(
-                approver, approval.approval_id, "approved", NOW + timedelta(hours=3)
+                approver, approval.approval_id, "approved", CLI, NOW + timedelta(hours=3)
             )
         assert "finance-shared-drive" in restarted.connectors.directory.groups_of(employee)
     finally:
@@ -173,13 +174,13 @@ def test_denied_request_grants_nothing(runtime: Runtime, employee: str) -> None:
     reply = Chat(runtime, employee).say("add me to domain admins")
     approval = runtime.connectors.approvals.get(reply.approval_id or "")
     result = runtime.engine.decide_approval(
-        approval.approvers["manager"], approval.approval_id, "denied", NOW
+        approval.approvers["manager"], approval.approval_id, "denied", CLI, NOW
     )
     assert result.status == "denied"
     assert "domain-admins" not in runtime.connectors.directory.groups_of(employee)
     with pytest.raises(RequestError) as late:
         runtime.engine.decide_approval(
-            approval.approvers["owner"], approval.approval_id, "approved", NOW
+            approval.approvers["owner"], approval.approval_id, "approved", CLI, NOW
         )
     assert late.value.status == 409
 
@@ -311,10 +312,10 @@ def test_a_new_need_starts_a_new_interaction(runtime: Runtime, employee: str) ->
 @pytest.mark.parametrize(
     ("message", "status"),
     [
-        (InboundMessage("", "hello"), 400),
-        (InboundMessage("E000001", "   "), 400),
-        (InboundMessage("E000001", "hi", channel="pigeon"), 400),
-        (InboundMessage("E000001", "hi", interaction_id="nope"), 404),
+        (InboundMessage("", "hello", credential=CLI), 400),
+        (InboundMessage("E000001", "   ", credential=CLI), 400),
+        (InboundMessage("E000001", "hi", channel="pigeon", credential=CLI), 400),
+        (InboundMessage("E000001", "hi", interaction_id="nope", credential=CLI), 404),
     ],
 )
 def test_bad_requests_get_clear_errors(

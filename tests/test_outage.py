@@ -10,6 +10,7 @@ import pytest
 from resolver.conversation import Conversation, ConversationStore
 from resolver.engine import InboundMessage
 from resolver.events import format_time
+from resolver.identity import SLACK
 from resolver.outage import OutageDetector, poll_lock_path
 from resolver.runtime import Runtime
 from resolver.turn import Reply
@@ -54,7 +55,7 @@ def past_interactions(runtime: Runtime, per_day: dict[str, int]) -> None:
 
 def report(runtime: Runtime, employee: str, at: datetime, text: str = VPN) -> Reply:
     """An employee reports a problem on Slack."""
-    reply = runtime.engine.handle(InboundMessage(employee, text, "slack"), at)
+    reply = runtime.engine.handle(InboundMessage(employee, text, "slack", credential=SLACK), at)
     assert reply.intent == "vpn_issue"
     return reply
 

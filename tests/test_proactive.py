@@ -15,6 +15,7 @@ from resolver.connectors.embedded import LOCKOUT_THRESHOLD, EmbeddedNotifier
 from resolver.connectors.ldap import LdapDirectory
 from resolver.engine import InboundMessage
 from resolver.events import format_time
+from resolver.identity import CLI
 from resolver.proactive import Lockout, find_new_lockouts, poll_lockouts, reach_out
 from resolver.runtime import Runtime
 from tests.conftest import NOW, Chat, events_of, make_runtime
@@ -192,7 +193,7 @@ def test_ldap_lockouts_are_found_once_and_unlocked_through_the_engine(
 
     code = code_sent_to(runtime, dee.employee_id)
     now = datetime.now(UTC) + timedelta(minutes=1)
-    answer = runtime.engine.handle(InboundMessage("dee", code, "proactive"), now)
+    answer = runtime.engine.handle(InboundMessage("dee", code, "proactive", credential=CLI), now)
     assert answer.interaction_id == offer.interaction_id
     assert answer.outcome == "auto_resolved"
     assert binds(slapd, dee.dn, dee.password)

@@ -6,10 +6,12 @@ working directory. Everything generated lives under `data_dir`, so two data dirs
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -21,6 +23,16 @@ from pydantic_settings import (
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE_ENV = "UNTICKET_CONFIG"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host name or address is this machine (loopback)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _config_file() -> Path:
@@ -188,6 +200,78 @@ class Settings(BaseSettings):
         default="https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token",
         description="Client-credentials token URL for the Bot Connector.",
     )
+    oidc_issuer: str = Field(
+        default="",
+        description="The company's OpenID Connect provider (its issuer URL); with oidc_audience, "
+        "the HTTP API accepts its signed tokens, and with oidc_client_id and "
+        "oidc_client_secret the dashboards sign people in through it.",
+    )
+    oidc_audience: str = Field(
+        default="", description="The audience (`aud`) the API's bearer tokens must carry."
+    )
+    oidc_user_claim: str = Field(
+        default="email",
+        description="The token claim naming the employee (matched to the directory's e-mail, "
+        "username or employee id).",
+    )
+    oidc_roles_claim: str = Field(
+        default="roles",
+        description="The claim listing the signed-in person's roles; `it_leader` and `analyst` "
+        "see the analytics pages.",
+    )
+    oidc_client_id: str = Field(default="", description="The dashboards' OIDC client id.")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="The dashboards' OIDC client secret (a secret)."
+    )
+    dashboard_url: str = Field(
+        default="http://localhost:8501",
+        description="Where people reach the dashboards; the OIDC sign-in returns to "
+        "<dashboard_url>/oauth2callback.",
+    )
+    api_rate_limit: str = Field(
+        default="120/minute",
+        description="Requests one employee may make to the HTTP API with their own token "
+        "(the `limits` notation: N/second, N/minute, N/hour).",
+    )
+    api_key_rate_limit: str = Field(
+        default="100/second", description="Requests one API key may make to the HTTP API."
+    )
+    otp_max_issued_per_hour: int = Field(
+        default=5, gt=0, description="One-time codes one employee may be sent per rolling hour."
+    )
+    otp_max_failures_per_hour: int = Field(
+        default=6,
+        gt=0,
+        description="Wrong one-time codes one employee may enter per rolling hour, across "
+        "every interaction and channel; then codes are on hold for them.",
+    )
+    notifier: Literal["embedded", "smtp", "sms"] | None = Field(
+        default=None,
+        description="How codes, temporary passwords and approval requests reach people: "
+        "'smtp' (e-mail), 'sms' (an SMS gateway with Twilio's Messages API), or 'embedded' "
+        "(the demo enterprise's outbox). Unset: the outbox, on the embedded directory only.",
+    )
+    smtp_host: str = Field(default="", description="SMTP server for the 'smtp' notifier.")
+    smtp_port: int = Field(default=587, gt=0, lt=65536, description="Its port.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="'starttls' (port 587), 'tls' (implicit TLS, port 465), or 'none' "
+        "(only for a relay on this machine).",
+    )
+    smtp_username: str = Field(default="", description="SMTP user, when it needs one.")
+    smtp_password: SecretStr | None = Field(default=None, description="Its password.")
+    smtp_sender: str = Field(default="", description="The From address, e.g. it-help@example.com.")
+    sms_api_url: str = Field(
+        default="https://api.twilio.com",
+        description="Base URL of the SMS gateway (Twilio's Messages API, or one that speaks it).",
+    )
+    sms_account_sid: str = Field(default="", description="The gateway's account SID.")
+    sms_auth_token: SecretStr | None = Field(
+        default=None, description="The gateway's auth token (a secret)."
+    )
+    sms_sender: str = Field(
+        default="", description="The number (or messaging service SID) texts come from."
+    )
     report_slack_webhook_url: SecretStr | None = Field(
         default=None,
         description="Slack incoming-webhook URL `unticket report` posts its summary to (a secret: "
@@ -209,6 +293,54 @@ class Settings(BaseSettings):
             if missing:
                 names = ", ".join(f"UNTICKET_{name.upper()}" for name in missing)
                 raise ValueError(f"directory = 'ldap' also needs {names}")
+        return self
+
+    @model_validator(mode="after")
+    def _notifier_is_complete(self) -> Settings:
+        """A notifier needs its server and sender; the demo outbox reaches nobody real."""
+        if self.notifier == "embedded" and self.directory != "embedded":
+            raise ValueError(
+                "notifier = 'embedded' is the demo enterprise's outbox and reaches nobody in a "
+                "real directory: set UNTICKET_NOTIFIER to 'smtp' or 'sms'"
+            )
+        needed = {
+            "smtp": {"smtp_host": self.smtp_host, "smtp_sender": self.smtp_sender},
+            "sms": {
+                "sms_account_sid": self.sms_account_sid,
+                "sms_auth_token": self.sms_auth_token,
+                "sms_sender": self.sms_sender,
+            },
+        }.get(self.notifier or "", {})
+        missing = [name for name, value in needed.items() if not value]
+        if missing:
+            names = ", ".join(f"UNTICKET_{name.upper()}" for name in missing)
+            raise ValueError(f"notifier = {self.notifier!r} also needs {names}")
+        clear_text = self.notifier == "smtp" and self.smtp_security == "none"
+        if clear_text and not is_loopback(self.smtp_host):
+            raise ValueError(
+                "smtp_security = 'none' would send codes and passwords in clear text: use "
+                "'starttls' or 'tls' for a mail server on another machine"
+            )
+        url = urlsplit(self.sms_api_url)
+        if self.notifier == "sms" and url.scheme != "https" and not is_loopback(url.hostname or ""):
+            raise ValueError("sms_api_url must be https:// (http only for a gateway on this host)")
+        return self
+
+    @model_validator(mode="after")
+    def _oidc_is_complete(self) -> Settings:
+        """Signing in to the dashboards needs the provider and the dashboards' client."""
+        dashboard = {
+            "oidc_client_id": self.oidc_client_id,
+            "oidc_client_secret": self.oidc_client_secret,
+        }
+        if any(dashboard.values()) or self.oidc_audience:
+            needed = {"oidc_issuer": self.oidc_issuer}
+            if any(dashboard.values()):
+                needed |= dashboard
+            missing = [name for name, value in needed.items() if not value]
+            if missing:
+                names = ", ".join(f"UNTICKET_{name.upper()}" for name in missing)
+                raise ValueError(f"OpenID Connect also needs {names}")
         return self
 
     @field_validator("data_dir", "catalogue_dir", "mappings_dir")
@@ -240,6 +372,21 @@ class Settings(BaseSettings):
     def state_db(self) -> Path:
         """SQLite file of the embedded enterprise: directory, approvals, tickets, conversations."""
         return self.data_dir / "enterprise.sqlite"
+
+    @property
+    def api_keys_db(self) -> Path:
+        """SQLite file of the HTTP API's keys (only their hashes), mode 0600."""
+        return self.data_dir / "api-keys.sqlite"
+
+    @property
+    def api_oidc_enabled(self) -> bool:
+        """Whether the HTTP API accepts the OpenID Connect provider's tokens."""
+        return bool(self.oidc_issuer and self.oidc_audience)
+
+    @property
+    def dashboard_sign_in_enabled(self) -> bool:
+        """Whether the dashboards sign people in (else they run in demo mode, on loopback)."""
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
 
     @property
     def models_dir(self) -> Path:

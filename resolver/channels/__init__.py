@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 from resolver.connectors.base import Approval, Person
 from resolver.engine import InboundMessage, RequestError
 from resolver.events import format_time
+from resolver.identity import Credential
 from resolver.runtime import Runtime
 from resolver.turn import Reply
 
@@ -110,12 +111,15 @@ class Decision:
 
 
 class ChatBridge:
-    """The engine as a chat adapter sees it, for one channel ('slack', 'teams', ...)."""
+    """The engine as a chat adapter sees it, for one channel ('slack', 'teams', ...). Every
+    message and decision carries the channel's `credential`: the platform signed the request
+    and named its user, so the user is proven to be who the platform says."""
 
-    def __init__(self, runtime: Runtime, channel: str) -> None:
+    def __init__(self, runtime: Runtime, channel: str, credential: Credential) -> None:
         self.runtime = runtime
         self.engine = runtime.engine
         self.channel = channel
+        self.credential = credential
 
     def person(self, user_ref: str) -> Person | None:
         """Find the employee behind an employee id, username or e-mail."""
@@ -139,7 +143,10 @@ class ChatBridge:
         now = datetime.now(UTC)
         try:
             reply = self.engine.handle(
-                InboundMessage(user_ref, text, self.channel, interaction_id), now
+                InboundMessage(
+                    user_ref, text, self.channel, interaction_id, credential=self.credential
+                ),
+                now,
             )
         except RequestError:
             raise
@@ -159,7 +166,7 @@ class ChatBridge:
         """Record an approver's decision; never raises."""
         try:
             result = self.engine.decide_approval(
-                approver_ref, approval_id, decision, channel=self.channel
+                approver_ref, approval_id, decision, self.credential, channel=self.channel
             )
         except RequestError as error:
             return Decision(str(error), spent=error.status in (404, 409))

@@ -56,6 +56,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from resolver.channels import ApprovalRequest, ChatBridge, Recent, RequesterUpdate
+from resolver.identity import SLACK
 from resolver.runtime import Runtime
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -145,7 +146,7 @@ class SlackChannel:
     """Turns Slack events and button clicks into engine calls, and answers in Slack."""
 
     def __init__(self, runtime: Runtime, client: WebClient) -> None:
-        self.bridge = ChatBridge(runtime, "slack")
+        self.bridge = ChatBridge(runtime, "slack", SLACK)
         self.client = client
         self._users: Recent[str, str] = Recent()
         self._threads: Recent[str, Thread] = Recent()

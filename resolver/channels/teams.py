@@ -45,6 +45,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import JSONResponse
 
 from resolver.channels import Answer, ApprovalRequest, ChatBridge, Recent, RequesterUpdate
+from resolver.identity import TEAMS
 from resolver.runtime import Runtime
 
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
@@ -309,7 +310,7 @@ class TeamsChannel:
     """Turns verified Teams activities into engine calls, and answers through the connector."""
 
     def __init__(self, runtime: Runtime, connector: BotConnector) -> None:
-        self.bridge = ChatBridge(runtime, "teams")
+        self.bridge = ChatBridge(runtime, "teams", TEAMS)
         self.connector = connector
         self._users: Recent[str, str] = Recent()
         self._addresses: Recent[str, Address] = Recent()

@@ -6,9 +6,25 @@ from __future__ import annotations
 from datetime import timedelta
 
 from resolver.catalogue import Catalogue
-from resolver.connectors.base import Directory, Ticketing
-from resolver.connectors.embedded import EmbeddedDirectory, EmbeddedTicketing, EnterpriseStore
+from resolver.connectors.base import Directory, Notifier, Ticketing
+from resolver.connectors.embedded import (
+    EmbeddedDirectory,
+    EmbeddedNotifier,
+    EmbeddedTicketing,
+    EnterpriseStore,
+)
 from unticket.settings import Settings
+
+NO_NOTIFIER = (
+    "a real directory needs a way to reach people with codes and temporary passwords: set "
+    "UNTICKET_NOTIFIER=smtp (with UNTICKET_SMTP_HOST and UNTICKET_SMTP_SENDER) or "
+    "UNTICKET_NOTIFIER=sms (with UNTICKET_SMS_ACCOUNT_SID, UNTICKET_SMS_AUTH_TOKEN and "
+    "UNTICKET_SMS_SENDER)"
+)
+
+
+class ConfigurationError(ValueError):
+    """Settings that cannot run the engine safely; the message says what to set."""
 
 
 def _secret(value: object) -> str:
@@ -70,3 +86,32 @@ def _itsm(settings: Settings, directory: Directory) -> Ticketing:
         project_key=settings.jira_project_key,
         timeout=timeout,
     )
+
+
+def build_notifier(settings: Settings, store: EnterpriseStore, directory: Directory) -> Notifier:
+    """E-mail or SMS as the settings say; the demo outbox only for the embedded directory."""
+    if settings.notifier == "smtp":
+        from resolver.connectors.notifiers import SmtpNotifier
+
+        return SmtpNotifier(
+            directory,
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            sender=settings.smtp_sender,
+            username=settings.smtp_username,
+            password=_secret(settings.smtp_password),
+        )
+    if settings.notifier == "sms":
+        from resolver.connectors.notifiers import SmsNotifier
+
+        return SmsNotifier(
+            directory,
+            api_url=settings.sms_api_url,
+            account_sid=settings.sms_account_sid,
+            auth_token=_secret(settings.sms_auth_token),
+            sender=settings.sms_sender,
+        )
+    if settings.directory != "embedded":
+        raise ConfigurationError(NO_NOTIFIER)
+    return EmbeddedNotifier(store, directory)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import secrets
 import sqlite3
 import string
@@ -79,6 +80,14 @@ create table if not exists outbox (
 create table if not exists otps (
     employee_id text primary key, code_hash text not null, expires_at text not null,
     attempts integer not null default 0
+);
+create table if not exists otp_activity (
+    employee_id text not null, kind text not null, at text not null
+);
+create index if not exists otp_activity_employee on otp_activity (employee_id, kind, at);
+create table if not exists otp_holds (
+    employee_id text primary key, reason text not null, began_at text not null,
+    until text not null
 );
 create table if not exists conversations (
     interaction_id text primary key, user_key text not null, channel text not null,
@@ -157,13 +166,22 @@ class Checkpointer:
         self._thread.join()
 
 
+def private_file(path: Path) -> Path:
+    """Create `path` readable and writable by its owner only (mode 0600), or narrow an
+    existing file to that mode: every file holding secrets, keys or people's data is."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+    return path
+
+
 def open_sqlite(path: Path, synchronous: str) -> sqlite3.Connection:
     """A SQLite connection threads may share, in autocommit mode (transactions are explicit),
     with write-ahead logging, rows as `sqlite3.Row`, and up to 5 s of waiting for another
     writer. `synchronous` is SQLite's durability level: `normal` or `full` (every commit
-    reaches the disk)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    reaches the disk). The file is private to its owner (SQLite gives its write-ahead log and
+    shared-memory files the same mode)."""
+    db = sqlite3.connect(private_file(path), check_same_thread=False, isolation_level=None)
     db.row_factory = sqlite3.Row
     db.execute("pragma journal_mode=wal")
     db.execute(f"pragma synchronous={synchronous}")

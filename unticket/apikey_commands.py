@@ -1,0 +1,107 @@
+"""`unticket apikey`: create, list and revoke the HTTP API's keys for trusted integrations.
+
+A key is printed once, when it is created, as the last word of the output (scripts can take it
+with `| tail -1 | awk '{print $NF}'`); only its hash is kept. Keys take effect on a running
+server at once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from resolver.apikeys import ApiKeyError, ApiKeys
+from resolver.identity import SCOPE_HELP, SCOPES
+from unticket.settings import get_settings
+
+apikey_app = typer.Typer(
+    help="API keys for integrations calling the HTTP API (scopes: "
+    + "; ".join(f"{scope}: {text}" for scope, text in SCOPE_HELP.items())
+    + ").",
+    no_args_is_help=True,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _keys() -> ApiKeys:
+    return ApiKeys(get_settings().api_keys_db)
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=2)
+
+
+@apikey_app.command("create")
+def create(
+    name: Annotated[str, typer.Option("--name", help="What the key is for, e.g. intranet.")],
+    scope: Annotated[
+        list[str],
+        typer.Option("--scope", help=f"A scope to grant (repeat for more): {', '.join(SCOPES)}."),
+    ],
+) -> None:
+    """Create a key and print it once (only its hash is stored).
+
+    Example: unticket apikey create --name intranet --scope messages:act_as
+    """
+    keys = _keys()
+    try:
+        key = keys.create(name, scope, datetime.now(UTC))
+    except ApiKeyError as error:
+        _fail(str(error))
+        return
+    finally:
+        keys.close()
+    err.print(
+        f"Created API key [bold]{name}[/bold] ({', '.join(sorted(set(scope)))}). It is shown "
+        "only now: keep it in the integration's secret store. Send it as "
+        "'Authorization: Bearer <key>'."
+    )
+    print(key)
+
+
+@apikey_app.command("list")
+def list_keys() -> None:
+    """List the keys: name, scopes, when created and revoked (never the keys themselves).
+
+    Example: unticket apikey list
+    """
+    keys = _keys()
+    try:
+        found = keys.list()
+    finally:
+        keys.close()
+    if not found:
+        console.print("No API keys yet: `unticket apikey create --name NAME --scope SCOPE`.")
+        return
+    table = Table("name", "scopes", "created", "revoked")
+    for key in found:
+        table.add_row(
+            key.name,
+            " ".join(sorted(key.scopes)),
+            f"{key.created_at:%Y-%m-%d %H:%M} UTC",
+            f"{key.revoked_at:%Y-%m-%d %H:%M} UTC" if key.revoked_at else "",
+        )
+    console.print(table)
+
+
+@apikey_app.command("revoke")
+def revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke a key: requests with it are refused from now on, also on a running server.
+
+    Example: unticket apikey revoke intranet
+    """
+    keys = _keys()
+    try:
+        keys.revoke(name, datetime.now(UTC))
+    except ApiKeyError as error:
+        _fail(str(error))
+        return
+    finally:
+        keys.close()
+    console.print(f"Revoked API key {name}.")
