@@ -205,6 +205,11 @@ class PlaybookRunner:
         except CodesOnHoldError as held:
             self.refuse_on_hold(turn, held.hold)
             return
+        except ConnectorError as error:  # the code could not be delivered
+            turn.emit("verification_requested", method="otp", destination=None, error=str(error))
+            turn.say("I couldn't send you a verification code just now.")
+            self.escalate(turn, "code_not_delivered")
+            return
         turn.emit("verification_requested", method="otp", destination=destination)
         turn.say(
             f"First I need to check it's really you. I've sent a 6-digit code to {destination}. "

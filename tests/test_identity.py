@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 
 from resolver.api import create_app
 from resolver.runtime import Runtime
-from tests.conftest import api_key, bearer, events_of
+from tests.conftest import Chat, api_key, bearer, events_of, make_runtime, make_settings
 from tests.oidc import CLIENT_ID, Provider, oidc_provider
 from unticket.cli import app as cli
 from unticket.settings import Settings, get_settings
@@ -278,3 +279,24 @@ def test_key_store_is_private_and_keeps_only_hashes(runtime: Runtime) -> None:
     assert key.encode() not in settings.api_keys_db.read_bytes()
     server = TestClient(create_app(runtime))
     assert server.get("/v1/me", headers=bearer(key)).json()["auth_method"] == "api_key:integration"
+
+
+def test_files_holding_secrets_are_private(tmp_path: Path, trained_models: Path) -> None:
+    settings = make_settings(tmp_path / "data", trained_models)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.state_db.touch(mode=0o644)  # made by an older version, readable by everyone
+    runtime = make_runtime(settings)
+    try:
+        api_key(settings, "admin")
+        Chat(runtime, "E000020").say("I forgot my password")  # a code: the store is written
+        private = [
+            settings.state_db,
+            settings.state_db.with_name(settings.state_db.name + "-wal"),
+            settings.state_db.with_name(settings.state_db.name + "-shm"),
+            settings.api_keys_db,
+        ]
+        assert {path.name: path.stat().st_mode & 0o777 for path in private} == {
+            path.name: 0o600 for path in private
+        }
+    finally:
+        runtime.close()

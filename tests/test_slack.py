@@ -274,3 +274,28 @@ def test_serve_answers_slack_only_when_it_is_configured(runtime: Runtime) -> Non
     configured = TestClient(create_app(runtime))
     response = configured.post("/slack/events", content=body, headers=headers)
     assert response.status_code == 200 and response.json() == {"challenge": "c1"}
+
+
+def test_nobody_but_the_approver_decides_in_slack(
+    slack: Workspace, runtime: Runtime, employee: str, settings: Settings
+) -> None:
+    slack.dm("U0EMPLOYEE", "add me to Domain Admins")
+    first, second = slack.posted(1), slack.posted(2)
+    request = first if first["channel"] == "U0MANAGER" else second
+    approval_id = runtime.connectors.approvals.pending()[0].approval_id
+    slack.dm("U0EMPLOYEE", f"approve {approval_id}")  # the requester, typing the command
+    assert "not an approver" in slack.posted(3)["text"]
+    slack.click("U0EMPLOYEE", request, APPROVE)  # the requester, replaying the approver's button
+    assert "not an approver" in slack.posted(4)["text"]
+    slack.dm("U0GUEST", f"approve {approval_id}")  # someone the directory does not know
+    assert "not an approver" in slack.posted(5)["text"]
+    assert "domain-admins" not in runtime.connectors.directory.groups_of(employee)
+    assert runtime.connectors.approvals.get(approval_id).decisions == {}
+    refused = [e for e in events_of(settings) if e["event_type"] == "request_refused"]
+    assert [(e["reason"], e["auth_method"]) for e in refused] == [("not_an_approver", "slack")] * 3
+
+    slack.click("U0MANAGER", request, APPROVE)
+    decided = [e for e in events_of(settings) if e["event_type"] == "approval_decided"]
+    assert [(e["approver_id"], e["auth_method"]) for e in decided] == [
+        (runtime.connectors.directory.get_person(employee).manager_id, "slack")
+    ]

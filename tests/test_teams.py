@@ -249,3 +249,23 @@ def test_a_redelivered_activity_is_answered_once(teams: Teams) -> None:
 
 def test_teams_mentions_are_dropped() -> None:
     assert plain_text("<at>Unticket</at> my VPN is down ") == "my VPN is down"
+
+
+def test_nobody_but_the_approver_decides_in_teams(
+    teams: Teams, runtime: Runtime, employee: str, settings: Settings
+) -> None:
+    teams.say(MANAGER, "hi")
+    teams.say(EMPLOYEE, "add me to Domain Admins")
+    card = teams.bf.activities[-1]["body"]["attachments"][0]
+    approval_id = runtime.connectors.approvals.pending()[0].approval_id
+    _, typed = teams.say(EMPLOYEE, f"approve {approval_id}")
+    assert "not an approver" in typed["body"]["text"]
+    replayed = teams.activity(EMPLOYEE, None, value=submitted(card, "Approve"))
+    assert teams.post(replayed).status_code == 202
+    assert "not an approver" in teams.bf.activities[-1]["body"]["text"]
+    _, stranger = teams.say(STRANGER, f"approve {approval_id}")
+    assert "not an approver" in stranger["body"]["text"]
+    assert "domain-admins" not in runtime.connectors.directory.groups_of(employee)
+    assert runtime.connectors.approvals.get(approval_id).decisions == {}
+    refused = [e for e in events_of(settings) if e["event_type"] == "request_refused"]
+    assert [(e["reason"], e["auth_method"]) for e in refused] == [("not_an_approver", "teams")] * 3

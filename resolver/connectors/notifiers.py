@@ -8,6 +8,7 @@ a message is handed to the server and forgotten. A message that cannot be delive
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from datetime import datetime
@@ -26,6 +27,16 @@ def mask_email(address: str) -> str:
     """Show an e-mail address's first letter and domain only."""
     local, _, domain = address.partition("@")
     return f"your e-mail address {local[:1]}***@{domain}"
+
+
+def e164(number: str) -> str | None:
+    """A phone number as SMS gateways want it (`+` and digits), or None if it has no country
+    code: '+44 (0)7700 900123' and '+1 (555) 123-4567' become +447700900123 and +15551234567."""
+    compact = re.sub(r"[\s.\-()]", "", number.replace("(0)", ""))
+    digits = compact[1:]
+    if compact.startswith("+") and digits.isdigit() and 7 <= len(digits) <= 15:
+        return compact
+    return None
 
 
 def _person(directory: Directory, employee_id: str) -> Person:
@@ -104,8 +115,11 @@ class SmsNotifier:
         person = _person(self.directory, employee_id)
         if not person.mobile:
             raise ConnectorError(f"notifier: no mobile number for {employee_id}")
+        number = e164(person.mobile)
+        if number is None:
+            raise ConnectorError(f"notifier: {employee_id}'s mobile number is not international")
         sender = "MessagingServiceSid" if self.sender.startswith("MG") else "From"
-        form = {"To": person.mobile, sender: self.sender, "Body": f"{subject}: {body}"}
+        form = {"To": number, sender: self.sender, "Body": f"{subject}: {body}"}
         try:
             response = self.client.post(self.path, data=form)
         except httpx.HTTPError as error:
