@@ -158,9 +158,8 @@ def microseconds(call: Callable[[], object], repeat: int) -> float:
 
 def authentication_cost(settings: Settings, key: str, tokens: list[str]) -> None:
     """Time the checks every request pays, in this process, on the server's credentials."""
-    from resolver.api import authenticator
     from resolver.apikeys import ApiKeys
-    from resolver.authentication import RequestLimits
+    from resolver.authentication import RequestLimits, authenticator
 
     keys = ApiKeys(settings.api_keys_db)
     auth = authenticator(settings, keys)

@@ -29,21 +29,20 @@ from pydantic import BaseModel, Field
 from resolver.apikeys import ApiKeys
 from resolver.authentication import (
     AuthenticationError,
-    Authenticator,
     ForbiddenError,
     Principal,
     RateLimitedError,
     RequestLimits,
+    authenticator,
 )
 from resolver.connectors.queued import QueuedTicketing
 from resolver.engine import InboundMessage, RequestError
 from resolver.events import format_time
 from resolver.identity import APPROVALS_ACT_AS, MESSAGES_ACT_AS
-from resolver.oidc import OidcVerifier, ProviderUnavailableError
+from resolver.oidc import ProviderUnavailableError
 from resolver.outage import OutageDetector
 from resolver.proactive import LockoutSource, poll_lockouts
 from resolver.runtime import Runtime
-from unticket.settings import Settings
 
 EXPIRY_INTERVAL_SECONDS = 60
 QUEUE_INTERVAL_SECONDS = 60
@@ -116,16 +115,6 @@ class WhoAmI(BaseModel):
     auth_method: str = Field(description="oidc, or api_key:<name>.")
     employee_id: str | None = Field(description="The employee a token is for (null for a key).")
     scopes: list[str] = Field(description="An API key's scopes.")
-
-
-def authenticator(settings: Settings, keys: ApiKeys) -> Authenticator:
-    """API keys from `keys`, and the OpenID Connect provider's tokens when one is set."""
-    verifier = (
-        OidcVerifier(settings.oidc_issuer, settings.oidc_audience)
-        if settings.api_oidc_enabled
-        else None
-    )
-    return Authenticator(keys, verifier, settings.oidc_user_claim)
 
 
 def create_app(runtime: Runtime) -> FastAPI:

@@ -21,6 +21,7 @@ from resolver.connectors.base import Directory
 from resolver.engine import RequestError
 from resolver.identity import OIDC, Credential, Scope, api_key_credential, has_scope
 from resolver.oidc import OidcVerifier, TokenError
+from unticket.settings import Settings
 
 REALM = 'Bearer realm="unticket"'
 
@@ -121,6 +122,16 @@ class Authenticator:
         if self.user_claim == "email" and claims.get("email_verified") is False:
             raise _invalid("the token's e-mail address is not verified")
         return value.strip()
+
+
+def authenticator(settings: Settings, keys: ApiKeys) -> Authenticator:
+    """API keys from `keys`, and the OpenID Connect provider's tokens when one is set."""
+    verifier = (
+        OidcVerifier(settings.oidc_issuer, settings.oidc_audience)
+        if settings.api_oidc_enabled
+        else None
+    )
+    return Authenticator(keys, verifier, settings.oidc_user_claim)
 
 
 def _invalid(reason: str) -> AuthenticationError:

@@ -343,6 +343,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"OpenID Connect also needs {names}")
         return self
 
+    @field_validator("api_rate_limit", "api_key_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        """A request rate in the `limits` notation, e.g. 120/minute or 100/second."""
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not a rate: write e.g. 120/minute") from error
+        return value
+
     @field_validator("data_dir", "catalogue_dir", "mappings_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import jwt
@@ -30,22 +29,7 @@ class IssuerStub(LocalServer):
         self.hits: Counter[str] = Counter()
         self.discovery_issuer: str | None = None  # None: its own origin
         self.rotate(kid)
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                status, answer = stub.answer(self.path)
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self._serve(Handler)
+        self._serve_json(lambda _, path, headers, body: self.answer(path))
 
     def rotate(self, kid: str) -> None:
         """Publish a new key under `kid`, retiring the others."""

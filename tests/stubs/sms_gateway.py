@@ -13,9 +13,7 @@ records each accepted text, and answers like Twilio (201 with the message resour
 from __future__ import annotations
 
 import base64
-import json
 import re
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 from tests.stubs.server import LocalServer
@@ -31,23 +29,11 @@ class SmsGatewayStub(LocalServer):
         self.auth_token = auth_token
         self.texts: list[dict[str, str]] = []
         self.status: int | None = None
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
-                status, answer = stub.answer(self.path, self.headers.get("authorization"), body)
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self._serve(Handler)
+        self._serve_json(
+            lambda _, path, headers, body: self.answer(
+                path, headers.get("authorization"), body.decode()
+            )
+        )
 
     def answer(self, path: str, authorization: str | None, body: str) -> tuple[int, dict]:
         """Twilio's answer to one request."""
