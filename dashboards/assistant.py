@@ -1,5 +1,6 @@
 """The Ask IT page's link to the real resolution engine: one runtime per Streamlit server,
-the conversation of each browser session in its session state."""
+the conversation of each browser session in its session state. Who writes is the signed-in
+employee (credential `OIDC`), or in demo mode whomever the viewer chose (credential `DEMO`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Any
 
 import streamlit as st
 
+from resolver.connectors.base import Person
+from resolver.connectors.embedded import EmbeddedDirectory, EmbeddedNotifier
 from resolver.engine import InboundMessage, RequestError
+from resolver.identity import Credential
 from resolver.runtime import Runtime, build_runtime
 from resolver.turn import Reply
 from unticket.settings import get_settings
@@ -27,6 +31,22 @@ def _runtime(data_dir: str) -> Runtime:
 def runtime() -> Runtime:
     """The server's engine for the configured data dir."""
     return _runtime(str(get_settings().data_dir))
+
+
+def employee(identity: str) -> Person | None:
+    """The directory's employee a signed-in identity (e-mail, username or id) names."""
+    return runtime().connectors.directory.find_person(identity) if identity.strip() else None
+
+
+def simulated_enterprise() -> bool:
+    """Whether the engine runs on the embedded (simulated) directory, whose employees demo
+    mode may act as."""
+    return isinstance(runtime().connectors.directory, EmbeddedDirectory)
+
+
+def has_phone() -> bool:
+    """Whether codes go to the embedded enterprise's outbox (the simulated phone)."""
+    return isinstance(runtime().connectors.notifier, EmbeddedNotifier)
 
 
 def directory(limit: int = 25) -> list[dict[str, Any]]:
@@ -63,17 +83,19 @@ def details(reply: Reply) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def send(user: str, text: str) -> Reply:
-    """Send a message on the web channel, continuing this session's interaction while it is
-    open; record both sides in the history."""
+def send(user: str, text: str, credential: Credential) -> Reply:
+    """Send a message on the web channel as `user`, whom `credential` vouches for, continuing
+    this session's interaction while it is open; record both sides in the history."""
     engine = runtime().engine
     interaction = st.session_state.get(INTERACTION)
     try:
-        reply = engine.handle(InboundMessage(user, text, CHANNEL, interaction))
+        reply = engine.handle(
+            InboundMessage(user, text, CHANNEL, interaction, credential=credential)
+        )
     except RequestError as error:
         if interaction is None or error.status not in (404, 409):
             raise
-        reply = engine.handle(InboundMessage(user, text, CHANNEL))
+        reply = engine.handle(InboundMessage(user, text, CHANNEL, credential=credential))
     st.session_state[INTERACTION] = None if reply.state == "closed" else reply.interaction_id
     history().extend(
         [
@@ -87,4 +109,6 @@ def send(user: str, text: str) -> Reply:
 def phone(employee_id: str, last: int = 3) -> list[dict[str, str]]:
     """The latest messages the embedded enterprise sent to the employee's phone (one-time
     codes), newest first."""
-    return runtime().connectors.notifier.messages_for(employee_id)[-last:][::-1]
+    notifier = runtime().connectors.notifier
+    assert isinstance(notifier, EmbeddedNotifier)
+    return notifier.messages_for(employee_id)[-last:][::-1]

@@ -288,10 +288,14 @@ def pareto_chart(frame: pl.DataFrame, level: str) -> go.Figure:
 
 
 def ranking_chart(frame: pl.DataFrame, value: str, label: str, title: str) -> go.Figure:
-    """A ranked horizontal bar chart of `value` by `label`, largest first."""
+    """A ranked horizontal bar chart of `value` by `label`, largest first. Labels may be what
+    employees wrote: their `<`, `>` and `&` are escaped, so plotly's tags (links) stay text."""
+    labels = frame[label].cast(pl.String).fill_null("")
+    for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        labels = labels.str.replace_all(character, entity, literal=True)
     bar = go.Bar(
         x=frame[value],
-        y=frame[label].cast(pl.String),
+        y=labels,
         orientation="h",
         marker_color=COLORS["warm"],
     )

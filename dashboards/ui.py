@@ -4,6 +4,7 @@ empty states that say what to run."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import plotly.graph_objects as go
@@ -24,6 +25,18 @@ NO_INTERACTIONS = (
 )
 NO_ROWS = "Nothing in this period with these filters: widen the period or clear a filter."
 DELTA_COLORS = {"higher": "normal", "lower": "inverse", "neutral": "off"}
+
+
+# Links, images, raw HTML, LaTeX and Streamlit's `:color[...]` directives start with these; a
+# bare URL (`http://`, `www.`, an e-mail address) is linked at its `:`, `.` or `@`.
+_ACTIVE_MARKDOWN = re.compile(r"[\\\[\]<>$`@]|(?<=\w):(?=//)|(?<=\bwww)\.", re.IGNORECASE)
+
+
+def inert(text: str) -> str:
+    """Markdown of text that may come from employees, with nothing in it that links, loads or
+    runs: links, images, HTML, bare URLs, LaTeX and code are shown as the characters typed;
+    emphasis and lists stay."""
+    return _ACTIVE_MARKDOWN.sub(lambda match: "\\" + match[0], text)
 
 
 def status_message(status: WarehouseStatus) -> str:

@@ -1,5 +1,6 @@
 """The Streamlit dashboards on a small published warehouse: every page through AppTest, the
-query and chart functions on their own, empty states, and the `unticket dashboard` command."""
+query and chart functions on their own, empty states, who sees what (demo mode, sign-in and
+roles), and the `unticket dashboard` command."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import plotly.graph_objects as go
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.util import patch_config_options
 from typer.testing import CliRunner
 
-from dashboards import charts, filters, queries, ui
+from dashboards import access, charts, filters, queries, ui
 from models.priorities import PRIORITY_COLUMNS
 from pipelines.report import summarise
 from pipelines.warehouse import connect
@@ -72,6 +74,14 @@ def record_pipeline_run(settings: Settings) -> None:
                 [run.run_id, expectation, severity, success, datetime.now(UTC)],
             )
         connection.close()
+
+
+@pytest.fixture(autouse=True)
+def loopback() -> Iterator[None]:
+    """The app runs as `unticket dashboard` starts it: on 127.0.0.1 (demo mode refuses to show
+    anything on a server listening beyond loopback)."""
+    with patch_config_options({"server.address": "127.0.0.1"}):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -137,9 +147,12 @@ def extended_dir(
     return target
 
 
-def page(name: str) -> AppTest:
-    """The app, switched to one page and run."""
-    test = AppTest.from_file(APP, default_timeout=60).switch_page(f"pages/{name}.py").run()
+def page(name: str, user: dict[str, object] | None = None) -> AppTest:
+    """The app, switched to one page and run (as `user`, the claims `st.user` holds)."""
+    test = AppTest.from_file(APP, default_timeout=60)
+    if user is not None:
+        test.user = user
+    test.switch_page(f"views/{name}.py").run()
     assert not test.exception, [e.value for e in test.exception]
     return test
 
@@ -176,10 +189,14 @@ KEY_ELEMENTS = {
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_every_page_renders_its_key_elements(settings: Settings, name: str) -> None:
+def test_every_page_renders_its_key_elements_and_says_demo_mode(
+    settings: Settings, name: str
+) -> None:
     title, charts_shown, phrases = KEY_ELEMENTS[name]
     test = page(name)
     assert [t.value for t in test.title] == [title]
+    assert "demo mode" in test.warning[0].value.lower()
+    assert "Demo mode" in test.sidebar.caption[0].value
     assert not test.error
     assert len(test.get("plotly_chart")) >= charts_shown
     shown = texts(test) + "\n".join(m.label for m in test.metric)
@@ -237,7 +254,7 @@ def test_filters_apply_and_persist_across_pages(settings: Settings, warehouse) -
     assert {m.label: m.value for m in test.metric}["Interactions"] == f"{expected:,}"
 
     for name in ("deflection", "ask_it", "productivity"):
-        test.switch_page(f"pages/{name}.py").run()
+        test.switch_page(f"views/{name}.py").run()
         assert not test.exception
     assert test.multiselect(key="filter_departments").value == ["eng"]
     assert test.multiselect(key="filter_channels").value == ["slack", "teams"]
@@ -554,9 +571,158 @@ def test_quality_and_runs_charts_group_by_outcome() -> None:
     assert [trace.name for trace in charts.runs_chart(runs).data] == ["succeeded", "failed"]
 
 
+def test_ranking_labels_written_by_employees_stay_text() -> None:
+    frame = pl.DataFrame({"request": ["<a href='https://evil.example'>x</a> & co"], "times": [3]})
+    figure = charts.ranking_chart(frame, "times", "request", "Requests")
+    # plotly draws tags such as <a href> in labels; escaped, they show as typed
+    assert list(figure.data[0].y) == ["&lt;a href='https://evil.example'&gt;x&lt;/a&gt; &amp; co"]
+
+
 def test_csv_download_writes_nested_columns_as_json() -> None:
     frame = pl.DataFrame({"terms": [["vpn", "gateway"]], "size": [3]})
     assert ui.csv_bytes(frame).decode().splitlines() == ["terms,size", '"[""vpn"", ""gateway""]",3']
+
+
+# --- who sees what --------------------------------------------------------------------------
+
+ISSUER = "http://localhost:9"  # never reached: AppTest seeds the signed-in user's claims
+
+
+@pytest.fixture
+def sign_in(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
+    """The fixture data dir with OpenID Connect sign-in configured."""
+    for name, value in {
+        "OIDC_ISSUER": ISSUER,
+        "OIDC_CLIENT_ID": "unticket",
+        "OIDC_CLIENT_SECRET": "secret",
+    }.items():
+        monkeypatch.setenv(f"UNTICKET_{name}", value)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def employees(settings: Settings, count: int) -> list[tuple[str, str]]:
+    """(employee id, e-mail) of the first ordinary employees of the data dir's directory."""
+    import sqlite3
+
+    connection = sqlite3.connect(f"file:{settings.state_db}?mode=ro", uri=True)
+    try:
+        return connection.execute(
+            "select employee_id, email from people where level <= 3 order by employee_id limit ?",
+            [count],
+        ).fetchall()
+    finally:
+        connection.close()
+
+
+def signed_in(email: str, roles: object = ()) -> dict[str, object]:
+    """The claims `st.user` holds for someone the provider signed in."""
+    return {"is_logged_in": True, "email": email, "name": email, "roles": roles}
+
+
+def shows_data(test: AppTest) -> bool:
+    """Whether the page shows anything from the warehouse or the engine."""
+    kinds = ("plotly_chart", "metric", "dataframe", "chat_input", "selectbox", "multiselect")
+    return any(len(test.get(kind)) for kind in kinds) or len(test.sidebar.markdown) > 0
+
+
+def test_demo_mode_shows_nothing_on_a_server_beyond_loopback(settings: Settings) -> None:
+    with patch_config_options({"server.address": "0.0.0.0"}):  # a bare `streamlit run`
+        test = page("overview")
+    assert "Demo mode serves this machine only" in test.error[0].value
+    assert not test.title and not shows_data(test)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_before_sign_in_no_page_shows_data(sign_in: Settings, name: str) -> None:
+    test = page(name, {"is_logged_in": False})
+    assert [t.value for t in test.title] == ["Unticket"]
+    assert [b.label for b in test.button] == ["Sign in"]
+    assert not shows_data(test) and not test.warning  # no demo-mode notice either
+
+
+@pytest.mark.parametrize(
+    ("roles", "analytics"),
+    [
+        (["it_leader"], True),
+        ("analyst", True),
+        ("employee, analyst", True),
+        ([], False),
+        ("admin", False),
+    ],
+)
+def test_roles_decide_who_sees_the_analytics(
+    sign_in: Settings, roles: object, analytics: bool
+) -> None:
+    ((_, email),) = employees(sign_in, 1)
+    test = page("overview", signed_in(email, roles))
+    assert [t.value for t in test.title] == ["Overview" if analytics else "Ask IT"]
+    assert bool(test.get("plotly_chart")) is analytics
+    assert not test.warning  # no demo-mode notice
+    assert "Sign out" in [button.label for button in test.sidebar.button]
+
+
+def test_the_viewer_comes_from_the_claims(sign_in: Settings) -> None:
+    assert access.viewer_of(sign_in, {"is_logged_in": False}) == access.Viewer(demo=False)
+    viewer = access.viewer_of(sign_in, signed_in("a@example.com", "analyst it_leader"))
+    assert (viewer.signed_in, viewer.identity, viewer.sees_analytics) == (
+        True,
+        "a@example.com",
+        True,
+    )
+    assert viewer.roles == {access.ANALYST, access.IT_LEADER}
+    employee = access.viewer_of(sign_in, signed_in("b@example.com", ["employee"]))
+    assert employee.may_chat and not employee.sees_analytics
+    assert access.roles_of(None) == frozenset()
+    unverified = {**signed_in("c@example.com", "analyst"), "email_verified": False}
+    assert access.viewer_of(sign_in, unverified).identity == ""
+    demo = access.viewer_of(sign_in.model_copy(update={"oidc_client_id": ""}), signed_in("x"))
+    assert demo == access.Viewer(demo=True) and demo.sees_analytics and demo.may_chat
+
+
+def test_ask_it_as_an_analyst_acts_only_as_themselves(sign_in: Settings) -> None:
+    (employee_id, email), (other, _) = employees(sign_in, 2)
+    test = page("ask_it", signed_in(email, ["analyst"]))
+    assert not test.selectbox  # nobody else to choose
+    assert not test.sidebar.subheader  # no simulated phone
+    assert employee_id in test.main.text[0].value
+    test.session_state["ask_user"] = other  # state of a widget that is not there changes nothing
+    test.chat_input[0].set_value("How do I connect to the office wifi?").run()
+    assert test.chat_message[0].text[0].value == "How do I connect to the office wifi?"
+    interaction = test.session_state["ask_interaction"] or ""
+    started = duckdb.sql(
+        f"select employee_id, auth_method from read_json_auto('{sign_in.events_dir}/**/*.jsonl', "
+        "union_by_name = true) where event_type = 'interaction_started' "
+        f"and interaction_id = '{interaction}'"
+    ).fetchall()
+    assert started == [(employee_id, "oidc")]
+
+
+def test_ask_it_refuses_someone_the_directory_does_not_know(sign_in: Settings) -> None:
+    test = page("ask_it", signed_in("stranger@elsewhere.example", ["analyst"]))
+    assert "has no employee with that identity" in test.warning[0].value
+    assert not test.chat_input
+
+
+def test_demo_mode_on_a_real_directory_acts_as_nobody(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboards import assistant
+
+    monkeypatch.setattr(assistant, "has_phone", lambda: False)  # e.g. codes go out by e-mail
+    test = page("ask_it")
+    assert test.selectbox(key="ask_user") and not test.sidebar.subheader  # no phone
+    monkeypatch.setattr(assistant, "simulated_enterprise", lambda: False)  # e.g. OpenLDAP
+    test = page("ask_it")
+    assert "acts only as employees of the simulated enterprise" in test.info[0].value
+    assert not test.selectbox and not test.chat_input
+
+
+def test_chat_text_cannot_inject_links() -> None:
+    text = "[click](http://evil.example) <a href=x>y</a> www.evil.example"
+    shown = ui.inert(text + " **bold**")
+    assert shown.startswith(r"\[click\](http\://evil.example) \<a href=x\>y\</a\> www\.evil")
+    assert shown.endswith("**bold**")
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -571,9 +737,30 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch, point_at, tmp_path
     result = CliRunner().invoke(app, ["dashboard", "--port", "8599", "--headless"])
     assert result.exit_code == 0, result.output
     command, env = calls[0]
-    assert command[1:4] == ["-m", "streamlit", "run"] and command[4] == APP
-    assert command[command.index("--server.port") + 1] == "8599"
-    assert command[command.index("--server.headless") + 1] == "true"
+    assert command[1:5] == ["-m", "dashboards.server", "run", APP]
+    options = dict(zip(command[5::2], command[6::2], strict=True))
+    assert options["--server.port"] == "8599" and options["--server.headless"] == "true"
+    assert options["--server.address"] == "127.0.0.1"
+    assert options["--browser.gatherUsageStats"] == "false"
+    assert options["--server.showEmailPrompt"] == "false"
+    assert "--secrets.files" not in options  # demo mode: no sign-in
     assert env["UNTICKET_DATA_DIR"] == str(tmp_path)
-    assert "http://localhost:8599" in result.output
+    assert "http://localhost:8599" in result.output and "demo mode" in result.output
     assert "Example: unticket dashboard" in CliRunner().invoke(app, ["dashboard", "--help"]).output
+
+
+def test_cli_dashboard_in_demo_mode_refuses_other_addresses(
+    monkeypatch, point_at, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from unticket import cli
+
+    monkeypatch.setattr(subprocess, "call", lambda *a, **k: pytest.fail("a server started"))
+    monkeypatch.setattr(cli, "_runtime", lambda *a: pytest.fail("the engine was prepared"))
+    point_at(tmp_path)
+    result = CliRunner().invoke(app, ["dashboard", "--address", "0.0.0.0"])
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "demo mode" in message and "listen on 127.0.0.1 only, not 0.0.0.0" in message
+    assert "UNTICKET_OIDC_ISSUER, UNTICKET_OIDC_CLIENT_ID, UNTICKET_OIDC_CLIENT_SECRET" in message

@@ -1,24 +1,34 @@
-"""The dashboards in a real browser: `streamlit run` on the fixture data dir, every page opened
-in Chromium (the Debian package) through Playwright until its charts are drawn, and a message
-sent on Ask IT. Screenshots go to the pytest temporary folder."""
+"""The dashboards in a real browser: `unticket dashboard` (demo mode, on 127.0.0.1) on the
+fixture data dir, every page opened in Chromium (the Debian package) through Playwright until
+its charts are drawn, and a message sent on Ask IT. Screenshots go to the pytest temporary
+folder."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from tests.test_dashboards import APP, published_data_dir
+from tests.test_dashboards import published_data_dir
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# No sandbox (root in a container), and nothing the browser would fetch on its own.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 CHART = '[data-testid="stPlotlyChart"] .main-svg'
 RUNNING = '[data-testid="stStatusWidget"]'
 PAGES = {  # url path: (title, what shows once the page is drawn)
@@ -56,36 +66,47 @@ def wait_for_port(port: int, server: subprocess.Popen, timeout: float = 60) -> N
     raise TimeoutError(f"streamlit did not listen on {port} within {timeout} s")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Iterator[str]:
-    """`streamlit run dashboards/app.py` on a free port against the fixture data dir."""
-    data_dir = published_data_dir(tmp_path_factory, trained_models)
-    port = free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    command = [
-        *(sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port)),
-        *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
-    ]
-    env = {**os.environ, "UNTICKET_DATA_DIR": str(data_dir)}
+@contextmanager
+def dashboards(env: dict[str, str], port: int, log: Path) -> Iterator[None]:
+    """`unticket dashboard --address 127.0.0.1` (the launcher, as people start it) with `env`
+    on `port`, until the block ends; its output goes to `log`."""
+    command = [sys.executable, "-m", "unticket", "dashboard", "--headless"]
+    command += ["--address", "127.0.0.1", "--port", str(port)]
     with log.open("w") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its Streamlit child stops with it
+        )
     try:
         wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
+        yield
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Iterator[str]:
+    """The dashboards in demo mode on a free port against the fixture data dir."""
+    data_dir = published_data_dir(tmp_path_factory, trained_models)
+    port = free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with dashboards({"UNTICKET_DATA_DIR": str(data_dir)}, port, log):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
 def tab(server: str) -> Iterator[Page]:
     """One browser tab on the dashboards, kept for the module like a reader's session."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         page.goto(server)
         yield page
@@ -108,6 +129,7 @@ def test_every_page_draws_in_chromium(
     open_page(tab, title, drawn)
     assert tab.url.rstrip("/").endswith(path)
     assert tab.locator('[data-testid="stException"]').count() == 0
+    assert tab.get_by_test_id("stAlert").filter(has_text="Demo mode").count() == 1
     shots = tmp_path_factory.getbasetemp() / "screenshots"
     shots.mkdir(exist_ok=True)
     tab.screenshot(path=shots / f"{path or 'overview'}.png")

@@ -9,13 +9,14 @@ import time
 from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from unticket.apikey_commands import apikey_app
 from unticket.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ models_predict_app = typer.Typer(help="Apply a trained model to a CSV.", no_args
 models_app.add_typer(models_train_app, name="train")
 models_app.add_typer(models_predict_app, name="predict")
 app.add_typer(models_app, name="models")
+app.add_typer(apikey_app, name="apikey")
 console = Console()
 err = Console(stderr=True)
 
@@ -64,12 +66,16 @@ As = Annotated[str, typer.Option("--as", help="Who is asking: employee id, usern
 
 
 def _runtime(settings: Settings | None = None):
+    from resolver.connectors.configured import ConfigurationError
     from resolver.runtime import build_runtime
 
-    return build_runtime(settings or get_settings())
+    try:
+        return build_runtime(settings or get_settings())
+    except ConfigurationError as error:
+        _fail(str(error))
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     err.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code=2)
 
@@ -86,10 +92,11 @@ def ask(
     Example: unticket ask "I forgot my password" --as E000100
     """
     from resolver.engine import InboundMessage, RequestError
+    from resolver.identity import CLI
 
     runtime = _runtime()
     try:
-        reply = runtime.engine.handle(InboundMessage(user, text, channel))
+        reply = runtime.engine.handle(InboundMessage(user, text, channel, credential=CLI))
     except RequestError as error:
         _fail(str(error))
         return
@@ -115,6 +122,7 @@ def chat(
     Example: unticket chat --as E000100
     """
     from resolver.engine import InboundMessage, RequestError
+    from resolver.identity import CLI
 
     runtime = _runtime()
     console.print(
@@ -129,7 +137,7 @@ def chat(
             if not text:
                 break
             try:
-                reply = runtime.engine.handle(InboundMessage(user, text, channel))
+                reply = runtime.engine.handle(InboundMessage(user, text, channel, credential=CLI))
             except RequestError as error:
                 err.print(f"[red]{error}[/red]")
                 continue
@@ -147,13 +155,19 @@ def outbox(
 
     Example: unticket outbox --as E000100 --last 1
     """
+    from resolver.connectors.embedded import EmbeddedNotifier
+
     runtime = _runtime()
     try:
+        notifier = runtime.connectors.notifier
+        if not isinstance(notifier, EmbeddedNotifier):
+            _fail("messages go out by e-mail or SMS here; the outbox is the demo enterprise's")
+            return
         person = runtime.connectors.directory.find_person(user)
         if person is None:
             _fail(f"nobody called {user!r} in the directory; try an id such as E000100")
             return
-        for message in runtime.connectors.notifier.messages_for(person.employee_id)[-last:]:  # type: ignore[attr-defined]
+        for message in notifier.messages_for(person.employee_id)[-last:]:
             console.print(
                 f"[dim]{message['created_at']}[/dim] "
                 f"[bold]{message['subject']}[/bold]: {message['body']}"
@@ -248,35 +262,42 @@ def _count(number: int, noun: str) -> str:
 @app.command()
 def dashboard(
     port: Annotated[int, typer.Option(help="Port to serve the dashboards on.")] = 8501,
+    address: Annotated[
+        str,
+        typer.Option(
+            help="Address to listen on. Without OpenID Connect sign-in (demo mode) only "
+            "loopback is allowed; with UNTICKET_OIDC_ISSUER, UNTICKET_OIDC_CLIENT_ID and "
+            "UNTICKET_OIDC_CLIENT_SECRET set, e.g. 0.0.0.0."
+        ),
+    ] = "127.0.0.1",
     headless: Annotated[
         bool, typer.Option("--headless", help="Do not open a browser (for servers and CI).")
     ] = False,
 ) -> None:
     """Serve the Streamlit dashboards (KPIs, deflection, resolution speed, productivity,
     automation priorities, topics, pipeline health and the Ask IT web chat) on the
-    published warehouse of UNTICKET_DATA_DIR, until Ctrl+C.
+    published warehouse of UNTICKET_DATA_DIR, until Ctrl+C. With OpenID Connect configured
+    people sign in (it_leader and analyst roles see the analytics); without it the dashboards
+    run in demo mode, on this machine only.
 
     Example: unticket dashboard --port 8501 --headless
     """
-    import os
-    import subprocess
-    import sys
-
-    from unticket.settings import PROJECT_ROOT
+    from dashboards.server import DemoModeAddressError, check_address, serve
 
     settings = get_settings()
-    command = [
-        *(sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboards" / "app.py")),
-        *("--server.port", str(port), "--server.showEmailPrompt", "false"),
-        *("--browser.gatherUsageStats", "false", "--client.showErrorDetails", "type"),
-        *(("--server.headless", "true") if headless else ()),
-    ]
-    env = {**os.environ, "UNTICKET_DATA_DIR": str(settings.data_dir)}
+    try:
+        check_address(settings, address)
+    except DemoModeAddressError as error:
+        _fail(str(error))
     with err.status("preparing the resolution engine for Ask IT (its models and enterprise)"):
         _runtime(settings).close()  # trains what is missing now, not on the first chat
-    console.print(f"Dashboards on http://localhost:{port} for {settings.data_dir} (Ctrl+C stops)")
+    if settings.dashboard_sign_in_enabled:
+        where = f"{settings.dashboard_url.rstrip('/')} (sign-in through {settings.oidc_issuer})"
+    else:
+        where = f"http://localhost:{port} (demo mode: no sign-in, this machine only)"
+    console.print(f"Dashboards on {where} for {settings.data_dir} (Ctrl+C stops)")
     try:
-        code = subprocess.call(command, env=env)
+        code = serve(settings, address, port, headless)
     except KeyboardInterrupt:
         code = 0
     raise typer.Exit(code=code)
@@ -770,13 +791,14 @@ def approvals_decide(
     Example: unticket approvals decide APR-1A2B3C4D approve --as E000042
     """
     from resolver.engine import RequestError
+    from resolver.identity import CLI
 
     mapping = {"approve": "approved", "deny": "denied"}
     if decision not in mapping:
         _fail("decision must be 'approve' or 'deny'")
     runtime = _runtime()
     try:
-        result = runtime.engine.decide_approval(user, approval_id, mapping[decision])
+        result = runtime.engine.decide_approval(user, approval_id, mapping[decision], CLI)
         console.print(result.message)
     except RequestError as error:
         _fail(str(error))

@@ -36,8 +36,8 @@ else:
         drafts = topics.with_columns(title=queries.text_of(topics, label))
         drafts = drafts.filter(queries.text_of(topics, draft) != "").head(DRAFTS_SHOWN)
         for row in drafts.iter_rows(named=True):
-            with st.expander(row["title"]):
-                st.markdown(row[draft])
+            with st.expander(ui.inert(row["title"])):
+                st.markdown(ui.inert(row[draft]))  # drafted from what employees wrote
 
 st.subheader("Unrecognised requests")
 st.caption("What employees wrote when the engine did not understand them (secrets redacted).")
