@@ -8,14 +8,21 @@ with every employee's own token and once with the key naming the employees. Prin
 and latency percentiles for each, then the cost of authentication itself, measured in-process
 on the same credentials: the key look-up, the token check, and the per-principal rate limit.
 
-Run: .venv/bin/python bench/http_api.py [--requests 6000] [--connections 8]
+This machine's speed drifts several-fold over a day, so `--baseline REV` also serves the same
+load (the API key's requests, which a server without authentication just ignores the header of)
+from a checkout of another revision (`git worktree`), alternating with this one round by round:
+the ratio of the two is the figure to quote, not either absolute.
+
+Run: .venv/bin/python bench/http_api.py [--requests 6000] [--connections 8] [--baseline REV]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
+import logging
 import os
 import random
 import socket
@@ -25,13 +32,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from oidc_provider_mock import run_server_in_thread
 
 from unticket.settings import PROJECT_ROOT, Settings
 
@@ -48,6 +54,10 @@ TEXTS = [
     "my laptop screen flickers",
 ]
 AUDIENCE = "unticket"
+DESCRIPTIONS = {
+    "tokens": "with each employee's own OIDC ID token",
+    "key": "with an integration's API key (messages:act_as) naming the employee",
+}
 EMPLOYEES = [f"E{n:06d}" for n in range(100, 1900)]
 
 
@@ -83,7 +93,8 @@ def id_token(issuer: str, subject: str, email: str) -> str:
         )
         code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect}
-        token = client.post("/oauth2/token", data=form | {"client_id": AUDIENCE})
+        client_auth = {"client_id": AUDIENCE, "client_secret": "bench"}  # any, to the mock
+        token = client.post("/oauth2/token", data=form | client_auth)
         return token.json()["id_token"]
 
 
@@ -101,8 +112,9 @@ def sign_everyone_in(issuer: str, settings: Settings) -> dict[str, str]:
 
 
 def load(port: int, requests: int, connections: int, credentials: dict[str, str]) -> None:
-    """Send the requests from `connections` threads; print the figures. `credentials` maps an
-    employee to the bearer credential to send (their own token, or the integration's key)."""
+    """Send the requests from `connections` threads; print the figures, the last line being
+    `requests/s p99`. `credentials` maps an employee to the bearer credential to send (their
+    own token, or the integration's key)."""
     latencies: list[float] = []
     errors: dict[int, int] = {}
     per_connection = requests // connections
@@ -139,10 +151,12 @@ def load(port: int, requests: int, connections: int, credentials: dict[str, str]
         f"  {len(ms):,} requests in {elapsed:.2f} s: {len(ms) / elapsed:,.0f} requests/s "
         f"(goal >= 600), errors: {errors or 'none'}"
     )
+    p99 = ms[int(0.99 * len(ms))]
     print(
         f"  latency p50 {statistics.median(ms):.1f} ms, p95 {ms[int(0.95 * len(ms))]:.1f} ms, "
-        f"p99 {ms[int(0.99 * len(ms))]:.1f} ms (goal p99 <= 50 ms)"
+        f"p99 {p99:.1f} ms (goal p99 <= 50 ms)"
     )
+    print(f"{len(ms) / elapsed:.1f} {p99:.2f}")
 
 
 def microseconds(call: Callable[[], object], repeat: int) -> float:
@@ -165,24 +179,31 @@ def authentication_cost(settings: Settings, key: str, tokens: list[str]) -> None
     auth = authenticator(settings, keys)
     limits = RequestLimits("1000000/minute", "1000000/second")
     auth.authenticate(f"Bearer {tokens[0]}")  # discovery and keys, fetched once
-    cycle = iter(tokens * 1000)
+    began = time.perf_counter()
+    for token in tokens[1:]:
+        auth.authenticate(f"Bearer {token}")
+    first_use = (time.perf_counter() - began) / (len(tokens) - 1) * 1e6
     principal = auth.authenticate(f"Bearer {key}")
     figures = {
         "API key look-up (SHA-256, SQLite)": (lambda: auth.authenticate(f"Bearer {key}"), 2000),
-        "OIDC token check (RS256 signature, issuer, audience, expiry)": (
-            lambda: auth.authenticate(f"Bearer {next(cycle)}"),
-            1000,
+        "OIDC token seen before (remembered until it expires)": (
+            lambda: auth.authenticate(f"Bearer {tokens[7]}"),
+            2000,
         ),
         "per-principal rate limit (moving window)": (lambda: limits.hit(principal), 2000),
     }
     print("Authentication, per request (in-process, median of 5 runs):")
+    print(
+        f"  OIDC token, first use (RS256 signature, issuer, audience, expiry): {first_use:.0f} µs "
+        f"(mean of {len(tokens) - 1:,} tokens)"
+    )
     for what, (call, repeat) in figures.items():
         print(f"  {what}: {microseconds(call, repeat):.0f} µs")
     keys.close()
 
 
-def serve(settings: Settings, port: int) -> subprocess.Popen:
-    """`unticket serve` on the data dir, trusting the provider."""
+def serve(settings: Settings, port: int, tree: Path = PROJECT_ROOT) -> subprocess.Popen:
+    """`unticket serve` from the checkout `tree` on the data dir, trusting the provider."""
     env = {
         **os.environ,
         "UNTICKET_DATA_DIR": str(settings.data_dir),
@@ -191,14 +212,54 @@ def serve(settings: Settings, port: int) -> subprocess.Popen:
         "UNTICKET_API_KEY_RATE_LIMIT": settings.api_key_rate_limit,
     }
     command = [sys.executable, "-m", "unticket", "serve", "--port", str(port)]
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+    return subprocess.Popen(command, cwd=tree, env=env)
 
 
-def load_in_another_process(port: int, requests: int, connections: int, file: Path) -> None:
-    """Run `load` in a process of its own, on the credentials written to `file`."""
+def load_in_another_process(
+    port: int, requests: int, connections: int, file: Path, quiet: bool = False
+) -> tuple[float, float]:
+    """Run `load` in a process of its own, on the credentials written to `file`; print its
+    figures (unless `quiet`) and return requests/s and the p99 latency in ms."""
     command = [sys.executable, __file__, "--load-only-port", str(port), "--credentials", str(file)]
     command += ["--requests", str(requests), "--connections", str(connections)]
-    subprocess.run(command, check=True)
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    *figures, last = output.rstrip().splitlines()
+    if not quiet:
+        print("\n".join(figures))
+    rate, p99 = last.split()
+    return float(rate), float(p99)
+
+
+def round_of_load(
+    settings: Settings, tree: Path, files: dict[str, Path], args: argparse.Namespace
+) -> dict[str, tuple[float, float]]:
+    """Serve from `tree` on a fresh port, warm it up, load it with each credentials file;
+    return each file's requests/s and p99."""
+    port = free_port()
+    server = serve(settings, port, tree)
+    try:
+        wait_healthy(port)
+        load_in_another_process(port, 400, 4, files["key"], quiet=True)  # warm up
+        results = {}
+        for name, file in files.items():
+            print(f"  {DESCRIPTIONS[name]}:")
+            results[name] = load_in_another_process(port, args.requests, args.connections, file)
+        return results
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def checkout(revision: str) -> Iterator[Path]:
+    """A detached working tree of `revision` for the length of the block."""
+    folder = Path(tempfile.mkdtemp(prefix="unticket-baseline-"))
+    git = ["git", "-C", str(PROJECT_ROOT)]
+    subprocess.run([*git, "worktree", "add", "--detach", str(folder), revision], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run([*git, "worktree", "remove", "--force", str(folder)], check=True)
 
 
 def main() -> None:
@@ -206,6 +267,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--baseline", help="a git revision to pair this checkout against")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the pairing")
     parser.add_argument("--load-only-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--credentials", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -213,17 +276,19 @@ def main() -> None:
         credentials = json.loads(args.credentials.read_text())
         load(args.load_only_port, args.requests, args.connections, credentials)
         return
+    from oidc_provider_mock import run_server_in_thread
+
     from resolver.apikeys import ApiKeys
     from resolver.runtime import build_runtime
 
-    port = free_port()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the provider's request log
     with tempfile.TemporaryDirectory() as folder, run_server_in_thread(port=0) as provider:
         issuer = f"http://localhost:{provider.server_port}"
         settings = Settings(
             data_dir=Path(folder),
             oidc_issuer=issuer,
             oidc_audience=AUDIENCE,
-            api_key_rate_limit="100000/minute",  # one key carries the whole load here
+            api_key_rate_limit="1000/second",  # one key carries the whole load here
         )
         build_runtime(settings).close()  # the enterprise and the intent model
         print(f"Signing {len(EMPLOYEES):,} employees in at the provider for their ID tokens...")
@@ -231,25 +296,103 @@ def main() -> None:
         keys = ApiKeys(settings.api_keys_db)
         key = keys.create("bench", ["messages:act_as"], datetime.now(UTC))
         keys.close()
-        files = {"tokens": Path(folder) / "tokens.json", "key": Path(folder) / "key.json"}
+        files = {name: Path(folder) / f"{name}.json" for name in DESCRIPTIONS}
         files["tokens"].write_text(json.dumps(tokens))
         files["key"].write_text(json.dumps(dict.fromkeys(EMPLOYEES, key)))
-        server = serve(settings, port)
-        try:
-            wait_healthy(port)
-            load_in_another_process(port, 400, 4, files["key"])  # warm up
-            print(
-                f"HTTP API on loopback, {args.connections} keep-alive connections, "
-                "fsync before every reply:"
-            )
-            print("with each employee's own OIDC ID token:")
-            load_in_another_process(port, args.requests, args.connections, files["tokens"])
-            print("with an integration's API key (messages:act_as) naming the employee:")
-            load_in_another_process(port, args.requests, args.connections, files["key"])
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        print(
+            f"HTTP API on loopback, {args.connections} keep-alive connections, "
+            "fsync before every reply:"
+        )
+        if args.baseline:
+            compare(settings, files, args)
+        else:
+            round_of_load(settings, PROJECT_ROOT, files, args)
         authentication_cost(settings, key, list(tokens.values()))
+
+
+def compare(settings: Settings, files: dict[str, Path], args: argparse.Namespace) -> None:
+    """Alternate rounds of the baseline's server and this checkout's; print each round and the
+    median ratio of each credential's run to the baseline's run of the same round."""
+    ratios: dict[str, list[tuple[float, float]]] = {name: [] for name in files}
+    with checkout(args.baseline) as baseline:
+        for number in range(1, args.rounds + 1):
+            print(f"round {number}, {args.baseline} (baseline, which reads no credential):")
+            before = round_of_load(settings, baseline, {"key": files["key"]}, args)["key"]
+            print(f"round {number}, this checkout:")
+            for name, (rate, p99) in round_of_load(settings, PROJECT_ROOT, files, args).items():
+                ratios[name].append((rate / before[0], p99 / before[1]))
+    print(f"This checkout against {args.baseline}, median of {args.rounds} rounds:")
+    for name, pairs in ratios.items():
+        rate = statistics.median(r for r, _ in pairs)
+        p99 = statistics.median(p for _, p in pairs)
+        print(f"  {DESCRIPTIONS[name]}: requests/s x{rate:.2f}, p99 x{p99:.2f}")
+
+
+def main() -> None:
+    """Start the provider and the server, load it with tokens and with a key, time the checks."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--baseline", help="a git revision to pair this checkout against")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the pairing")
+    parser.add_argument("--load-only-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--credentials", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load_only_port:
+        credentials = json.loads(args.credentials.read_text())
+        load(args.load_only_port, args.requests, args.connections, credentials)
+        return
+    from oidc_provider_mock import run_server_in_thread
+
+    from resolver.apikeys import ApiKeys
+    from resolver.runtime import build_runtime
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the provider's request log
+    with tempfile.TemporaryDirectory() as folder, run_server_in_thread(port=0) as provider:
+        issuer = f"http://localhost:{provider.server_port}"
+        settings = Settings(
+            data_dir=Path(folder),
+            oidc_issuer=issuer,
+            oidc_audience=AUDIENCE,
+            api_key_rate_limit="1000/second",  # one key carries the whole load here
+        )
+        build_runtime(settings).close()  # the enterprise and the intent model
+        print(f"Signing {len(EMPLOYEES):,} employees in at the provider for their ID tokens...")
+        tokens = sign_everyone_in(issuer, settings)
+        keys = ApiKeys(settings.api_keys_db)
+        key = keys.create("bench", ["messages:act_as"], datetime.now(UTC))
+        keys.close()
+        files = {name: Path(folder) / f"{name}.json" for name in DESCRIPTIONS}
+        files["tokens"].write_text(json.dumps(tokens))
+        files["key"].write_text(json.dumps(dict.fromkeys(EMPLOYEES, key)))
+        print(
+            f"HTTP API on loopback, {args.connections} keep-alive connections, "
+            "fsync before every reply:"
+        )
+        if args.baseline:
+            compare(settings, files, args)
+        else:
+            round_of_load(settings, PROJECT_ROOT, files, args)
+        authentication_cost(settings, key, list(tokens.values()))
+
+
+def compare(settings: Settings, files: dict[str, Path], args: argparse.Namespace) -> None:
+    """Alternate rounds of this checkout and the baseline's on the API key's requests; print
+    each round and the median ratio."""
+    ratios = []
+    with checkout(args.baseline) as baseline:
+        for number in range(1, args.rounds + 1):
+            print(f"round {number}, {args.baseline} (baseline):")
+            before = round_of_load(settings, baseline, {"key": files["key"]}, args)["key"]
+            print(f"round {number}, this checkout:")
+            now = round_of_load(settings, PROJECT_ROOT, files, args)["key"]
+            ratios.append((now[0] / before[0], now[1] / before[1]))
+    rate = statistics.median(r for r, _ in ratios)
+    p99 = statistics.median(p for _, p in ratios)
+    print(
+        f"This checkout against {args.baseline}, API key requests, median of {len(ratios)} "
+        f"rounds: requests/s x{rate:.2f}, p99 x{p99:.2f}"
+    )
 
 
 if __name__ == "__main__":

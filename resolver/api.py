@@ -18,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import asdict
 from functools import partial
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -47,6 +47,11 @@ from resolver.runtime import Runtime
 EXPIRY_INTERVAL_SECONDS = 60
 QUEUE_INTERVAL_SECONDS = 60
 logger = logging.getLogger("unticket.api")
+# The `Authorization: Bearer` header, read on the event loop (and declared in the OpenAPI docs).
+Credentials = Annotated[
+    HTTPAuthorizationCredentials | None,
+    Depends(HTTPBearer(auto_error=False, description="An OIDC token or an API key.")),
+]
 
 
 class MessageIn(BaseModel):
@@ -125,13 +130,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     keys = ApiKeys(settings.api_keys_db)
     auth = authenticator(settings, keys)
     limits = RequestLimits(settings.api_rate_limit, settings.api_key_rate_limit)
-    bearer = HTTPBearer(auto_error=False, description="An OIDC token or an API key.")
     connections: list[Callable[[], Coroutine[object, object, None]]] = []
 
-    def principal(
-        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
-    ) -> Principal:
-        """The caller, proven by their bearer credential and within their request rate."""
+    def caller(credentials: HTTPAuthorizationCredentials | None) -> Principal:
+        """The caller, proven by their bearer credential and within their request rate.
+
+        Endpoints call it themselves, on the worker thread that runs them, rather than as a
+        dependency of its own: that would cost every request a second trip to a thread."""
         found = auth.authenticate(
             f"Bearer {credentials.credentials}" if credentials is not None else None
         )
@@ -193,11 +198,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         ]
         return JSONResponse({"error": "; ".join(problems)}, status_code=422)
 
-    caller = Depends(principal)
-
     @app.post("/v1/messages", response_model=MessageOut)
-    def post_message(message: MessageIn, who: Principal = caller) -> MessageOut:
+    def post_message(message: MessageIn, credentials: Credentials) -> MessageOut:
         """Send an employee's message; the reply says what was understood and done."""
+        who = caller(credentials)
         user = who.acting_as(message.user, MESSAGES_ACT_AS, "user", directory)
         inbound = InboundMessage(
             user,
@@ -209,17 +213,19 @@ def create_app(runtime: Runtime) -> FastAPI:
         return MessageOut(**asdict(engine.handle(inbound)))
 
     @app.post("/v1/approvals/{approval_id}/decision", response_model=DecisionOut)
-    def decide(approval_id: str, body: DecisionIn, who: Principal = caller) -> DecisionOut:
+    def decide(approval_id: str, body: DecisionIn, credentials: Credentials) -> DecisionOut:
         """Approve or deny a pending access request: the approver with their own token, or an
         integration's key with approvals:act_as naming the approver."""
+        who = caller(credentials)
         approver = who.acting_as(body.approver, APPROVALS_ACT_AS, "approver", directory)
         result = engine.decide_approval(approver, approval_id, body.decision, who.credential)
         return DecisionOut(**asdict(result))
 
     @app.get("/v1/approvals", response_model=list[PendingApproval])
-    def pending_approvals(approver: str | None = None, who: Principal = caller) -> list:
+    def pending_approvals(credentials: Credentials, approver: str | None = None) -> list:
         """The access requests waiting on the caller's decision (an integration's key with
         approvals:act_as names the approver)."""
+        who = caller(credentials)
         person = directory.find_person(
             who.acting_as(approver, APPROVALS_ACT_AS, "approver", directory)
         )
@@ -236,8 +242,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         ]
 
     @app.get("/v1/me", response_model=WhoAmI)
-    def whoami(who: Principal = caller) -> WhoAmI:
+    def whoami(credentials: Credentials) -> WhoAmI:
         """Who the credential proves: check a token or key before wiring an integration."""
+        who = caller(credentials)
         person = directory.find_person(who.employee_ref) if who.employee_ref else None
         return WhoAmI(
             auth_method=who.credential.method,

@@ -9,6 +9,7 @@ speak for.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -142,12 +143,31 @@ def _invalid(reason: str) -> AuthenticationError:
     )
 
 
+class SweepingMemoryStorage(MemoryStorage):
+    """`limits`' in-memory storage, forgetting expired entries once a second.
+
+    Its own timer re-runs 10 ms after any request and scans every principal's entries: with
+    two thousand employees signed in that took 44 % of a core here, for memory alone (the
+    limit itself is decided from each entry's time, not by the sweep)."""
+
+    SWEEP_SECONDS = 1.0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 (the name it overrides)
+        if not self.timer.is_alive():
+            self.timer = threading.Timer(
+                self.SWEEP_SECONDS,
+                self._MemoryStorage__expire_events,  # type: ignore[attr-defined]
+            )
+            self.timer.daemon = True
+            self.timer.start()
+
+
 class RequestLimits:
     """Per-principal request rates (the `limits` library, moving window, in memory): one for
     each employee signed in with their own token, one for each API key."""
 
     def __init__(self, per_employee: str, per_key: str) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(SweepingMemoryStorage())
         self._per_employee: RateLimitItem = parse(per_employee)
         self._per_key: RateLimitItem = parse(per_key)
 

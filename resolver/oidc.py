@@ -5,19 +5,24 @@ The provider's discovery document (`<issuer>/.well-known/openid-configuration`) 
 set (JWKS); PyJWT's `PyJWKClient` fetches and caches the keys and fetches them again when a
 token names a key it does not know (a rotation), at most once per cool-down so forged key ids
 cannot make us hammer the provider. Signature, issuer, audience and expiry are checked by
-`jwt.decode`, with asymmetric algorithms only.
+`jwt.decode`, with asymmetric algorithms only. A token that passed is remembered, by its exact
+text, until it expires: a client sends the same token with every request, and checking an RS256
+signature costs more than the rest of authentication together.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import httpx
 import jwt
+from cachetools import TLRUCache
 
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 LEEWAY_SECONDS = 30
+REMEMBERED_TOKENS = 10_000
 
 
 class TokenError(Exception):
@@ -48,9 +53,23 @@ class OidcVerifier:
         self._keys: jwt.PyJWKClient | None = None
         self._algorithms: list[str] = ["RS256"]
         self._lock = threading.Lock()
+        self._verified: TLRUCache[str, dict[str, Any]] = TLRUCache(
+            REMEMBERED_TOKENS, ttu=_expiry, timer=time.time
+        )
+        self._verified_lock = threading.Lock()
 
     def claims(self, token: str) -> dict[str, Any]:
         """The verified claims of `token`; raises `TokenError` if it proves nobody."""
+        with self._verified_lock:
+            known = self._verified.get(token)
+        if known is not None:
+            return known
+        claims = self._verify(token)
+        with self._verified_lock:
+            self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -111,3 +130,8 @@ class OidcVerifier:
                 f"{url} describes issuer {discovery.get('issuer')!r}, not {self.issuer!r}"
             )
         return discovery
+
+
+def _expiry(_: str, claims: dict[str, Any], now: float) -> float:
+    """Until when a verified token may be taken on trust: its expiry (and the leeway)."""
+    return float(claims["exp"]) + LEEWAY_SECONDS
