@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -215,35 +216,60 @@ def serve(settings: Settings, port: int, tree: Path = PROJECT_ROOT) -> subproces
     return subprocess.Popen(command, cwd=tree, env=env)
 
 
+@dataclass(frozen=True)
+class Figures:
+    """One load's figures: requests/s, p99 latency (ms), the server's CPU per request (ms)."""
+
+    rate: float
+    p99: float
+    cpu: float
+
+    def ratio(self, other: Figures) -> Figures:
+        """Each figure divided by `other`'s."""
+        return Figures(self.rate / other.rate, self.p99 / other.p99, self.cpu / other.cpu)
+
+
+def cpu_seconds(pid: int) -> float:
+    """The user and system CPU time a process has used so far (Linux: /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_in_another_process(
-    port: int, requests: int, connections: int, file: Path, quiet: bool = False
-) -> tuple[float, float]:
-    """Run `load` in a process of its own, on the credentials written to `file`; print its
-    figures (unless `quiet`) and return requests/s and the p99 latency in ms."""
+    server: subprocess.Popen, port: int, requests: int, connections: int, file: Path
+) -> Figures:
+    """Run `load` in a process of its own, on the credentials written to `file`; return its
+    figures and the server's CPU time per request (less sensitive than throughput to what
+    else the machine is doing)."""
     command = [sys.executable, __file__, "--load-only-port", str(port), "--credentials", str(file)]
     command += ["--requests", str(requests), "--connections", str(connections)]
+    before = cpu_seconds(server.pid)
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    *figures, last = output.rstrip().splitlines()
-    if not quiet:
-        print("\n".join(figures))
+    cpu = (cpu_seconds(server.pid) - before) / requests * 1000
+    *lines, last = output.rstrip().splitlines()
     rate, p99 = last.split()
-    return float(rate), float(p99)
+    print("\n".join(lines) + f"\n  server CPU {cpu:.2f} ms per request")
+    return Figures(float(rate), float(p99), cpu)
 
 
 def round_of_load(
     settings: Settings, tree: Path, files: dict[str, Path], args: argparse.Namespace
-) -> dict[str, tuple[float, float]]:
+) -> dict[str, Figures]:
     """Serve from `tree` on a fresh port, warm it up, load it with each credentials file;
-    return each file's requests/s and p99."""
+    return each file's figures."""
     port = free_port()
     server = serve(settings, port, tree)
     try:
         wait_healthy(port)
-        load_in_another_process(port, 400, 4, files["key"], quiet=True)  # warm up
+        warm = [sys.executable, __file__, "--load-only-port", str(port), "--requests", "400"]
+        warm += ["--credentials", str(files["key"]), "--connections", "4"]
+        subprocess.run(warm, check=True, capture_output=True)
         results = {}
         for name, file in files.items():
             print(f"  {DESCRIPTIONS[name]}:")
-            results[name] = load_in_another_process(port, args.requests, args.connections, file)
+            results[name] = load_in_another_process(
+                server, port, args.requests, args.connections, file
+            )
         return results
     finally:
         server.terminate()
@@ -313,19 +339,23 @@ def main() -> None:
 def compare(settings: Settings, files: dict[str, Path], args: argparse.Namespace) -> None:
     """Alternate rounds of the baseline's server and this checkout's; print each round and the
     median ratio of each credential's run to the baseline's run of the same round."""
-    ratios: dict[str, list[tuple[float, float]]] = {name: [] for name in files}
+    ratios: dict[str, list[Figures]] = {name: [] for name in files}
     with checkout(args.baseline) as baseline:
         for number in range(1, args.rounds + 1):
             print(f"round {number}, {args.baseline} (baseline, which reads no credential):")
             before = round_of_load(settings, baseline, {"key": files["key"]}, args)["key"]
             print(f"round {number}, this checkout:")
-            for name, (rate, p99) in round_of_load(settings, PROJECT_ROOT, files, args).items():
-                ratios[name].append((rate / before[0], p99 / before[1]))
+            for name, figures in round_of_load(settings, PROJECT_ROOT, files, args).items():
+                ratios[name].append(figures.ratio(before))
     print(f"This checkout against {args.baseline}, median of {args.rounds} rounds:")
     for name, pairs in ratios.items():
-        rate = statistics.median(r for r, _ in pairs)
-        p99 = statistics.median(p for _, p in pairs)
-        print(f"  {DESCRIPTIONS[name]}: requests/s x{rate:.2f}, p99 x{p99:.2f}")
+        rate = statistics.median(p.rate for p in pairs)
+        p99 = statistics.median(p.p99 for p in pairs)
+        cpu = statistics.median(p.cpu for p in pairs)
+        print(
+            f"  {DESCRIPTIONS[name]}: requests/s x{rate:.2f}, p99 x{p99:.2f}, "
+            f"server CPU per request x{cpu:.2f}"
+        )
 
 
 if __name__ == "__main__":

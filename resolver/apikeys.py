@@ -1,9 +1,11 @@
 """API keys for trusted integrations: created and revoked by an operator, checked per request.
 
 A key is shown once, when it is created; the store keeps only its SHA-256 hash (a key is 256
-random bits, so a fast hash is as safe as a slow one and costs microseconds per request). Every
-request looks its key up again, so a key created or revoked from the command line takes effect
-on a running server at once. The file is private to its owner (mode 0600).
+random bits, so a fast hash is as safe as a slow one and costs microseconds per request). A
+server keeps the active keys' hashes in memory and reads them again once they are a second old:
+a request costs a dictionary look-up rather than a query, a key created from the command line
+works on a running server at once (an unknown key is looked up), and a revoked one is refused
+within a second. The file is private to its owner (mode 0600).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +25,7 @@ from resolver.events import format_time, parse_time
 from resolver.identity import SCOPES
 
 KEY_PREFIX = "utk_"
+RELOAD_SECONDS = 1.0
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 SCHEMA = """
 create table if not exists api_keys (
@@ -61,6 +65,8 @@ class ApiKeys:
         self.db = open_sqlite(path, synchronous="full")
         self.db.executescript(SCHEMA)
         self._lock = threading.Lock()
+        self._active: dict[str, ApiKey] = {}  # by hash
+        self._loaded_at = -RELOAD_SECONDS
 
     def create(self, name: str, scopes: list[str], now: datetime) -> str:
         """Create a key called `name` with `scopes`; return the key (shown only now)."""
@@ -87,6 +93,7 @@ class ApiKeys:
                 "insert or replace into api_keys values (?, ?, ?, ?, null)",
                 (name, _hash(key), json.dumps(sorted(set(scopes))), format_time(now)),
             )
+            self._loaded_at = -RELOAD_SECONDS
         return key
 
     def revoke(self, name: str, now: datetime) -> None:
@@ -96,6 +103,7 @@ class ApiKeys:
                 "update api_keys set revoked_at = ? where name = ? and revoked_at is null",
                 (format_time(now), name),
             ).rowcount
+            self._loaded_at = -RELOAD_SECONDS
         if not changed:
             raise ApiKeyError(f"no active key called {name!r}: `unticket apikey list` shows them")
 
@@ -106,12 +114,21 @@ class ApiKeys:
         return [_api_key(row) for row in rows]
 
     def verify(self, key: str) -> ApiKey | None:
-        """The active key `key` is, or None."""
+        """The active key `key` is, or None (revocations count from a second after)."""
+        digest = _hash(key)
         with self._lock:
-            row = self.db.execute(
-                "select * from api_keys where key_hash = ? and revoked_at is null", (_hash(key),)
-            ).fetchone()
-        return _api_key(row) if row else None
+            if time.monotonic() - self._loaded_at >= RELOAD_SECONDS:
+                rows = self.db.execute("select * from api_keys where revoked_at is null")
+                self._active = {row["key_hash"]: _api_key(row) for row in rows}
+                self._loaded_at = time.monotonic()
+            if digest not in self._active:  # perhaps created since: look it up
+                row = self.db.execute(
+                    "select * from api_keys where key_hash = ? and revoked_at is null", (digest,)
+                ).fetchone()
+                if row is None:
+                    return None
+                self._active[digest] = _api_key(row)
+            return self._active[digest]
 
     def close(self) -> None:
         """Close the store."""

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from resolver.api import create_app
+from resolver.apikeys import RELOAD_SECONDS
 from resolver.runtime import Runtime
 from tests.conftest import Chat, api_key, bearer, events_of, make_runtime, make_settings
 from tests.oidc import CLIENT_ID, Provider, oidc_provider
@@ -247,6 +248,7 @@ def test_keys_created_and_revoked_on_the_command_line_apply_to_a_running_server(
         assert "portal" in listed.stdout and key not in listed.stdout
         assert key not in settings.api_keys_db.read_bytes().decode("latin-1")
         assert runner.invoke(cli, ["apikey", "revoke", "portal"]).exit_code == 0
+        time.sleep(RELOAD_SECONDS)  # a running server reads the keys again within a second
         assert server.post("/v1/messages", json=body, headers=bearer(key)).status_code == 401
         again = runner.invoke(cli, ["apikey", "revoke", "portal"])
         assert again.exit_code != 0 and "no active key" in again.output
