@@ -1,8 +1,8 @@
 """`unticket apikey`: create, list and revoke the HTTP API's keys for trusted integrations.
 
 A key is printed once, when it is created, as the last word of the output (scripts can take it
-with `| tail -1 | awk '{print $NF}'`); only its hash is kept. Keys take effect on a running
-server at once.
+with `| tail -1`); only its hash is kept. A new key works on a running server at once; a revoked
+one is refused within a second.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def list_keys() -> None:
 
 @apikey_app.command("revoke")
 def revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
-    """Revoke a key: requests with it are refused from now on, also on a running server.
+    """Revoke a key: requests with it are refused within a second, also on a running server.
 
     Example: unticket apikey revoke intranet
     """
