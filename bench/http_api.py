@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -252,28 +253,26 @@ def load_in_another_process(
     return Figures(float(rate), float(p99), cpu)
 
 
-def round_of_load(
-    settings: Settings, tree: Path, files: dict[str, Path], args: argparse.Namespace
-) -> dict[str, Figures]:
-    """Serve from `tree` on a fresh port, warm it up, load it with each credentials file;
-    return each file's figures."""
+def run_once(
+    settings: Settings, tree: Path, name: str, file: Path, args: argparse.Namespace
+) -> Figures:
+    """Serve from `tree` on a copy of the prepared data dir (every run starts from the same
+    enterprise, with no conversation of an earlier run), warm it up, load it with the
+    credentials in `file`; return the figures."""
     port = free_port()
-    server = serve(settings, port, tree)
-    try:
-        wait_healthy(port)
-        warm = [sys.executable, __file__, "--load-only-port", str(port), "--requests", "400"]
-        warm += ["--credentials", str(files["key"]), "--connections", "4"]
-        subprocess.run(warm, check=True, capture_output=True)
-        results = {}
-        for name, file in files.items():
+    with tempfile.TemporaryDirectory() as copy:
+        shutil.copytree(settings.data_dir, copy, dirs_exist_ok=True)
+        server = serve(settings.model_copy(update={"data_dir": Path(copy)}), port, tree)
+        try:
+            wait_healthy(port)
+            warm = [sys.executable, __file__, "--load-only-port", str(port), "--requests", "400"]
+            warm += ["--credentials", str(file), "--connections", "4"]
+            subprocess.run(warm, check=True, capture_output=True)
             print(f"  {DESCRIPTIONS[name]}:")
-            results[name] = load_in_another_process(
-                server, port, args.requests, args.connections, file
-            )
-        return results
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+            return load_in_another_process(server, port, args.requests, args.connections, file)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 @contextlib.contextmanager
@@ -332,21 +331,29 @@ def main() -> None:
         if args.baseline:
             compare(settings, files, args)
         else:
-            round_of_load(settings, PROJECT_ROOT, files, args)
+            for name, file in files.items():
+                run_once(settings, PROJECT_ROOT, name, file, args)
         authentication_cost(settings, key, list(tokens.values()))
 
 
 def compare(settings: Settings, files: dict[str, Path], args: argparse.Namespace) -> None:
-    """Alternate rounds of the baseline's server and this checkout's; print each round and the
-    median ratio of each credential's run to the baseline's run of the same round."""
+    """Rounds of the baseline's server and this checkout's, in turn (the first to run changes
+    from round to round); print each run and the median ratio of each of this checkout's runs
+    to the baseline's run of the same round."""
     ratios: dict[str, list[Figures]] = {name: [] for name in files}
     with checkout(args.baseline) as baseline:
         for number in range(1, args.rounds + 1):
-            print(f"round {number}, {args.baseline} (baseline, which reads no credential):")
-            before = round_of_load(settings, baseline, {"key": files["key"]}, args)["key"]
-            print(f"round {number}, this checkout:")
-            for name, figures in round_of_load(settings, PROJECT_ROOT, files, args).items():
-                ratios[name].append(figures.ratio(before))
+            runs: dict[str, Figures] = {}
+            order = ["baseline", *files] if number % 2 else [*files, "baseline"]
+            for run in order:
+                if run == "baseline":
+                    print(f"round {number}, {args.baseline} (baseline, which reads no credential):")
+                    runs[run] = run_once(settings, baseline, "key", files["key"], args)
+                else:
+                    print(f"round {number}, this checkout:")
+                    runs[run] = run_once(settings, PROJECT_ROOT, run, files[run], args)
+            for name in files:
+                ratios[name].append(runs[name].ratio(runs["baseline"]))
     print(f"This checkout against {args.baseline}, median of {args.rounds} rounds:")
     for name, pairs in ratios.items():
         rate = statistics.median(p.rate for p in pairs)

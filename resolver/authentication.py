@@ -9,6 +9,7 @@ speak for.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ class Authenticator:
             key = self.keys.verify(token)
             if key is None:
                 raise _invalid("unknown or revoked API key")
-            return Principal(api_key_credential(key.name, key.scopes), scopes=key.scopes)
+            return _key_principal(key.name, key.scopes)
         if self.verifier is None:
             raise _invalid("this server accepts API keys only (no OpenID Connect provider is set)")
         try:
@@ -123,6 +124,12 @@ class Authenticator:
         if self.user_claim == "email" and claims.get("email_verified") is False:
             raise _invalid("the token's e-mail address is not verified")
         return value.strip()
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_principal(name: str, scopes: frozenset[str]) -> Principal:
+    """The principal of an API key (the same object for every request with the key)."""
+    return Principal(api_key_credential(name, scopes), scopes=scopes)
 
 
 def authenticator(settings: Settings, keys: ApiKeys) -> Authenticator:
