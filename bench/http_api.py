@@ -187,7 +187,10 @@ def authentication_cost(settings: Settings, key: str, tokens: list[str]) -> None
     first_use = (time.perf_counter() - began) / (len(tokens) - 1) * 1e6
     principal = auth.authenticate(f"Bearer {key}")
     figures = {
-        "API key look-up (SHA-256, SQLite)": (lambda: auth.authenticate(f"Bearer {key}"), 2000),
+        "API key look-up (SHA-256, active keys in memory)": (
+            lambda: auth.authenticate(f"Bearer {key}"),
+            2000,
+        ),
         "OIDC token seen before (remembered until it expires)": (
             lambda: auth.authenticate(f"Bearer {tokens[7]}"),
             2000,
