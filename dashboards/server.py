@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -102,10 +103,18 @@ def command(settings: Settings, address: str, port: int, headless: bool) -> list
 
 def serve(settings: Settings, address: str, port: int, headless: bool) -> int:
     """Run the dashboards on `address:port` until stopped; return Streamlit's exit code.
-    Raises `DemoModeAddressError` for a non-loopback address without sign-in."""
+    A SIGTERM is passed on to Streamlit, so stopping this process frees the port. Raises
+    `DemoModeAddressError` for a non-loopback address without sign-in."""
     check_address(settings, address)
     env = {**os.environ, "UNTICKET_DATA_DIR": str(settings.data_dir)}
-    return subprocess.call(command(settings, address, port, headless), env=env)
+    streamlit = subprocess.Popen(command(settings, address, port, headless), env=env)
+    previous = signal.signal(signal.SIGTERM, lambda signum, _: streamlit.send_signal(signum))
+    try:
+        return streamlit.wait()
+    except KeyboardInterrupt:  # Ctrl+C reached Streamlit too: let it finish stopping
+        return streamlit.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _no_external_ip() -> None:

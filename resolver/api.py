@@ -17,14 +17,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import asdict
+from enum import Enum
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from resolver.apikeys import ApiKeys
 from resolver.authentication import (
@@ -36,8 +38,9 @@ from resolver.authentication import (
     authenticator,
 )
 from resolver.connectors.queued import QueuedTicketing
-from resolver.engine import InboundMessage, RequestError
+from resolver.engine import CHANNELS, PROACTIVE, InboundMessage, RequestError
 from resolver.events import format_time
+from resolver.http_input import NOT_UNICODE, BodyLimit, UnicodeText
 from resolver.identity import APPROVALS_ACT_AS, MESSAGES_ACT_AS
 from resolver.oidc import ProviderUnavailableError
 from resolver.outage import OutageDetector
@@ -52,20 +55,55 @@ Credentials = Annotated[
     HTTPAuthorizationCredentials | None,
     Depends(HTTPBearer(auto_error=False, description="An OIDC token or an API key.")),
 ]
+# The channels a message may arrive on (the engine's own proactive messages are not sent in).
+Channel = Enum("Channel", {name: name for name in sorted(CHANNELS - {PROACTIVE})}, type=str)
+# Validation errors that mean the body is malformed rather than meaningless: 400, not 422.
+_MALFORMED = frozenset({"json_invalid", NOT_UNICODE})
+
+
+class ErrorOut(BaseModel):
+    """Why a request was refused."""
+
+    error: str = Field(examples=["'text' is empty: send what the employee wrote"])
+
+
+_WHY = {
+    400: "A malformed body (not JSON, not Unicode text) or a message the engine cannot take.",
+    401: "No credential, or one that proves nobody (header `WWW-Authenticate`).",
+    403: "The credential may not do this, or act for whom the request names.",
+    404: "No such interaction or approval for this caller.",
+    409: "The interaction is closed, or the approval already decided.",
+    413: "The body is over 64 KB.",
+    422: "The body or a parameter does not have the documented shape.",
+    429: "Over the caller's request rate (header `Retry-After`).",
+    503: "The identity provider cannot be reached to check a token (header `Retry-After`).",
+}
+
+
+def _refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses an endpoint may give, for the OpenAPI document."""
+    return {status: {"model": ErrorOut, "description": _WHY[status]} for status in statuses}
+
+
+_AUTHENTICATED = (401, 429, 503)
 
 
 class MessageIn(BaseModel):
     """A message from an employee."""
 
-    user: str | None = Field(
+    user: UnicodeText | None = Field(
         default=None,
         description="Who writes: leave it out with an employee's own token (or name them); an "
         "API key with messages:act_as must name the employee (id, username or e-mail).",
         examples=["E000100"],
     )
-    text: str = Field(description="What the employee wrote.", examples=["I forgot my password"])
-    channel: str = Field(default="api", description="slack, teams, web, cli or api.")
-    interaction_id: str | None = Field(default=None, description="Continue this interaction.")
+    text: UnicodeText = Field(
+        description="What the employee wrote.", examples=["I forgot my password"]
+    )
+    channel: Channel = Field(default=Channel.api, description="Where the employee wrote it.")
+    interaction_id: UnicodeText | None = Field(
+        default=None, description="Continue this interaction."
+    )
 
 
 class MessageOut(BaseModel):
@@ -88,7 +126,7 @@ class MessageOut(BaseModel):
 class DecisionIn(BaseModel):
     """An approver's decision."""
 
-    approver: str | None = Field(
+    approver: UnicodeText | None = Field(
         default=None,
         description="Leave it out with the approver's own token; an API key with "
         "approvals:act_as names the approver (employee id, username or e-mail).",
@@ -160,6 +198,12 @@ def create_app(runtime: Runtime) -> FastAPI:
         lifespan=lifespan,
     )
 
+    app.add_middleware(BodyLimit)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": error.detail}, error.status_code, headers=error.headers)
+
     @app.exception_handler(RequestError)
     async def request_error(_: Request, error: RequestError) -> JSONResponse:
         return JSONResponse({"error": str(error)}, status_code=error.status)
@@ -196,9 +240,14 @@ def create_app(runtime: Runtime) -> FastAPI:
             f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
             for e in error.errors()
         ]
-        return JSONResponse({"error": "; ".join(problems)}, status_code=422)
+        malformed = any(e["type"] in _MALFORMED for e in error.errors())
+        return JSONResponse({"error": "; ".join(problems)}, status_code=400 if malformed else 422)
 
-    @app.post("/v1/messages", response_model=MessageOut)
+    @app.post(
+        "/v1/messages",
+        response_model=MessageOut,
+        responses=_refusals(400, 403, 404, 409, 413, 422, *_AUTHENTICATED),
+    )
     def post_message(message: MessageIn, credentials: Credentials) -> MessageOut:
         """Send an employee's message; the reply says what was understood and done."""
         who = caller(credentials)
@@ -206,13 +255,17 @@ def create_app(runtime: Runtime) -> FastAPI:
         inbound = InboundMessage(
             user,
             message.text,
-            message.channel,
+            message.channel.value,
             message.interaction_id,
             credential=who.credential,
         )
         return MessageOut(**asdict(engine.handle(inbound)))
 
-    @app.post("/v1/approvals/{approval_id}/decision", response_model=DecisionOut)
+    @app.post(
+        "/v1/approvals/{approval_id}/decision",
+        response_model=DecisionOut,
+        responses=_refusals(400, 403, 404, 409, 413, 422, *_AUTHENTICATED),
+    )
     def decide(approval_id: str, body: DecisionIn, credentials: Credentials) -> DecisionOut:
         """Approve or deny a pending access request: the approver with their own token, or an
         integration's key with approvals:act_as naming the approver."""
@@ -221,7 +274,11 @@ def create_app(runtime: Runtime) -> FastAPI:
         result = engine.decide_approval(approver, approval_id, body.decision, who.credential)
         return DecisionOut(**asdict(result))
 
-    @app.get("/v1/approvals", response_model=list[PendingApproval])
+    @app.get(
+        "/v1/approvals",
+        response_model=list[PendingApproval],
+        responses=_refusals(403, 422, *_AUTHENTICATED),
+    )
     def pending_approvals(credentials: Credentials, approver: str | None = None) -> list:
         """The access requests waiting on the caller's decision (an integration's key with
         approvals:act_as names the approver)."""
@@ -241,7 +298,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             for a in waiting
         ]
 
-    @app.get("/v1/me", response_model=WhoAmI)
+    @app.get("/v1/me", response_model=WhoAmI, responses=_refusals(*_AUTHENTICATED))
     def whoami(credentials: Credentials) -> WhoAmI:
         """Who the credential proves: check a token or key before wiring an integration."""
         who = caller(credentials)
@@ -280,7 +337,7 @@ def _include_channels(
             api_url=settings.slack_api_url,
         )
         if secret:  # without it a request could not be verified: no endpoint
-            app.include_router(events_router(bolt))
+            app.include_router(events_router(bolt, secret.get_secret_value()))
         if app_token:
             connections.append(SocketMode(bolt, app_token.get_secret_value()).run)
     if settings.teams_app_id and settings.teams_app_password:

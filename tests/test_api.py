@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -55,11 +56,11 @@ def test_bad_requests_get_4xx_with_a_message(runtime: Runtime) -> None:
     missing = client.post("/v1/messages", json={"text": "hi"})
     assert missing.status_code == 422 and "user" in missing.json()["error"]
     channel = client.post("/v1/messages", json={"user": "E000010", "text": "hi", "channel": "fax"})
-    assert channel.status_code == 400 and "channel" in channel.json()["error"]
+    assert channel.status_code == 422 and "channel" in channel.json()["error"]
     not_json = client.post(
         "/v1/messages", content=b"{oops", headers={"content-type": "application/json"}
     )
-    assert not_json.status_code == 422 and "error" in not_json.json()
+    assert not_json.status_code == 400 and "error" in not_json.json()
     unknown = client.post(
         "/v1/messages", json={"user": "E000010", "text": "hi", "interaction_id": "x"}
     )
@@ -93,6 +94,53 @@ def test_approval_decision_endpoint(runtime: Runtime, employee: str) -> None:
 def test_openapi_docs_are_served(runtime: Runtime) -> None:
     schema = client_for(runtime).get("/openapi.json").json()
     assert "/v1/messages" in schema["paths"]
+
+
+def test_the_openapi_document_lists_every_refusal_and_the_channels(runtime: Runtime) -> None:
+    schema = client_for(runtime).get("/openapi.json").json()
+    messages = schema["paths"]["/v1/messages"]["post"]["responses"]
+    assert {"200", "400", "401", "403", "404", "409", "413", "422", "429", "503"} <= set(messages)
+    channel = schema["components"]["schemas"]["MessageIn"]["properties"]["channel"]
+    enum = schema["components"]["schemas"][channel["$ref"].rsplit("/", 1)[1]]["enum"]
+    assert {"slack", "teams", "web", "cli", "api"} <= set(enum) and "proactive" not in enum
+
+
+def test_a_body_over_64_kb_is_refused_before_it_is_read(runtime: Runtime) -> None:
+    client = client_for(runtime)
+    declared = client.post("/v1/messages", json={"user": "E000010", "text": "a" * 70_000})
+    assert declared.status_code == 413 and "64 KB" in declared.json()["error"]
+    streamed = client.post(  # no Content-Length: counted as it arrives
+        "/v1/messages",
+        content=(b"x" * 1000 for _ in range(300)),
+        headers={"content-type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    assert client.post("/v1/messages", json={"user": "E000010", "text": "hi"}).status_code == 200
+
+
+def test_text_that_is_not_unicode_is_a_bad_request(runtime: Runtime, employee: str) -> None:
+    client = client_for(runtime)
+    for field in ("text", "user", "interaction_id"):
+        body = {"user": employee, "text": "hi"} | {field: "\ud800 x"}
+        surrogate = client.post(
+            "/v1/messages",
+            content=json.dumps(body),  # JSON spells the lone surrogate as \\ud800
+            headers={"content-type": "application/json"},
+        )
+        assert surrogate.status_code == 400 and field in surrogate.json()["error"]
+    approver = client.post(
+        "/v1/approvals/APR-1/decision",
+        content='{"approver": "\\udc80", "decision": "approved"}',
+        headers={"content-type": "application/json"},
+    )
+    assert approver.status_code == 400 and "approver" in approver.json()["error"]
+    undecodable = client.post(
+        "/v1/messages",
+        content=b'{"text": "\xff\xfe"}',
+        headers={"content-type": "application/json"},
+    )
+    assert undecodable.status_code == 400 and "error" in undecodable.json()
+    assert events_of(runtime.engine.settings) == []
 
 
 def test_serving_offers_a_locked_out_employee_an_unlock_before_they_ask(
@@ -215,3 +263,29 @@ def test_kill_9_under_load_loses_no_acknowledged_message(
     }
     lost = [pair for pair in acknowledged if pair not in logged]
     assert lost == []
+
+
+def test_serve_logs_its_address_when_it_starts_and_stops(
+    tmp_path: Path, trained_models: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", trained_models)
+    port, log = _free_port(), tmp_path / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "unticket", "serve", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "UNTICKET_DATA_DIR": str(settings.data_dir)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", server)
+        started = log.read_text()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert f"http://127.0.0.1:{port}" in started
+    assert f"Stopped serving the API on 127.0.0.1:{port}" in log.read_text()
+    assert "/v1/health" not in log.read_text()  # requests are not logged

@@ -3,8 +3,14 @@ Streamlit's `[auth]` secrets privately, and the launcher never looks up the exte
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
 import stat
+import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -87,3 +93,40 @@ def test_the_launcher_never_asks_for_the_external_ip(monkeypatch: pytest.MonkeyP
     assert requests == []
     labels = [text.strip() for text in printed]
     assert "Local URL:" in labels and "External URL:" not in labels
+
+
+def test_stopping_the_dashboard_command_stops_streamlit(
+    tmp_path: Path, trained_models: Path
+) -> None:
+    from tests.conftest import make_settings
+    from tests.test_dashboards_browser import free_port, wait_for_port
+
+    settings = make_settings(tmp_path / "data", trained_models)
+    port = free_port()
+    command = [sys.executable, "-m", "unticket", "dashboard", "--headless", "--port", str(port)]
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, "UNTICKET_DATA_DIR": str(settings.data_dir)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # so that cleaning up can reach a Streamlit left behind
+    )
+    try:
+        wait_for_port(port, process, timeout=120)
+        process.send_signal(signal.SIGTERM)  # to the command only, as a service manager does
+        process.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while _listening(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _listening(port), "Streamlit still holds the port"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True

@@ -165,6 +165,33 @@ def test_forged_or_stale_requests_are_refused(slack: Workspace) -> None:
     assert slack.api.calls == []
 
 
+def test_headers_that_do_not_parse_are_refused_not_a_server_error(slack: Workspace) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "c"})
+    good = signature_headers(body)
+    for name, value in [
+        ("x-slack-request-timestamp", "abc"),
+        ("x-slack-request-timestamp", "-1"),
+        ("x-slack-request-timestamp", "9" * 40),
+        ("x-slack-signature", "v0=not-hex"),
+        ("x-slack-signature", "sha1=" + "0" * 64),
+    ]:
+        response = slack.client.post("/slack/events", content=body, headers=good | {name: value})
+        assert response.status_code == 401 and "error" in response.json(), (name, value)
+    assert slack.api.calls == []
+
+
+def test_a_signed_body_that_is_not_slacks_is_a_bad_request(slack: Workspace) -> None:
+    for body, kind in [
+        ("this is not json", "application/json"),
+        ("payload=%7Bnot-json", "application/x-www-form-urlencoded"),
+    ]:
+        response = slack.client.post(
+            "/slack/events", content=body, headers=signature_headers(body, **{"content-type": kind})
+        )
+        assert response.status_code == 400 and "error" in response.json()
+    assert slack.api.calls == []
+
+
 def test_password_reset_in_a_dm_thread_with_feedback_buttons(
     slack: Workspace, runtime: Runtime, employee: str, settings: Settings
 ) -> None:

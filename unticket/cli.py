@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import sys
 import time
 from dataclasses import asdict
 from datetime import date, timedelta
@@ -196,15 +198,15 @@ def serve(
 
     settings = get_settings()
     runtime = _runtime(settings)
-    try:
-        uvicorn.run(
-            create_app(runtime),
-            host=host or settings.host,
-            port=port or settings.port,
-            log_level="warning",
-        )
+    host, port = host or settings.host, port or settings.port
+    # uvicorn stops gracefully on SIGTERM, then raises it again: exit normally instead, so the
+    # runtime is closed and the stop is logged.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:  # uvicorn logs the address once it listens; requests are not logged
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="info", access_log=False)
     finally:
         runtime.close()
+        err.print(f"Stopped serving the API on {host}:{port}")
 
 
 @app.command("watch-lockouts")
@@ -484,14 +486,24 @@ def kpis() -> None:
     _print_headline(figures)
 
 
-def _open_built_warehouse() -> duckdb.DuckDBPyConnection:
-    """Open the warehouse read-only, or stop with what to run first."""
-    from pipelines.warehouse import connect
+# `unticket sql` is the analyst's entry point, not a file-system tool: no file, network or
+# extension beyond the warehouse itself, and no query can switch that back on.
+_WAREHOUSE_ONLY = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,
+}
+
+
+def _open_built_warehouse(config: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-only (with DuckDB `config`), or stop with what to run first."""
+    import duckdb
 
     settings = get_settings()
     if not settings.warehouse_path.exists():
         _fail("no warehouse yet: run `unticket ingest` and `unticket build`")
-    return connect(settings.warehouse_path, read_only=True)
+    return duckdb.connect(str(settings.warehouse_path), read_only=True, config=config or {})
 
 
 def _percent(value: float | None) -> str:
@@ -528,17 +540,22 @@ def sql(
     query: Annotated[str, typer.Argument(help="SQL to run on the warehouse (read-only).")],
     limit: Annotated[int, typer.Option(help="Most rows to print.")] = 50,
 ) -> None:
-    """Run a read-only SQL query on the warehouse and print the result as a table.
+    """Run a read-only SQL query on the warehouse and print the result as a table. Queries
+    read the warehouse only: no other file, network or extension (`unticket export` writes
+    files).
 
     Example: unticket sql "select intent, count(*) from marts.fct_interactions group by 1"
     """
     import duckdb
 
-    connection = _open_built_warehouse()
+    connection = _open_built_warehouse(_WAREHOUSE_ONLY)
     try:
         cursor = connection.execute(query)
         columns = [c[0] for c in cursor.description or []]
         rows = cursor.fetchmany(limit)
+    except duckdb.PermissionException as error:
+        _fail(f"{error}".splitlines()[0] + "; `unticket sql` reads the warehouse only")
+        return
     except duckdb.Error as error:
         _fail(f"{error}".splitlines()[0])
         return

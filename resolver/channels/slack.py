@@ -14,8 +14,9 @@ What it does:
   what the engine is given (scopes `users:read`, `users:read.email`; approvers are found with
   `users.lookupByEmail`). Someone Slack shows no e-mail for is sent as `slack:<user id>`, which
   the directory does not know: the engine understands them but acts on no account.
-- Every HTTP request's signature is checked against the signing secret (a forged or stale one gets
-  401) and `url_verification` is answered with its challenge; both are Bolt's. Messages from
+- Every HTTP request's signature is checked against the signing secret before its body is
+  parsed (a forged, stale or malformed one gets 401; a signed body that is not Slack's JSON or
+  form gets 400) and `url_verification` is answered with its challenge (Bolt's). Messages from
   bots (this app included) and edits are ignored. Slack re-sends an event it believes was
   missed (`X-Slack-Retry-Num`); events are de-duplicated by `event_id`, so a retry of an event
   already taken is acknowledged and dropped, and one whose first delivery never arrived is
@@ -44,16 +45,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.socket_mode.builtin import SocketModeHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 
 from resolver.channels import ApprovalRequest, ChatBridge, Recent, RequesterUpdate
 from resolver.identity import SLACK
@@ -67,6 +70,8 @@ SECTION_LIMIT = 3000
 _PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 logger = logging.getLogger("unticket.slack")
 
 
@@ -305,21 +310,44 @@ def slack_router(
 ) -> APIRouter:
     """A FastAPI router serving Slack's events and interactivity at `path`."""
     app = slack_app(runtime, signing_secret=signing_secret, bot_token=bot_token, api_url=api_url)
-    return events_router(app, path)
+    return events_router(app, signing_secret, path)
 
 
-def events_router(app: App, path: str = "/slack/events") -> APIRouter:
-    """A FastAPI router handing the requests Slack sends to `path` to a Bolt app."""
+def unsigned(verifier: SignatureVerifier, headers: Mapping[str, str], body: bytes) -> str | None:
+    """Why a request cannot be shown to come from Slack, or None if its signature holds.
+
+    Headers that do not parse are refused here, before slack_sdk's verifier (which would raise
+    on a timestamp that is not a number)."""
+    timestamp = headers.get("x-slack-request-timestamp", "")
+    signature = headers.get("x-slack-signature", "")
+    if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
+        return "missing or malformed Slack signature headers"
+    if not verifier.is_valid(body, timestamp, signature):
+        return "the Slack signature does not match, or the request is stale"
+    return None
+
+
+def events_router(app: App, signing_secret: str, path: str = "/slack/events") -> APIRouter:
+    """A FastAPI router handing the requests Slack sends to `path` to a Bolt app, once their
+    signature holds (401 otherwise) and their body parses (400 otherwise)."""
     router = APIRouter()
+    verifier = SignatureVerifier(signing_secret)
 
     @router.post(path, include_in_schema=False)
     async def slack_events(request: Request) -> Response:
         """Verify, acknowledge and dispatch one request from Slack."""
-        bolt_request = BoltRequest(
-            body=(await request.body()).decode("utf-8", errors="replace"),
-            query=str(request.query_params),
-            headers={k: [v] for k, v in request.headers.items()},
-        )
+        body = await request.body()
+        refused = unsigned(verifier, request.headers, body)
+        if refused is not None:
+            return JSONResponse({"error": refused}, status_code=401)
+        try:
+            bolt_request = BoltRequest(
+                body=body.decode("utf-8"),
+                query=str(request.query_params),
+                headers={k: [v] for k, v in request.headers.items()},
+            )
+        except ValueError:  # not UTF-8, or not the JSON or form body Slack sends
+            return JSONResponse({"error": "the body is not a Slack request"}, status_code=400)
         answer = await asyncio.to_thread(app.dispatch, bolt_request)
         return Response(
             content=answer.body,
