@@ -64,6 +64,7 @@ bench: $(STAMP) $(CHROMIUM)
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/models_all.py
 	$(BIN)/python -m bench.slack_latency
+	$(BIN)/python -m bench.redaction
 	$(BIN)/python bench/proactive.py
 
 clean:

@@ -22,6 +22,10 @@ a `knowledge_gap`; otherwise (mostly escalations and tickets that people had to 
 
 `draft_article` turns a topic and the resolution notes of its documents into a knowledge article
 draft for a person to review: the most common note sentences become its steps.
+
+Texts and notes pass through `resolver.redaction.redact` before anything is computed from them
+(interaction texts were redacted when logged, imported tickets may not have been), so no
+example, top term or draft carries a secret.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
 from models.text import normalise
+from resolver.redaction import redact
 
 KNOWLEDGE_GAP_SIGNALS = frozenset({"unrecognized", "answer_rejected"})
 DRAFT_STATUS = "draft, needs review"
@@ -231,7 +236,7 @@ def discover_topics(
     ).sort(id_column)
     if documents.is_empty():
         return []
-    texts = documents[text_column].to_list()
+    texts = [redact(text) for text in documents[text_column].to_list()]
     words = _word_vectorizer(len(texts))
     try:
         word_matrix = words.fit_transform(texts)
@@ -301,7 +306,7 @@ def draft_article(topic: Topic, resolutions: Mapping[str, str], max_steps: int =
     and punctuation; a sentence of a single note counts only when there is a single note), in
     the order they usually appear in a note.
     """
-    notes = [resolutions[member] for member in topic.member_ids if resolutions.get(member)]
+    notes = [redact(resolutions[member]) for member in topic.member_ids if resolutions.get(member)]
     steps = _common_sentences(notes, max_steps)
     title = _sentences(topic.examples[0])[0]
     title = title[:1].upper() + title[1:]

@@ -24,7 +24,7 @@ from resolver.identity import SYSTEM, Credential
 from resolver.knowledge import KnowledgeBase
 from resolver.outage import KnownOutage, KnownOutages
 from resolver.playbooks import Connectors, PlaybookRunner
-from resolver.redaction import redact, redact_code
+from resolver.redaction import redact, redact_code, redact_user_ref
 from resolver.routing import Router
 from resolver.turn import SMALL_TALK, Reply, Turn
 from resolver.understanding import (
@@ -374,7 +374,7 @@ class Engine:
             interaction_id=convo.interaction_id,
             employee_id=convo.employee_id,
             channel=convo.channel,
-            user_ref=user_ref,
+            user_ref=redact_user_ref(user_ref),
             auth_method=credential.method,
         )
 

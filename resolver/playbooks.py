@@ -24,6 +24,7 @@ from resolver.connectors.base import (
 from resolver.connectors.embedded import EmbeddedApprovals
 from resolver.events import IdFactory, format_time
 from resolver.knowledge import summarise
+from resolver.redaction import redact, redact_user_ref
 from resolver.routing import Router
 from resolver.targets import other_person_reference
 from resolver.turn import Turn
@@ -487,12 +488,15 @@ class PlaybookRunner:
             turn.convo.state = "feedback"
 
     def escalate(self, turn: Turn, reason: str) -> None:
-        """Open a ticket carrying the whole conversation, tell the employee, close."""
+        """Open a ticket carrying the whole conversation, tell the employee, close.
+
+        The employee's words in its title and description are redacted again here (they
+        were when received): nothing reaches the service desk unredacted."""
         convo = turn.convo
         intent = self.catalogue.intents.get(convo.intent or "human_handoff")
         intent = intent or self.catalogue.intent("human_handoff")
         said = [
-            line.removeprefix("employee: ")
+            redact(line.removeprefix("employee: "))
             for line in convo.transcript
             if line.startswith("employee: ")
         ]
@@ -529,7 +533,8 @@ class PlaybookRunner:
     def _context(self, turn: Turn, reason: str) -> str:
         convo = turn.convo
         lines = [
-            f"Requester: {convo.employee_id or convo.user_key} (channel {convo.channel})",
+            f"Requester: {convo.employee_id or redact_user_ref(convo.user_key)} "
+            f"(channel {convo.channel})",
             f"Escalation reason: {reason}",
             f"Understood need: {convo.intent} (confidence {convo.confidence})",
             f"Entities: {convo.entities}",
@@ -537,6 +542,6 @@ class PlaybookRunner:
             f"Actions tried: {', '.join(convo.actions) or 'none'}",
             f"Findings: {convo.facts}",
             "Conversation (secrets redacted):",
-            *convo.transcript,
+            *map(redact, convo.transcript),
         ]
         return "\n".join(lines)
