@@ -782,9 +782,20 @@ def _with_status(approval: Approval, status: str) -> Approval:
     return replace(approval, status=status)
 
 
+def is_unicode(text: str) -> bool:
+    """Whether `text` can be written as UTF-8: JSON can spell a lone surrogate, which cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _validate(message: InboundMessage) -> str:
     if not message.user or not message.user.strip():
         raise RequestError("'user' is required: the employee's id, username or e-mail")
+    if not all(map(is_unicode, (message.user, message.text, message.interaction_id or ""))):
+        raise RequestError("the message is not Unicode text (it holds a lone surrogate)")
     text = (message.text or "").strip()
     if not text:
         raise RequestError("'text' is empty: send what the employee wrote")

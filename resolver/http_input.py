@@ -18,15 +18,15 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from resolver.engine import is_unicode
+
 MAX_BODY_BYTES = 64 * 1024
 NOT_UNICODE = "not_unicode"
 
 
 def _unicode(text: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise PydanticCustomError(NOT_UNICODE, "is not Unicode text (a lone surrogate)") from None
+    if not is_unicode(text):
+        raise PydanticCustomError(NOT_UNICODE, "is not Unicode text (a lone surrogate)")
     return text
 
 

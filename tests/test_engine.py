@@ -316,6 +316,8 @@ def test_a_new_need_starts_a_new_interaction(runtime: Runtime, employee: str) ->
         (InboundMessage("E000001", "   ", credential=CLI), 400),
         (InboundMessage("E000001", "hi", channel="pigeon", credential=CLI), 400),
         (InboundMessage("E000001", "hi", interaction_id="nope", credential=CLI), 404),
+        (InboundMessage("E000001", "hi \ud800", channel="slack", credential=CLI), 400),
+        (InboundMessage("E\udc80", "hi", channel="teams", credential=CLI), 400),
     ],
 )
 def test_bad_requests_get_clear_errors(
