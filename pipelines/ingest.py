@@ -3,13 +3,17 @@
 For each event file, only what was appended since the last run is read, and only up to its last
 complete line: a batch the engine is still writing is left for the next run. A partial last line
 in a file nobody has written to for `STALE_AFTER_SECONDS` (a writer killed mid-write) is
-quarantined. A batch of whole files goes straight from DuckDB's typed JSON reader into
-`raw.events`, every row checked as it is read; a problem line, a value of the wrong type or a
-repeated id rolls that back, and the batch takes the careful path: parsed into a temporary table,
-a file with any problem re-read line by line, its malformed lines sent to `raw.event_quarantine`
-with the file, line and reason while its good lines load. Each batch of files is one
-transaction that also records how far each file was read, and rows are keyed by `event_id`, so a
-crash mid-run and a re-run never duplicate or lose an event.
+quarantined, and so is a line longer than `MAX_LINE_BYTES`, found without reading the file through
+and never handed to DuckDB. A symbolic link (the file or its folder) or anything else that is not
+a regular file is refused unread, with one quarantine row (line 0) saying why.
+
+A batch of whole files goes straight from DuckDB's typed JSON reader into `raw.events`, every row
+checked as it is read; a problem line, a value of the wrong type or a repeated id rolls that
+back, and the batch takes the careful path: parsed into a temporary table, a file with any
+problem re-read line by line, its malformed lines sent to `raw.event_quarantine` with the file,
+line and reason while its good lines load. Each batch of files is one transaction that also
+records how far each file was read, and rows are keyed by `event_id`, so a crash mid-run and a
+re-run never duplicate or lose an event.
 
 This module is one of the few DuckDB-specific places (`read_json`, `read_text`, JSON
 functions), so the dbt models downstream stay portable SQL.
@@ -17,21 +21,27 @@ functions), so the dbt models downstream stay portable SQL.
 
 from __future__ import annotations
 
+import os
+import stat
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 
-from pipelines.warehouse import EVENT_FIELDS, LoadSummary
+from pipelines.warehouse import EVENT_FIELDS, LoadSummary, excerpt
 from resolver.events import EVENT_TYPES, SCHEMA_VERSION, event_files
 
 STALE_AFTER_SECONDS = 600
 BATCH_BYTES = 512 * 1024 * 1024  # JSON read per transaction; bounds memory whatever the backlog
+MAX_LINE_BYTES = 1 << 20  # a longer line is quarantined unread (no event comes near it)
 _TAIL_CHUNK = 1 << 16
+_COPY_CHUNK = 1 << 20
+_PROBE = 1 << 12
 
 
 @dataclass(frozen=True)
@@ -44,50 +54,144 @@ class Segment:
     complete: bool  # False: the segment ends in a partial line of a stopped writer
 
 
-def _last_newline(path: Path, size: int) -> int:
-    """Byte offset just after the file's last newline (0 if it has none)."""
-    with path.open("rb") as handle:
-        position = size
-        while position > 0:
-            start = max(0, position - _TAIL_CHUNK)
-            handle.seek(start)
-            chunk = handle.read(position - start)
-            found = chunk.rfind(b"\n")
-            if found >= 0:
-                return start + found + 1
-            position = start
-    return 0
+def _after_last_newline(handle: BinaryIO, floor: int, position: int) -> int:
+    """Byte offset just after the last newline between `floor` and `position` (else `floor`)."""
+    while position > floor:
+        start = max(floor, position - _TAIL_CHUNK)
+        handle.seek(start)
+        found = handle.read(position - start).rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        position = start
+    return floor
 
 
-def plan_segments(events_dir: Path, connection: duckdb.DuckDBPyConnection) -> list[Segment]:
-    """Decide what to read from each event file, from what earlier runs loaded."""
+def _next_newline(handle: BinaryIO, position: int, end: int) -> int:
+    """Byte offset of the first newline between `position` and `end` (else `end`)."""
+    while position < end:
+        handle.seek(position)
+        found = handle.read(min(_COPY_CHUNK, end - position)).find(b"\n")
+        if found >= 0:
+            return position + found
+        position += _COPY_CHUNK
+    return end
+
+
+def _chunks(handle: BinaryIO, start: int, end: int) -> Iterator[bytes]:
+    """The bytes from `start` to `end`, a chunk at a time (fewer if the file is shorter)."""
+    handle.seek(start)
+    while start < end:
+        chunk = handle.read(min(_COPY_CHUNK, end - start))
+        if not chunk:
+            return
+        start += len(chunk)
+        yield chunk
+
+
+def _count_newlines(handle: BinaryIO, start: int, end: int) -> int:
+    """How many newlines the bytes from `start` to `end` hold."""
+    return sum(chunk.count(b"\n") for chunk in _chunks(handle, start, end))
+
+
+def _refusal(path: Path) -> str | None:
+    """Why an event file is not read (None when it can be): a symbolic link, in place of the
+    file or of its folder, is never followed, a path DuckDB would take for a pattern is not
+    given to it, and only a regular file that opens is read."""
+    if path.is_symlink() or path.parent.is_symlink():
+        return "symbolic link refused"
+    if any(char in str(path) for char in "*?["):  # DuckDB would read every file they match
+        return "wildcard (*, ? or [) in the path refused"
+    if not stat.S_ISREG(path.lstat().st_mode):
+        return "not a regular file"
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC))
+    except OSError as error:
+        return f"cannot be read: {error.strerror}"
+    return None
+
+
+def plan_segments(
+    events_dir: Path, connection: duckdb.DuckDBPyConnection
+) -> tuple[list[Segment], dict[str, str]]:
+    """Decide what to read from each event file, from what earlier runs loaded; return the
+    segments and the files refused unread, each with the reason."""
     loaded = dict(
         connection.execute("select source_file, bytes_loaded from raw.event_files").fetchall()
     )
-    segments = []
+    segments, refused = [], {}
     now = time.time()
     for path in event_files(events_dir):
-        stat = path.stat()
-        bytes_done = loaded.get(str(path), 0)
-        if stat.st_size <= bytes_done:
+        reason = _refusal(path)
+        if reason is not None:
+            refused[str(path)] = reason
             continue
-        end = _last_newline(path, stat.st_size)
-        stale = now - stat.st_mtime > STALE_AFTER_SECONDS
-        if end < stat.st_size and stale:
-            segments.append(Segment(path, bytes_done, stat.st_size, False))
+        status = path.lstat()
+        bytes_done = loaded.get(str(path), 0)
+        if status.st_size <= bytes_done:
+            continue
+        with path.open("rb") as handle:
+            end = _after_last_newline(handle, bytes_done, status.st_size)
+        stale = now - status.st_mtime > STALE_AFTER_SECONDS
+        if end < status.st_size and stale:
+            segments.append(Segment(path, bytes_done, status.st_size, False))
         elif end > bytes_done:
             segments.append(Segment(path, bytes_done, end, True))
-    return segments
+    return segments, refused
+
+
+def _refuse(
+    connection: duckdb.DuckDBPyConnection, refused: dict[str, str], summary: LoadSummary
+) -> None:
+    """Quarantine each refused file once, as line 0 without its content."""
+    known = {
+        row[0]
+        for row in connection.execute(
+            "select source_file from raw.event_quarantine where source_line = 0"
+        ).fetchall()
+    }
+    for name, reason in refused.items():
+        if name not in known:
+            connection.execute(
+                "insert into raw.event_quarantine values (?, 0, ?, null, now())", [name, reason]
+            )
+            summary.count_reason(reason)
+
+
+def _has_newline(handle: BinaryIO, start: int, end: int) -> bool:
+    """Whether the bytes from `start` to `end` hold a newline (a short probe usually tells)."""
+    handle.seek(start)
+    if b"\n" in handle.read(min(_PROBE, end - start)):
+        return True
+    return b"\n" in handle.read(max(0, end - start - _PROBE))
+
+
+def _long_lines(segment: Segment, limit: int = MAX_LINE_BYTES) -> list[tuple[int, int]]:
+    """The byte spans (newline excluded) of the segment's lines longer than `limit`.
+
+    Any line that long covers a whole stretch of `limit // 2` bytes of the segment cut into
+    such stretches, so only a stretch without a newline (most show one in their first bytes)
+    is looked at further: the file is not read through."""
+    spans = []
+    step = limit // 2
+    with segment.path.open("rb") as handle:
+        position = segment.start_byte
+        while position < segment.end_byte:
+            stop = min(position + step, segment.end_byte)
+            if _has_newline(handle, position, stop):
+                position = stop
+                continue
+            start = _after_last_newline(handle, segment.start_byte, position)
+            end = _next_newline(handle, stop, segment.end_byte)
+            if end - start > limit:
+                spans.append((start, end))
+            position = end + 1
+    return spans
 
 
 def _first_line(segment: Segment) -> int:
     """The line number, in the whole file, of the segment's first line."""
-    newlines = 0
     with segment.path.open("rb") as handle:
-        while handle.tell() < segment.start_byte:
-            chunk = handle.read(min(_TAIL_CHUNK, segment.start_byte - handle.tell()))
-            newlines += chunk.count(b"\n")
-    return newlines + 1
+        return _count_newlines(handle, 0, segment.start_byte) + 1
 
 
 def _is_whole_file(segment: Segment) -> bool:
@@ -95,15 +199,39 @@ def _is_whole_file(segment: Segment) -> bool:
     return segment.start_byte == 0 and segment.end_byte == segment.path.stat().st_size
 
 
-def _segment_file(segment: Segment, scratch: Path) -> Path:
-    """The file DuckDB reads: the event file itself, or a copy of just the new bytes."""
-    if _is_whole_file(segment):
+def _segment_file(segment: Segment, scratch: Path, long_lines: list[tuple[int, int]]) -> Path:
+    """The file DuckDB reads: the event file itself, or a copy of just the new bytes with each
+    long line left empty (so the lines after it keep their numbers)."""
+    if _is_whole_file(segment) and not long_lines:
         return segment.path
     copy = scratch / f"segment-{len(list(scratch.iterdir()))}.jsonl"
     with segment.path.open("rb") as source, copy.open("wb") as target:
-        source.seek(segment.start_byte)
-        target.write(source.read(segment.end_byte - segment.start_byte))
+        position = segment.start_byte
+        for start, end in [*long_lines, (segment.end_byte, segment.end_byte)]:
+            target.writelines(_chunks(source, position, start))
+            position = end
     return copy
+
+
+def _stage_long_lines(
+    connection: duckdb.DuckDBPyConnection, segment: Segment, long_lines: list[tuple[int, int]]
+) -> None:
+    """Put the segment's long lines into `parsed` as problems: their number, size and first
+    characters, nothing more."""
+    rows = []
+    with segment.path.open("rb") as handle:
+        line, counted = _first_line(segment), segment.start_byte
+        for start, end in long_lines:
+            line += _count_newlines(handle, counted, start)
+            counted = start
+            handle.seek(start)
+            shown = excerpt(handle.read(4 * 80).decode("utf-8", errors="replace"))
+            reason = f"line of {end - start:,} bytes, over the {MAX_LINE_BYTES:,}-byte limit"
+            rows.append((str(segment.path), line, shown, reason))
+    connection.executemany(
+        "insert into parsed (source_file, source_line, raw_line, problem) values (?, ?, ?, ?)",
+        rows,
+    )
 
 
 _TYPED_COLUMNS = {
@@ -125,6 +253,15 @@ _PARSED_COLUMNS = (
 )
 
 
+def _shown(text_sql: str) -> str:
+    """SQL for a value from an event line as a reason quotes it: control characters replaced,
+    at most 80 characters."""
+    return f"left(regexp_replace({text_sql}, '[[:cntrl:]]', '?', 'g'), 80)"
+
+
+_EVENT_TYPE_TEXT = "coalesce(event_type, 'null')"
+
+
 def _problem(checks_first: list[str]) -> str:
     """SQL for a row's problem (null when the row is good): `checks_first`, then the rules
     every event obeys, written over typed columns."""
@@ -135,7 +272,7 @@ def _problem(checks_first: list[str]) -> str:
         "when schema_version is null then 'missing schema_version'",
         f"when schema_version <> {SCHEMA_VERSION} then 'unknown schema_version ' || schema_version",
         f"when event_type is null or event_type not in ({types}) "
-        "then 'unknown event_type ' || coalesce(event_type, 'null')",
+        f"then 'unknown event_type ' || {_shown(_EVENT_TYPE_TEXT)}",
         "when occurred_at is null then 'occurred_at is not an ISO 8601 time: null'",
         # a broken clock's time; the models order events by microseconds x 1000 in 64 bits
         "when occurred_at < timestamp '2000-01-01' or occurred_at >= timestamp '2262-01-01' "
@@ -201,9 +338,9 @@ def _stage_lines(connection: duckdb.DuckDBPyConnection, segment: Segment, readab
         "when json_type(doc, '$.employee_id') not in ('VARCHAR', 'NULL') "
         "then 'employee_id is not a string'",
         "when schema_text is not null and schema_version is null "
-        "then 'unknown schema_version ' || schema_text",
+        f"then 'unknown schema_version ' || {_shown('schema_text')}",
         "when occurred_text is not null and occurred_at is null "
-        "then 'occurred_at is not an ISO 8601 time: ' || occurred_text",
+        f"then 'occurred_at is not an ISO 8601 time: ' || {_shown('occurred_text')}",
         *(
             f"when {name}_text is not null and {name} is null then '{name} is not a {kind}'"
             for name, kind in EVENT_FIELDS.items()
@@ -283,12 +420,19 @@ def _stage_whole_files(connection: duckdb.DuckDBPyConnection, files: dict[str, P
     return failed
 
 
-def _stage(connection: duckdb.DuckDBPyConnection, segments: list[Segment], scratch: Path) -> None:
+def _stage(
+    connection: duckdb.DuckDBPyConnection,
+    segments: list[Segment],
+    scratch: Path,
+    long_lines: dict[str, list[tuple[int, int]]],
+) -> None:
     """Decode every segment: whole files fast, and any file with a problem line by line."""
     _create_parsed(connection)
-    readable = {str(s.path): _segment_file(s, scratch) for s in segments}
+    readable = {
+        str(s.path): _segment_file(s, scratch, long_lines.get(str(s.path), [])) for s in segments
+    }
     by_name = {str(s.path): s for s in segments}
-    slow: set[str] = {str(s.path) for s in segments if not s.complete}
+    slow: set[str] = {str(s.path) for s in segments if not s.complete} | set(long_lines)
     fast = {name: path for name, path in readable.items() if name not in slow}
     if fast:
         slow |= _stage_whole_files(connection, fast)
@@ -299,6 +443,8 @@ def _stage(connection: duckdb.DuckDBPyConnection, segments: list[Segment], scrat
         )
         for name in sorted(slow):
             _stage_lines(connection, by_name[name], readable[name])
+    for name, spans in long_lines.items():
+        _stage_long_lines(connection, by_name[name], spans)
 
 
 def _load(connection: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
@@ -457,7 +603,8 @@ def ingest_events(
     the re-run starts from there, so nothing is duplicated or lost.
     """
     summary = LoadSummary(source="events")
-    segments = plan_segments(events_dir, connection)
+    segments, refused = plan_segments(events_dir, connection)
+    _refuse(connection, refused, summary)
     if not segments:
         summary.notes.append("no new events")
         return summary
@@ -465,10 +612,12 @@ def ingest_events(
         for segment in batch:
             if on_file:
                 on_file(segment.path)
-        if _load_clean_files(connection, batch, summary):
+        long_lines = {str(s.path): spans for s in batch if (spans := _long_lines(s))}
+        if not long_lines and _load_clean_files(connection, batch, summary):
             continue
         with tempfile.TemporaryDirectory(prefix="unticket-ingest-") as scratch:
-            _stage(connection, batch, Path(scratch))  # temp tables only: raw is untouched
+            # temp tables only: raw is untouched
+            _stage(connection, batch, Path(scratch), long_lines)
             connection.execute("begin transaction")
             try:
                 _load(connection, summary)

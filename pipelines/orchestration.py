@@ -4,6 +4,9 @@ With no Prefect server configured (`PREFECT_API_URL` unset) a single run uses Pr
 ephemeral mode; schedules need a real server, so `serve` starts a local one for as long as it
 runs. In production, point `PREFECT_API_URL` at your server and use `prefect.yaml` with a work
 pool and a worker instead (README: "Pipelines").
+
+Either server is a child process that a `Watchdog` kills if this process ends without stopping
+it (killed by SIGKILL or SIGTERM, which skip every clean-up), so no server outlives its run.
 """
 
 from __future__ import annotations
@@ -25,6 +28,32 @@ if TYPE_CHECKING:
 
 LOCAL_SERVER_PORT = 4200
 SERVER_START_TIMEOUT_SECONDS = 90
+_WATCHDOG = """
+import os, signal, sys
+if sys.stdin.buffer.read() != b"release":  # the pipe ended without it: the parent has ended
+    try:
+        os.kill(int(sys.argv[1]), signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+"""
+
+
+class Watchdog:
+    """Kills a process if this one ends without releasing it first, however it ends (even by
+    SIGKILL): a small child process waits on a pipe that only this process holds open, and the
+    kernel closes it when this process ends. The watched process must be a child of this one
+    (its id stays its own until this process has waited for it)."""
+
+    def __init__(self, pid: int) -> None:
+        self._child = subprocess.Popen(
+            [sys.executable, "-I", "-c", _WATCHDOG, str(pid)],
+            stdin=subprocess.PIPE,
+            start_new_session=True,  # a Ctrl+C meant for this process does not stop it
+        )
+
+    def release(self) -> None:
+        """Leave the watched process alone (this process stops it itself); the watchdog ends."""
+        self._child.communicate(b"release", timeout=30)
 
 
 def configure_prefect(settings: Settings) -> None:
@@ -43,9 +72,12 @@ def configure_prefect(settings: Settings) -> None:
 
 
 def run_flow(name: str, **parameters: object) -> str:
-    """Run one flow to completion in this process; return its pipeline run id."""
+    """Run one flow to completion in this process; return its pipeline run id. Without a
+    Prefect server configured, Prefect's temporary server for it dies with this process."""
     from pipelines.flows import FLOWS
+    from pipelines.prefect_server import bind_temporary_server
 
+    bind_temporary_server()
     return FLOWS[name](**parameters)
 
 
@@ -65,6 +97,7 @@ def local_server(port: int = LOCAL_SERVER_PORT) -> Iterator[str]:
     server = subprocess.Popen(
         [*command, "--port", str(port)], stdout=subprocess.DEVNULL, start_new_session=True
     )
+    watchdog = Watchdog(server.pid)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
         while not _healthy(api_url):
@@ -75,6 +108,7 @@ def local_server(port: int = LOCAL_SERVER_PORT) -> Iterator[str]:
             time.sleep(0.5)
         yield api_url
     finally:
+        watchdog.release()
         server.terminate()
         server.wait(timeout=30)
 

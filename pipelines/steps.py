@@ -7,8 +7,13 @@ Every step returns a `StepOutcome`; a step that must stop the run raises `StepEr
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
-import shutil
+import hashlib
+import json
+import os
+import stat
 import time
 import traceback
 import uuid
@@ -21,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.publish import publish_ops, publish_warehouse
-from pipelines.warehouse import LoadSummary, connect
+from pipelines.warehouse import LoadSummary, connect, excerpt
 from unticket.settings import Settings
 
 PIPELINE_RUNS_DDL = """
@@ -124,6 +129,10 @@ def ingest(settings: Settings) -> StepOutcome:
 
 
 DROP_KINDS = ("servicenow", "xes", "roster", "csv")
+MAX_NAME_BYTES = 255 - len(".error.txt")  # a set-aside file's name, with its reason's beside it
+REASON_CHARS = 2000
+MAX_EXTENSION_BYTES = 16  # kept when a long name is cut (`.csv.gz`)
+_OPEN_UNFOLLOWED = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def drop_folder(settings: Settings) -> Path:
@@ -134,6 +143,99 @@ def drop_folder(settings: Settings) -> Path:
     return settings.data_dir / "drops"
 
 
+@dataclass(frozen=True)
+class Dropped:
+    """An entry of the drop folder, as `lstat` saw it (a symbolic link is never followed), and
+    why it cannot be imported, when that shows before it is read."""
+
+    kind: str
+    path: Path
+    status: os.stat_result
+    refusal: str | None
+
+    @property
+    def version(self) -> list[int]:
+        """Its size and modification time: a file that changes is a new drop."""
+        return [self.status.st_size, self.status.st_mtime_ns]
+
+
+def _entries(folder: Path) -> list[Path]:
+    """A folder's entries, sorted, leaving out hidden ones."""
+    return sorted(entry for entry in folder.iterdir() if not entry.name.startswith("."))
+
+
+def _is_folder(path: Path) -> bool:
+    """Whether a path is a folder itself (a symbolic link to one is not)."""
+    return path.is_dir() and not path.is_symlink()
+
+
+def _refusal(path: Path, status: os.stat_result) -> str | None:
+    """Why an entry cannot be imported, decided without reading it: a symbolic link, a
+    folder or device, an empty file, or a file that cannot be opened."""
+    if stat.S_ISLNK(status.st_mode):
+        return "symbolic link refused"
+    if not stat.S_ISREG(status.st_mode):
+        return "not a regular file"
+    if status.st_size == 0:
+        return "empty file"
+    try:
+        descriptor = os.open(path, _OPEN_UNFOLLOWED)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symbolic link refused"
+        return f"cannot be read: {error.strerror}"
+    try:
+        opened = os.fstat(descriptor)
+    finally:
+        os.close(descriptor)
+    if (opened.st_dev, opened.st_ino) != (status.st_dev, status.st_ino):
+        return "replaced while it was being checked"
+    return None
+
+
+def _mapping_refusal(path: Path) -> str | None:
+    """Why a CSV export's dropped mapping (`csv/<mapping>.yml`) cannot be used, if it cannot."""
+    mapping = path.parent.with_suffix(".yml")
+    if not os.path.lexists(mapping):
+        return None
+    if mapping.is_symlink():
+        return f"its mapping csv/{excerpt(mapping.name)} is a symbolic link: refused"
+    if not mapping.is_file():
+        return f"its mapping csv/{excerpt(mapping.name)} is not a regular file"
+    return None
+
+
+def _dropped(kind: str, path: Path, refusal: str | None = None) -> Dropped:
+    status = path.lstat()
+    return Dropped(kind, path, status, _refusal(path, status) or refusal)
+
+
+def _csv_drops(folder: Path) -> list[Dropped]:
+    """The exports in `csv/<mapping>/` folders, and whatever else in `csv/` is not a mapping."""
+    found = []
+    for entry in _entries(folder):
+        if _is_folder(entry):
+            found.extend(_dropped("csv", path, _mapping_refusal(path)) for path in _entries(entry))
+        elif entry.suffix != ".yml" or entry.is_symlink() or not entry.is_file():
+            found.append(_dropped("csv", entry, "not in a mapping folder (csv/<mapping>/)"))
+    return found
+
+
+def _dropped_files(folder: Path, warnings: list[str]) -> list[Dropped]:
+    """Everything dropped in the kinds' folders, in order; a kind's folder that is a symbolic
+    link is not read (a warning says so)."""
+    found = []
+    for kind in DROP_KINDS:
+        base = folder / kind
+        if base.is_symlink():
+            warnings.append(f"drops/{kind} is a symbolic link: refused, nothing in it was read")
+        elif kind == "csv" and base.is_dir():
+            found.extend(_csv_drops(base))
+        elif base.is_dir():
+            found.extend(_dropped(kind, entry) for entry in _entries(base))
+    return found
+
+
 def _importer(kind: str, path: Path, settings: Settings) -> Callable[..., LoadSummary]:
     from pipelines.importers.csv_mapping import import_csv
     from pipelines.importers.roster import import_roster
@@ -142,52 +244,155 @@ def _importer(kind: str, path: Path, settings: Settings) -> Callable[..., LoadSu
 
     if kind == "csv":
         dropped = path.parent.with_suffix(".yml")
-        mapping = dropped if dropped.exists() else settings.mappings_dir / dropped.name
+        mapping = dropped if os.path.lexists(dropped) else settings.mappings_dir / dropped.name
         return lambda connection: import_csv(path, mapping, connection)
     importers = {"servicenow": import_servicenow, "xes": import_xes, "roster": import_roster}
     return lambda connection: importers[kind](path, connection)
 
 
-def _dropped_files(folder: Path) -> list[tuple[str, Path]]:
-    found = []
-    for kind in DROP_KINDS:
-        pattern = "*/*" if kind == "csv" else "*"
-        for path in sorted((folder / kind).glob(pattern)):
-            if path.is_file() and not path.name.startswith("."):
-                found.append((kind, path))
-    return found
+def _import(entry: Dropped, settings: Settings) -> tuple[StepOutcome | None, str | None]:
+    """Import one dropped file; return what it loaded, or why it could not be imported."""
+    from pipelines.importers.common import ImportFailed
+
+    importer = _importer(entry.kind, entry.path, settings)
+    with _work_warehouse(settings) as connection:
+        try:
+            return _from_load(importer(connection)), None
+        except ImportFailed as error:
+            return None, excerpt(str(error), REASON_CHARS)
+        except Exception as error:  # the file, not the pipeline: set it aside, go on
+            return None, f"could not be imported: {type(error).__name__}: {excerpt(str(error))}"
 
 
-def _move(path: Path, folder: Path, kind: str, stamp: str) -> Path:
-    target = folder / kind / f"{stamp}-{path.name}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(path, target)
+def _target_name(stamp: str, name: str, copy: int) -> str:
+    """`<stamp>-<name>`, with `-<copy>` before the extension from the second copy on, cut to
+    fit the file system beside its `.error.txt`: a long name keeps its start, a hash of the
+    whole name and its extension."""
+    raw = os.fsencode(name)
+    extension = os.fsencode("".join(Path(name).suffixes[-2:]))
+    if len(extension) > MAX_EXTENSION_BYTES:
+        extension = b""
+    stem, prefix = raw[: len(raw) - len(extension)], stamp.encode() + b"-"
+    tag = b"-%d" % copy if copy > 1 else b""
+    if len(prefix + stem + tag + extension) > MAX_NAME_BYTES:
+        digest = b"~" + hashlib.sha256(raw).hexdigest()[:12].encode()
+        stem = stem[: MAX_NAME_BYTES - len(prefix + digest + tag + extension)] + digest
+    return os.fsdecode(prefix + stem + tag + extension)
+
+
+def _folder_for(folder: Path) -> Path:
+    """Create `folder` (and its parent) if needed; refuse one that is a symbolic link."""
+    for path in (folder.parent, folder):
+        with contextlib.suppress(FileExistsError):
+            path.mkdir()
+        if not _is_folder(path):
+            raise NotADirectoryError(errno.ENOTDIR, f"{path.name} is not a folder", str(path))
+    return folder
+
+
+def _move(path: Path, folder: Path, stamp: str) -> Path:
+    """Move a dropped file (a symbolic link itself, never its target) into `folder` under a
+    new name that fits and is not taken."""
+    _folder_for(folder)
+    copy = 1
+    target = folder / _target_name(stamp, path.name, copy)
+    while os.path.lexists(target) or os.path.lexists(f"{target}.error.txt"):
+        copy += 1
+        target = folder / _target_name(stamp, path.name, copy)
+    os.rename(path, target)
     return target
 
 
+def _write_new(path: Path, text: str) -> None:
+    """Write a new file, never through a symbolic link or over an existing file."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(path, flags, 0o644), "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+@dataclass
+class _Drops:
+    """One import of the drop folder: where files go, and the drops left where they are
+    because they could not be moved (`drops-unmovable.json` in the work folder, by path with
+    size and modification time): those are skipped until they change, never retried forever."""
+
+    folder: Path
+    stamp: str
+    outcome: StepOutcome
+    unmovable_file: Path
+    unmovable: dict[str, list[int]] = field(default_factory=dict)
+    still_unmovable: dict[str, list[int]] = field(default_factory=dict)
+
+    def skipped(self, entry: Dropped) -> bool:
+        """Whether a drop is one that could not be moved before, unchanged since."""
+        if self.unmovable.get(str(entry.path)) != entry.version:
+            return False
+        self.still_unmovable[str(entry.path)] = entry.version
+        return True
+
+    def put_away(self, entry: Dropped, reason: str | None) -> None:
+        """Move a drop to `imported/` or, with its reason beside it, to `failed/`; record
+        it as unmovable (with a warning) if it cannot be moved."""
+        shown = excerpt(entry.path.name)
+        destination = "imported" if reason is None else "failed"
+        try:
+            target = _move(entry.path, self.folder / destination / entry.kind, self.stamp)
+        except OSError as error:
+            self.still_unmovable[str(entry.path)] = entry.version
+            self.outcome.warnings.append(
+                f"{shown}: {reason or 'imported'}; it could not be moved to {destination}/ "
+                f"({error.strerror or error}), so it is skipped until it changes: remove it"
+            )
+            return
+        if reason is not None:
+            self.outcome.warnings.append(f"{shown}: {reason}")
+            try:
+                _write_new(target.with_name(target.name + ".error.txt"), reason + "\n")
+            except OSError as error:
+                self.outcome.warnings.append(f"{shown}: its reason was not written ({error})")
+
+    def save(self) -> None:
+        """Keep the list of unmovable drops for the next run (only those still there)."""
+        if self.still_unmovable or self.unmovable_file.exists():
+            staging = self.unmovable_file.with_suffix(".tmp")
+            staging.write_text(json.dumps(self.still_unmovable, indent=1))
+            os.replace(staging, self.unmovable_file)
+
+
+def _read_unmovable(path: Path) -> dict[str, list[int]]:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+
+
 def import_drops(settings: Settings) -> StepOutcome:
-    """Import every file dropped into the watched folder (importers are idempotent)."""
-    from pipelines.importers.common import ImportFailed
+    """Import every file dropped into the watched folder (importers are idempotent). A file
+    that cannot be imported is set aside in `failed/` with its reason, and the run goes on."""
 
     def work() -> StepOutcome:
-        folder = drop_folder(settings)
-        outcome = StepOutcome(step="import")
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        files = _dropped_files(folder)
-        for kind, path in files:
-            try:
-                with _work_warehouse(settings) as connection:
-                    loaded = _from_load(_importer(kind, path, settings)(connection))
-            except ImportFailed as error:
-                failed = _move(path, folder / "failed", kind, stamp)
-                failed.with_name(failed.name + ".error.txt").write_text(f"{error}\n")
-                outcome.warnings.append(f"{path.name}: {error}")
-                continue
-            _move(path, folder / "imported", kind, stamp)
-            outcome.rows_in += loaded.rows_in
-            outcome.rows_out += loaded.rows_out
-            outcome.warnings.extend(loaded.warnings)
-        outcome.summary = f"{len(files)} file(s): {outcome.rows_out:,} rows loaded"
+        unmovable_file = settings.work_warehouse_path.parent / "drops-unmovable.json"
+        drops = _Drops(
+            folder=drop_folder(settings),
+            stamp=datetime.now(UTC).strftime("%Y%m%dT%H%M%S"),
+            outcome=StepOutcome(step="import"),
+            unmovable_file=unmovable_file,
+            unmovable=_read_unmovable(unmovable_file),
+        )
+        outcome = drops.outcome
+        found = _dropped_files(drops.folder, outcome.warnings)
+        waiting = [entry for entry in found if not drops.skipped(entry)]
+        for entry in waiting:
+            loaded, reason = (None, entry.refusal) if entry.refusal else _import(entry, settings)
+            if loaded is not None:
+                outcome.rows_in += loaded.rows_in
+                outcome.rows_out += loaded.rows_out
+                outcome.warnings.extend(loaded.warnings)
+            drops.put_away(entry, reason)
+        drops.save()
+        outcome.summary = f"{len(waiting)} file(s): {outcome.rows_out:,} rows loaded"
+        if len(found) > len(waiting):
+            outcome.summary += f"; {len(found) - len(waiting)} unmovable file(s) skipped"
         return outcome
 
     return _timed("import", work)
@@ -294,8 +499,6 @@ def _exclusive(settings: Settings) -> Iterator[None]:
 
 
 def _record(run: PipelineRun, status: str, error: str | None) -> None:
-    import json
-
     finished = datetime.now(UTC)
     steps = [
         {
@@ -328,18 +531,33 @@ def _record(run: PipelineRun, status: str, error: str | None) -> None:
         )
 
 
+def _close_interrupted(settings: Settings) -> None:
+    """Record runs still `running` as failed, "interrupted": this is called under the pipeline
+    lock, which every live run holds, so they were killed (a run killed outright, by SIGKILL or
+    a power cut, could not record its end)."""
+    with _work_warehouse(settings) as connection:
+        connection.execute(PIPELINE_RUNS_DDL)
+        connection.execute(
+            "update ops.pipeline_runs set status = 'failed', error = 'interrupted', "
+            "duration_seconds = null where status = 'running'"
+        )
+
+
 @contextmanager
 def recorded_run(flow: str, settings: Settings) -> Iterator[PipelineRun]:
     """Run a flow's steps under the pipeline lock and record the run in `ops.pipeline_runs`
-    (and the published `ops.duckdb`), whether it succeeds or fails."""
+    (and the published `ops.duckdb`), whether it succeeds or fails; first record runs that were
+    killed as interrupted."""
     with _exclusive(settings):
+        _close_interrupted(settings)
         run = PipelineRun(flow, settings)
         _record(run, "running", None)
         try:
             yield run
         except BaseException as error:
-            message = f"{type(error).__name__}: {error}"
-            _record(run, "failed", message[:4000] + "\n" + traceback.format_exc(limit=3)[-2000:])
+            message = excerpt(f"{type(error).__name__}: {error}", 4000)
+            frames = "".join(traceback.format_tb(error.__traceback__, limit=3))[-2000:]
+            _record(run, "failed", message + "\n" + frames)
             raise
         else:
             _record(run, "succeeded", None)

@@ -56,7 +56,7 @@ alter table raw.events add column if not exists provisional_ticket_id varchar;
 
 create table if not exists raw.event_quarantine (
     source_file varchar not null,
-    source_line bigint not null,
+    source_line bigint not null,  -- 0: the whole file, refused unread (a symbolic link ...)
     reason varchar not null,
     raw_line varchar,
     quarantined_at timestamp not null,
@@ -167,6 +167,16 @@ class LoadSummary:
         """Add quarantined rows under a reason."""
         self.reasons[reason] = self.reasons.get(reason, 0) + count
         self.rows_quarantined += count
+
+
+EXCERPT_CHARS = 80  # the most of a file's text any message quotes
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """Text read from a file (or a file's name), safe to put in a message: control and other
+    unprintable characters escaped as `repr` writes them, cut to `limit` characters with `…`."""
+    shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text[: limit + 1])
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -157,3 +157,47 @@ def test_readers_during_a_nightly_run_never_fail_or_see_half_a_build(
     assert seen["errors"] == 0, seen["messages"]
     assert seen["torn"] == 0 and seen["reads"] > 50
     assert [run[1] for run in latest_runs(pipeline_settings)] == ["succeeded"] * 3
+
+
+def test_poison_drops_are_set_aside_and_the_nightly_goes_on(
+    pipeline_settings: Settings, tmp_path: Path
+) -> None:
+    secret = "root:$6$s3cr3tHash:19000:0:99999:7:::"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "shadow").write_text(secret + "\n")
+    drop = pipeline_settings.data_dir / "drops" / "servicenow"
+    drop.mkdir(parents=True)
+    (drop / "incidents.csv").symlink_to(outside / "shadow")
+    (drop / ("x" * 236 + ".csv")).write_text("not,an,export\n1,2,3\n")
+    (drop / "empty.csv").touch()
+    (drop / "good.csv").write_text(
+        "number,opened_at,priority\nINC1,2026-09-01 09:00,3\nINC2,2026-09-02 10:00,2\n"
+    )
+    run_flow("nightly")
+    assert latest_runs(pipeline_settings) == [("nightly", "succeeded", True, None)]
+    failed = pipeline_settings.data_dir / "drops" / "failed" / "servicenow"
+    reasons = sorted(path.read_text() for path in failed.glob("*.error.txt"))
+    assert [reason.split(":")[0] for reason in reasons] == [
+        f"{drop / ('x' * 236)}.csv is not a ServiceNow incident export",
+        "empty file\n",
+        "symbolic link refused\n",
+    ]
+    assert len(list(failed.iterdir())) == 6
+    imported = pipeline_settings.data_dir / "drops" / "imported" / "servicenow"
+    assert [path.name.split("-", 1)[1] for path in imported.iterdir()] == ["good.csv"]
+    with duckdb.connect(str(pipeline_settings.warehouse_path), read_only=True) as connection:
+        assert connection.execute("select count(*) from raw.tickets").fetchone()[0] == 2
+        raw = connection.execute(
+            "select (select string_agg(q::varchar) from raw.import_quarantine as q), "
+            "(select string_agg(b::varchar) from raw.import_batches as b)"
+        ).fetchone()
+    with duckdb.connect(str(pipeline_settings.ops_path), read_only=True) as connection:
+        tables = [row[0] for row in connection.execute("show tables").fetchall()]
+        ops = [connection.execute(f"select * from {table}").fetchall() for table in tables]
+    steps = json.loads(ops[tables.index("pipeline_runs")][0][-1])
+    assert "incidents.csv: symbolic link refused" in steps[1]["warnings"]
+    assert "s3cr3t" not in str(ops) + str(raw) + "".join(reasons)
+    run_flow("nightly")  # nothing is retried, nothing fails again
+    assert [run[1] for run in latest_runs(pipeline_settings)] == ["succeeded"] * 2
+    assert len(list(failed.iterdir())) == 6

@@ -12,7 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipelines.ingest import STALE_AFTER_SECONDS, ingest_events
+from pipelines import ingest
+from pipelines.ingest import STALE_AFTER_SECONDS, Segment, ingest_events
 from pipelines.warehouse import connect
 from resolver.events import EventLog, new_event
 from unticket.settings import PROJECT_ROOT
@@ -174,3 +175,65 @@ def test_kill_9_during_ingest_then_rerun(tmp_path: Path) -> None:
     assert (
         connection.execute("select count(distinct event_id) from raw.events").fetchone()[0] == 30000
     )
+
+
+def test_a_line_over_the_size_limit_is_quarantined_unread_and_the_rest_loads(
+    tmp_path: Path,
+) -> None:
+    events_dir, connection = tmp_path / "events", connect(tmp_path / "w.duckdb")
+    write_events(events_dir, 5)
+    good = orjson.loads(next(events_dir.rglob("*.jsonl")).read_text().splitlines()[0])
+    huge_event = orjson.dumps({**good, "event_id": "huge", "text": "A" * (3 << 20)})
+    path = events_dir / "date=2026-10-05" / "events-huge.jsonl"
+    lines = [
+        orjson.dumps({**good, "event_id": "before"}),
+        b"\x1b[31m" + b"B" * (4 << 20),  # not even JSON, with a terminal escape in front
+        huge_event,  # a valid event, but 3 MB
+        orjson.dumps({**good, "event_id": "after"}),
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    summary = ingest_events(events_dir, connection)
+    assert (summary.rows_loaded, summary.rows_quarantined) == (7, 2)
+    quarantined = connection.execute(
+        "select source_line, reason, raw_line from raw.event_quarantine order by source_line"
+    ).fetchall()
+    assert [(line, reason) for line, reason, _ in quarantined] == [
+        (2, f"line of {len(lines[1]):,} bytes, over the 1,048,576-byte limit"),
+        (3, f"line of {len(huge_event):,} bytes, over the 1,048,576-byte limit"),
+    ]
+    assert all(len(raw) <= 80 and "\x1b" not in raw for _, _, raw in quarantined)
+    loaded = {row[0] for row in connection.execute("select event_id from raw.events").fetchall()}
+    assert {"before", "after"} <= loaded and "huge" not in loaded
+    assert ingest_events(events_dir, connection).rows_read == 0
+
+
+def test_long_lines_are_found_wherever_they_fall(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    lines = [b"x" * 100, b"y" * 1500, b"z" * 999, b"w" * 1001, b"v" * 3000, b"u" * 10]
+    path.write_bytes(b"\n".join(lines) + b"\n" + b"t" * 2500)  # a partial last line, too
+    spans = ingest._long_lines(Segment(path, 0, path.stat().st_size, False), limit=1000)
+    found = [path.read_bytes()[start:end][:1] for start, end in spans]
+    assert found == [b"y", b"w", b"v", b"t"]
+    assert all(end - start in (1500, 1001, 3000, 2500) for start, end in spans)
+
+
+def test_symbolic_links_in_the_event_log_are_refused_unread(tmp_path: Path) -> None:
+    events_dir, connection = tmp_path / "events", connect(tmp_path / "w.duckdb")
+    write_events(events_dir, 5)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.jsonl"
+    secret.write_text("root:$6$s3cr3tHash:19000:0:99999:7:::\n")
+    (events_dir / "date=2026-10-05" / "events-link.jsonl").symlink_to(secret)
+    (events_dir / "date=2026-10-07").symlink_to(outside, target_is_directory=True)
+    summary = ingest_events(events_dir, connection)
+    assert (summary.rows_loaded, summary.rows_quarantined) == (5, 2)
+    rows = connection.execute(
+        "select source_line, reason, raw_line from raw.event_quarantine"
+    ).fetchall()
+    assert rows == [(0, "symbolic link refused", None)] * 2
+    everything = connection.execute(
+        "select string_agg(e::varchar) from raw.events as e"
+    ).fetchone()[0]
+    assert "s3cr3t" not in everything
+    assert ingest_events(events_dir, connection).rows_quarantined == 0  # not counted again

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.warehouse import LoadSummary
+from pipelines.warehouse import LoadSummary, excerpt
 
 EARLIEST, LATEST = "1970-01-01", "2200-01-01"
 _ISO_DATE = r"^\d{4}-\d{1,2}-\d{1,2}"
@@ -70,8 +70,12 @@ class Export:
         return next((self.headers[key] for key in keys if key in self.headers), None)
 
     def describe_columns(self) -> str:
-        """The file's headers, for error messages."""
-        return ", ".join(repr(header) for header in self.headers.values()) or "none"
+        """The file's headers, for error messages: how many and the first of them, escaped and
+        cut short (the file could be anything)."""
+        if not self.headers:
+            return "no columns"
+        listed = ", ".join(f"'{header}'" for header in self.headers.values())
+        return f"{len(self.headers)} column(s): {excerpt(listed)}"
 
 
 def open_batch(path: Path, source: str) -> Batch:
@@ -96,13 +100,13 @@ def column_key(header: str) -> str:
 def read_export(path: Path) -> Export:
     """Read a `.csv` or `.csv.gz` export with every column as text (invalid UTF-8 replaced)."""
     try:
-        frame = pl.read_csv(
-            path, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True
+        frame = pl.read_csv(  # glob=False: a name like `*.csv` is that file, not a pattern
+            path, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True, glob=False
         )
     except (pl.exceptions.PolarsError, OSError) as error:
         raise ImportFailed(
-            f"{path} could not be read as CSV ({error}). Export it again as comma-separated "
-            "CSV with a header row (optionally gzipped as .csv.gz)."
+            f"{path} could not be read as CSV ({excerpt(str(error))}). Export it again as "
+            "comma-separated CSV with a header row (optionally gzipped as .csv.gz)."
         ) from error
     headers: dict[str, str] = {}
     for header in frame.columns:
@@ -222,7 +226,8 @@ def note_unparsed(
         if count:
             effect = "rows quarantined" if field in strict else "left empty"
             summary.notes.append(
-                f"{field}: {count:,} value(s) could not be parsed ({effect}), e.g. {example!r}"
+                f"{field}: {count:,} value(s) could not be parsed ({effect}), "
+                f"e.g. '{excerpt(example)}'"
             )
 
 

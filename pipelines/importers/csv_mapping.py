@@ -41,7 +41,7 @@ from pipelines.importers.common import (
     sql_literal,
     stage_export,
 )
-from pipelines.warehouse import LoadSummary
+from pipelines.warehouse import LoadSummary, excerpt
 
 TicketField = Literal[
     "ticket_id",
@@ -101,6 +101,15 @@ class ColumnMapping(BaseModel):
         return [headers] if isinstance(headers, str) else headers
 
 
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """What is wrong with a YAML file and where, without quoting its lines (YAML's own message
+    shows them)."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"{excerpt(str(error.problem))} at line {mark.line + 1}, column {mark.column + 1}"
+    return type(error).__name__
+
+
 def load_mapping(path: Path) -> ColumnMapping:
     """Read and validate a mapping file; raise ImportFailed saying what to fix."""
     try:
@@ -113,10 +122,12 @@ def load_mapping(path: Path) -> ColumnMapping:
     except UnicodeDecodeError as error:
         raise ImportFailed(f"The mapping {path} is not UTF-8 text: save it as UTF-8.") from error
     except yaml.YAMLError as error:
-        raise ImportFailed(f"The mapping {path} is not valid YAML: {error}") from error
+        raise ImportFailed(
+            f"The mapping {path} is not valid YAML ({_yaml_problem(error)})"
+        ) from error
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in e['loc']) or 'mapping'}: {e['msg']}"
+            f"{excerpt('.'.join(str(part) for part in e['loc'])) or 'mapping'}: {e['msg']}"
             for e in error.errors()
         )
         raise ImportFailed(
@@ -134,7 +145,7 @@ def _headers(mapping: ColumnMapping, export: Export, mapping_path: Path) -> dict
     }
     missing = [field for field in REQUIRED if headers[field] is None]
     if missing:
-        wanted = "; ".join(f"{field}: {mapping.headers(field)}" for field in missing)
+        wanted = "; ".join(f"{field}: {excerpt(str(mapping.headers(field)))}" for field in missing)
         raise ImportFailed(
             f"{export.path} does not have the columns the mapping {mapping_path} requires "
             f"({wanted}). Found: {export.describe_columns()}. Export those columns, or fix "

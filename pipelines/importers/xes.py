@@ -49,7 +49,7 @@ import duckdb
 import polars as pl
 
 from pipelines.importers.common import ImportFailed
-from pipelines.warehouse import LoadSummary
+from pipelines.warehouse import LoadSummary, excerpt
 
 ACTIVITY_SEPARATOR = "+"
 CHUNK_ACTIVITIES = 50_000  # rows buffered before they are written, so memory stays flat
@@ -317,7 +317,7 @@ def _traces(stream: IO[bytes], path: Path) -> Iterator[_Trace]:
     _, root = next(context)
     namespace, _, name = root.tag.rpartition("}")
     if name != "log":
-        raise ImportFailed(f"{path} is not an XES log: its root element is <{name}>")
+        raise ImportFailed(f"{path} is not an XES log: its root element is <{excerpt(name)}>")
     prefix = namespace + "}" if namespace else ""
     event_tag, trace_tag = prefix + "event", prefix + "trace"
     events: list[Attributes] = []
