@@ -68,6 +68,7 @@ def test_sql_reads_the_warehouse_and_nothing_else(settings, monkeypatch, tmp_pat
     get_settings.cache_clear()
     try:
         works = runner.invoke(app, ["sql", "select answer from marts.kpis"])
+        markup = runner.invoke(app, ["sql", "select '[link=https://evil.example]x[/link]' as t"])
         refused = {
             query: runner.invoke(app, ["sql", query])
             for query in (
@@ -83,6 +84,7 @@ def test_sql_reads_the_warehouse_and_nothing_else(settings, monkeypatch, tmp_pat
     finally:
         get_settings.cache_clear()
     assert works.exit_code == 0 and "42" in works.output
+    assert "[link=https://evil.example]x[/link]" in markup.output  # shown as text, not a link
     for query, result in refused.items():
         assert result.exit_code == 2, query
         assert "secret-hash" not in result.output, query

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -78,7 +79,7 @@ def _runtime(settings: Settings | None = None):
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(code=2)
 
 
@@ -107,7 +108,7 @@ def ask(
     if as_json:
         console.print_json(json.dumps(asdict(reply)))
         return
-    console.print(reply.reply)
+    console.print(escape(reply.reply))
     details = f"intent={reply.intent} confidence={reply.confidence} outcome={reply.outcome}"
     if reply.ticket_id:
         details += f" ticket={reply.ticket_id}"
@@ -141,9 +142,9 @@ def chat(
             try:
                 reply = runtime.engine.handle(InboundMessage(user, text, channel, credential=CLI))
             except RequestError as error:
-                err.print(f"[red]{error}[/red]")
+                err.print(f"[red]{escape(str(error))}[/red]")
                 continue
-            console.print(f"[bold cyan]unticket>[/bold cyan] {reply.reply}")
+            console.print(f"[bold cyan]unticket>[/bold cyan] {escape(reply.reply)}")
     finally:
         runtime.close()
 
@@ -403,9 +404,9 @@ def _print_load(summary: LoadSummary) -> None:
         f"{summary.rows_quarantined:,} quarantined"
     )
     for reason, count in summary.reasons.items():
-        console.print(f"  [yellow]quarantined[/yellow] {count:,} × {reason}")
+        console.print(f"  [yellow]quarantined[/yellow] {count:,} × {escape(reason)}")
     for note in summary.notes:
-        console.print(f"  [dim]{note}[/dim]")
+        console.print(f"  [dim]{escape(note)}[/dim]")
 
 
 @app.command()
@@ -449,9 +450,9 @@ def build() -> None:
         result = build_warehouse(settings)
     built = time.perf_counter()
     for warning in result.warnings:
-        console.print(f"[yellow]warning[/yellow] {warning}")
+        console.print(f"[yellow]warning[/yellow] {escape(warning)}")
     for failure in result.failures:
-        err.print(f"[red]failed[/red] {failure}")
+        err.print(f"[red]failed[/red] {escape(failure)}")
     publish_ops(settings.work_warehouse_path, settings.ops_path)
     if not result.success:
         _fail("the build failed; fix the failures above and run `unticket build` again")
@@ -563,7 +564,7 @@ def sql(
         connection.close()
     table = Table(*columns)
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*("" if v is None else escape(str(v)) for v in row))
     console.print(table)
 
 
@@ -660,10 +661,10 @@ def report(
     table.add_column("value", justify="right")
     table.add_column("change", justify="right")
     for row in headline_rows(built.kpis):
-        table.add_row(*row)
+        table.add_row(*map(escape, row))
     console.print(table)
     for note in built.notes:
-        console.print(f"[yellow]note[/yellow] {note}")
+        console.print(f"[yellow]note[/yellow] {escape(note)}")
     console.print(f"Data quality: {built.data_quality['message']}")
     console.print(f"Wrote {paths.html}\n  and {paths.json}")
     webhook = settings.report_slack_webhook_url
@@ -841,7 +842,8 @@ def tickets_list(
             limit,
         )
         for row in rows:
-            console.print(f"{row['ticket_id']} [{row['status']}] {row['priority']} {row['title']}")
+            line = f"{row['ticket_id']} [{row['status']}] {row['priority']} {row['title']}"
+            console.print(escape(line))
     finally:
         runtime.close()
 
@@ -921,9 +923,9 @@ def _print_run(settings: Settings, run_id: str | None) -> None:
         return
     table = Table("step", "seconds", "summary", title=f"{row[1]} run {row[0][:8]}: {row[2]}")
     for step in json.loads(row[4]):
-        table.add_row(step["step"], f"{step['seconds']:.1f}", step["summary"])
+        table.add_row(step["step"], f"{step['seconds']:.1f}", escape(step["summary"]))
         for warning in step["warnings"]:
-            table.add_row("", "", f"[yellow]warning[/yellow] {warning}")
+            table.add_row("", "", f"[yellow]warning[/yellow] {escape(warning)}")
     console.print(table)
     console.print(f"{row[2]} in {row[3]:.1f} s; runs are in ops.pipeline_runs")
 
@@ -1051,7 +1053,9 @@ def _print_rows_used(used: int, labels: int, skipped: list[tuple[int, str]]) -> 
     for reason, numbers in reasons.items():
         shown = ", ".join(map(str, numbers[:5])) + (", …" if len(numbers) > 5 else "")
         rows = "row" if len(numbers) == 1 else "rows"
-        console.print(f"  [yellow]skipped[/yellow] {len(numbers):,} × {reason} ({rows} {shown})")
+        console.print(
+            f"  [yellow]skipped[/yellow] {len(numbers):,} × {escape(reason)} ({rows} {shown})"
+        )
 
 
 @models_predict_app.command("categorizer")
