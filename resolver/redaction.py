@@ -667,10 +667,21 @@ def _has_lower(token: str) -> bool:
 # -- whole messages and masking ----------------------------------------------------------------
 
 
+# Words that say what a number is when it is not a secret: "ext. 4471", "room 2304", "Build 22631".
+_NUMBER_LABELS = _words(
+    "ext extension room build version ver floor desk ticket inc asset tag port error kb phone "
+    "tel office durchwahl raum zimmer etage sala piso extensión salle bureau étage poste"
+)
+_LABEL_WORD = re.compile(r"[^\W\d_]+")
+
+
 def _is_code_shaped(text: str) -> bool:
-    """A short message that is essentially a 4-8 digit number ("482913", "code: 558 201")."""
+    """A short message that is essentially a 4-8 digit number ("482913", "code: 558 201"), unless
+    a word says what else the number is ("ext. 4471")."""
     stripped = text.strip()
     if len(stripped) > 40 or "\n" in stripped:
+        return False
+    if not _NUMBER_LABELS.isdisjoint(_LABEL_WORD.findall(stripped.lower())):
         return False
     digits = sum(char.isdigit() for char in stripped)
     letters = sum(char.isalpha() for char in stripped)

@@ -176,6 +176,26 @@ def test_import_twice_is_idempotent(connection) -> None:
     assert connection.execute(temporary).fetchone()[0] == 0
 
 
+def test_secrets_pasted_into_imported_tickets_are_redacted(connection, tmp_path: Path) -> None:
+    path = tmp_path / "pasted.csv"
+    path.write_text(
+        "number,opened_at,short_description,description\n"
+        "INC1,2026-03-02 09:15,VPN broken,my password is Tr0ub4dor&3 and it still fails\n"
+        'INC2,2026-03-02 10:00,"Outlook: the password for the wifi is Summer2024!",\n'
+        "INC3,2026-03-02 11:00,Error 0x80070005 on Windows 11 23H2,ext. 4471\n"
+    )
+    import_servicenow(path, connection)
+    rows = {
+        ticket_id: (title, description)
+        for ticket_id, title, description in connection.execute(
+            "select ticket_id, title, description from raw.tickets"
+        ).fetchall()
+    }
+    assert "Tr0ub4dor" not in str(rows) and "Summer2024" not in str(rows)
+    assert rows["INC1"][0] == "VPN broken" and "[REDACTED]" in rows["INC1"][1]
+    assert rows["INC3"] == ("Error 0x80070005 on Windows 11 23H2", "ext. 4471")
+
+
 def test_date_variants(connection, tmp_path: Path) -> None:
     values = {
         "29/2/2016 1:16": datetime(2016, 2, 29, 1, 16),

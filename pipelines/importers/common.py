@@ -265,6 +265,7 @@ def replace_tickets(
     ticket_id, without source and import_batch) over the source's tickets with the same
     ticket_id. Their old activities are removed and, when given, the rows of `activities`
     (raw.ticket_activities columns by name, without source) written. Returns tickets written."""
+    _redact_free_text(connection, tickets)
     for table in ("raw.ticket_activities", "raw.tickets"):
         connection.execute(
             f"delete from {table} "
@@ -281,6 +282,23 @@ def replace_tickets(
             [batch.source],
         )
     return connection.execute(f"select count(*) from {tickets}").fetchone()[0]
+
+
+def _redact_free_text(connection: duckdb.DuckDBPyConnection, tickets: str) -> None:
+    """Redact secrets in the titles and descriptions of temp table `tickets`, as the engine
+    does for chat: people paste passwords into tickets too, and history is a record as well."""
+    from resolver.redaction import redact
+
+    columns = {row[0] for row in connection.execute(f"describe {tickets}").fetchall()}
+    free_text = [name for name in ("title", "description") if name in columns]
+    if not free_text:
+        return
+    if not connection.execute(
+        "select 1 from duckdb_functions() where function_name = 'unticket_redact'"
+    ).fetchone():
+        connection.create_function("unticket_redact", redact, ["VARCHAR"], "VARCHAR")
+    assignments = ", ".join(f"{name} = unticket_redact({name})" for name in free_text)
+    connection.execute(f"update {tickets} set {assignments}")
 
 
 def record_batch(connection: duckdb.DuckDBPyConnection, batch: Batch, summary: LoadSummary) -> None:
