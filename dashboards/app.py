@@ -7,7 +7,7 @@ Run: unticket dashboard
 
 import streamlit as st
 
-from dashboards import access
+from dashboards import access, ui
 from dashboards.queries import QueryError
 from unticket.settings import get_settings
 
@@ -64,4 +64,4 @@ elif viewer.signed_in:
 try:
     st.navigation(pages_for(viewer)).run()
 except QueryError as error:
-    st.error(str(error), icon=":material/error:")
+    st.error(ui.inert(str(error)), icon=":material/error:")  # DuckDB's reason may quote data

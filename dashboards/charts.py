@@ -1,12 +1,16 @@
 """The dashboards' charts: each function takes a query's DataFrame and returns a plotly figure.
 
 Rates are fractions shown as percentages; durations are hours. No function queries anything.
+Labels may be what employees wrote: every text a figure draws is escaped (`inert_figure`), so
+plotly shows tags such as `<a href>` as typed instead of drawing links.
 """
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 import polars as pl
+
+from pipelines.report import inert_figure
 
 COLORS = {
     "primary": "#2a9d8f",
@@ -38,7 +42,7 @@ DEFINITIONS = (
 
 
 def _style(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
-    """The dashboards' look: white, compact, legend below."""
+    """The dashboards' look: white, compact, legend below; every text shown as typed."""
     figure.update_layout(
         title=title,
         template="plotly_white",
@@ -46,7 +50,7 @@ def _style(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
         margin={"l": 10, "r": 10, "t": 50, "b": 30},
         legend={"orientation": "h", "y": -0.2},
     )
-    return figure
+    return inert_figure(figure)
 
 
 def _bar_height(rows: int) -> int:
@@ -288,14 +292,10 @@ def pareto_chart(frame: pl.DataFrame, level: str) -> go.Figure:
 
 
 def ranking_chart(frame: pl.DataFrame, value: str, label: str, title: str) -> go.Figure:
-    """A ranked horizontal bar chart of `value` by `label`, largest first. Labels may be what
-    employees wrote: their `<`, `>` and `&` are escaped, so plotly's tags (links) stay text."""
-    labels = frame[label].cast(pl.String).fill_null("")
-    for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        labels = labels.str.replace_all(character, entity, literal=True)
+    """A ranked horizontal bar chart of `value` by `label`, largest first."""
     bar = go.Bar(
         x=frame[value],
-        y=labels,
+        y=frame[label].cast(pl.String).fill_null(""),
         orientation="h",
         marker_color=COLORS["warm"],
     )

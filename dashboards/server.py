@@ -94,6 +94,9 @@ def command(settings: Settings, address: str, port: int, headless: bool) -> list
         "server.showEmailPrompt": "false",
         "browser.gatherUsageStats": "false",
         "client.showErrorDetails": "type",
+        # Tables' own CSV export writes cells as stored (`=HYPERLINK(...)` would run in a
+        # spreadsheet); every table and chart has a "Download CSV" button (dashboards/ui.py).
+        "client.disableDataExport": "true",
     }
     if settings.dashboard_sign_in_enabled:
         options["secrets.files"] = str(write_secrets(settings))

@@ -9,6 +9,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
+import polars.selectors as cs
 import streamlit as st
 
 from dashboards.queries import CORE_MARTS, WarehouseStatus
@@ -25,6 +26,8 @@ NO_INTERACTIONS = (
 )
 NO_ROWS = "Nothing in this period with these filters: widen the period or clear a filter."
 DELTA_COLORS = {"higher": "normal", "lower": "inverse", "neutral": "off"}
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
+_FORMULA = r"^([=+\-@\t\r])"
 
 
 # Links, images, raw HTML, LaTeX and Streamlit's `:color[...]` directives start with these; a
@@ -57,12 +60,15 @@ def _text(value: Any) -> str:
 
 
 def csv_bytes(frame: pl.DataFrame) -> bytes:
-    """The frame as CSV, nested columns written as JSON text."""
+    """The frame as CSV, nested columns written as JSON text. A text cell a spreadsheet would
+    run as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return, e.g.
+    `=HYPERLINK(...)`) gets a leading `'`, so it opens as the text it is; numbers stay numbers."""
     nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
     flat = frame.with_columns(
         pl.col(name).map_elements(_text, return_dtype=pl.String) for name in nested
     )
-    return flat.write_csv().encode()
+    texts = cs.string(include_categorical=True).cast(pl.String)
+    return flat.with_columns(texts.str.replace(_FORMULA, "'$1")).write_csv().encode()
 
 
 def download(frame: pl.DataFrame, name: str) -> None:

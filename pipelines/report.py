@@ -19,6 +19,7 @@ warehouse directly, through a short-lived read-only connection.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from typing import Any, Literal, NamedTuple
 
 import duckdb
 import httpx
+import numpy as np
 import plotly.graph_objects as go
 from jinja2 import Environment, FileSystemLoader
 from plotly.offline import get_plotlyjs
@@ -554,9 +556,46 @@ def headline_rows(kpis: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]
 
 # --- charts ----------------------------------------------------------------------------------
 
+# The attributes of a trace whose strings plotly draws as its HTML subset (`<a href>`, `<b>`,
+# `<br>`, `<span style>`, ...): categories, bar texts, hover texts and custom data, names.
+TRACE_TEXTS = ("x", "y", "text", "hovertext", "customdata", "name")
+
+
+def _plain(value: Any) -> Any:
+    """Strings, alone or in (nested) arrays, with `&`, `<` and `>` escaped; other values as is."""
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "OU":
+        return value  # numbers and dates
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _plain_axis(axis: Any) -> None:
+    """An axis's categories, tick texts and title escaped."""
+    axis.update(
+        categoryarray=_plain(axis.categoryarray),
+        ticktext=_plain(axis.ticktext),
+        title_text=_plain(axis.title.text),
+    )
+
+
+def inert_figure(figure: go.Figure) -> go.Figure:
+    """The figure with every text it draws escaped — categories, tick labels, bar and hover
+    texts, custom data, legend entries, titles — so plotly shows the tags it understands
+    (`<a href>` links, `<b>`, `<br>`, ...) as the characters typed when they come from the
+    warehouse (employees' text is data). Hover templates are ours and keep their markup."""
+    for trace in figure.data:
+        trace.update({key: _plain(trace[key]) for key in TRACE_TEXTS if key in trace})
+    figure.for_each_xaxis(_plain_axis)
+    figure.for_each_yaxis(_plain_axis)
+    return figure.update_layout(title_text=_plain(figure.layout.title.text))
+
 
 def _layout(figure: go.Figure, title: str, rows: int) -> go.Figure:
-    """The report's chart style: white, compact, tall enough for its rows."""
+    """The report's chart style: white, compact, tall enough for its rows; every text in it is
+    shown as typed (`inert_figure`)."""
     figure.update_layout(
         title=title,
         template="plotly_white",
@@ -565,7 +604,7 @@ def _layout(figure: go.Figure, title: str, rows: int) -> go.Figure:
         legend={"orientation": "h", "y": -0.15},
     )
     figure.update_yaxes(automargin=True, autorange="reversed")
-    return figure
+    return inert_figure(figure)
 
 
 def deflection_chart(rows: list[dict[str, Any]], dimension: str) -> go.Figure:
@@ -772,18 +811,22 @@ def write_report(report: Report, directory: Path) -> ReportPaths:
 
 
 def _mrkdwn(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn reserves."""
+    """Escape the three characters Slack's mrkdwn reserves (`<url|text>` links, `<!channel>`
+    and `<@user>` mentions start with `<`)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _mrkdwn_text(text: str) -> dict[str, Any]:
+    """A Block Kit mrkdwn text object of `text`, escaped and `verbatim`: Slack turns none of
+    it into links or mentions (no bare URLs, channel names or `@here`)."""
+    return {"type": "mrkdwn", "text": _mrkdwn(text), "verbatim": True}
 
 
 def slack_message(summary: dict[str, Any]) -> dict[str, Any]:
     """A Block Kit message: the period, the headline KPIs with their change, data quality and
     the report's file name."""
     rows = headline_rows(summary["kpis"])
-    fields = [
-        {"type": "mrkdwn", "text": _mrkdwn(f"*{label}*\n{value} · {change}")}
-        for label, value, change in rows
-    ]
+    fields = [_mrkdwn_text(f"*{label}*\n{value} · {change}") for label, value, change in rows]
     file_name = summary.get("files", {}).get("html", summary["report"] + ".html")
     context = f"Data quality: {summary['data_quality']['message']} Full report: {file_name}"
     headline_text = ", ".join(f"{label} {value}" for label, value, _ in rows[:3])
@@ -799,13 +842,10 @@ def slack_message(summary: dict[str, Any]) -> dict[str, Any]:
             },
             {
                 "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": _mrkdwn(f"Compared with {summary['previous_label']}."),
-                },
+                "text": _mrkdwn_text(f"Compared with {summary['previous_label']}."),
                 "fields": fields[:10],
             },
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn(context)}]},
+            {"type": "context", "elements": [_mrkdwn_text(context)]},
         ],
     }
 

@@ -4,6 +4,10 @@ roles), and the `unticket dashboard` command."""
 
 from __future__ import annotations
 
+import csv
+import html
+import io
+import json
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -23,6 +27,7 @@ from models.priorities import PRIORITY_COLUMNS
 from pipelines.report import summarise
 from pipelines.warehouse import connect
 from tests.conftest import build_published_warehouse, make_settings
+from tests.hostile import FORMULA, LIVE_MARKDOWN, PHISHING, live_plotly_markup, strings
 from unticket.cli import app
 from unticket.settings import PROJECT_ROOT, Settings, get_settings
 
@@ -42,15 +47,38 @@ PAGES = [
 
 
 def published_data_dir(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Path:
-    """A data dir with a published warehouse (150 employees, 21 days from 7 Sep 2026) and a
-    recorded pipeline run with data-quality results; built once per test session and shared
-    with the browser tests."""
+    """A data dir with a published warehouse (150 employees, 21 days from 7 Sep 2026) whose
+    unrecognised requests are a phishing link (`plant_phishing`), and a recorded pipeline run
+    with data-quality results; built once per test session and shared with the browser tests."""
     data_dir = tmp_path_factory.getbasetemp() / "dashboards-data"
     if not (data_dir / "ops.duckdb").exists():
         settings = make_settings(data_dir, trained_models)
         build_published_warehouse(settings, employees=150, days=21, seed=3, start=FIRST_DAY)
+        plant_phishing(settings)
         record_pipeline_run(settings)
     return data_dir
+
+
+def plant_phishing(settings: Settings) -> None:
+    """What an attacker test did: four employees wrote the phishing link `PHISHING`, which the
+    engine did not understand. It becomes the first message of four unrecognised interactions
+    of four employees, so it tops the Knowledge gaps chart."""
+    connection = duckdb.connect(str(settings.warehouse_path))
+    planted = connection.execute(
+        """
+        update raw.events set text = $text where event_id in (
+            select arg_min(event_id, occurred_at) from raw.events
+            where event_type = 'message_received' and interaction_id in (
+                select any_value(interaction_id) from marts.fct_interactions
+                where outcome = 'unrecognized' group by employee_id limit 4
+            )
+            group by interaction_id
+        )
+        """,
+        {"text": PHISHING},
+    ).fetchone()[0]
+    connection.close()
+    assert planted == 4
 
 
 def record_pipeline_run(settings: Settings) -> None:
@@ -165,8 +193,6 @@ def texts(test: AppTest) -> str:
 
 def spec(test: AppTest, index: int) -> dict:
     """The plotly figure of the page's index-th chart."""
-    import json
-
     return json.loads(test.get("plotly_chart")[index].proto.spec)
 
 
@@ -341,6 +367,75 @@ def test_topics_show_clusters_drafts_and_spikes(point_at, extended_dir: Path) ->
     assert "# Fix the VPN gateway" in test.expander[0].markdown[0].value
     assert spec(test, 0)["data"][0]["y"] == ["vpn, gateway", "printer"]
     assert len(test.dataframe) == 3  # topics, unrecognised requests, spikes
+
+
+HOSTILE_DEPARTMENT = '<a href="https://evil.example/dept">Finance</a> [x](https://evil.example)'
+HOSTILE_DRAFT = (
+    "# Re-verify\n[here](https://evil.example) <img src=x onerror=alert(1)> www.x.example"
+)
+
+
+@pytest.fixture(scope="module")
+def hostile_dir(tmp_path_factory: pytest.TempPathFactory, extended_dir: Path) -> Path:
+    """A copy of the extended data dir in which text from employees and imports is hostile
+    wherever the pages show it: the unrecognised requests (a phishing link), a department's
+    name (from an imported roster), a topic, its draft article and an issue type."""
+    target = tmp_path_factory.mktemp("hostile") / "data"
+    shutil.copytree(extended_dir, target)
+    connection = duckdb.connect(str(target / "warehouse.duckdb"))
+    for table in (
+        "raw.employees",
+        "marts.dim_employees",
+        "marts.fct_interactions",
+        "marts.kpi_deflection_daily",
+        "marts.kpi_productivity",
+    ):
+        connection.execute(
+            f"update {table} set department = $name where department = 'finance'",
+            {"name": HOSTILE_DEPARTMENT},
+        )
+    connection.execute(
+        "update marts.topics set top_terms = [$label], draft_article = $draft where cluster_id = 0",
+        {"label": PHISHING, "draft": HOSTILE_DRAFT},
+    )
+    connection.execute(
+        "update marts.automation_priorities set issue_type = $issue where rank = 1",
+        {"issue": PHISHING},
+    )
+    connection.close()
+    return target
+
+
+def shown_texts(test: AppTest) -> list[str]:
+    """Every text the page renders as markdown: titles, markdown, captions, alerts, expander
+    titles, metric labels and values."""
+    elements = [*test.title, *test.subheader, *test.markdown, *test.caption]
+    elements += [*test.info, *test.warning, *test.error, *test.success]
+    return [str(e.value) for e in elements] + [
+        text for e in [*test.expander, *test.metric] for text in (e.label, getattr(e, "value", ""))
+    ]
+
+
+@pytest.mark.parametrize("name", PAGES[:-1])
+def test_no_page_draws_hostile_text_as_links_or_markup(
+    point_at, hostile_dir: Path, name: str
+) -> None:
+    point_at(hostile_dir)
+    test = page(name)
+    figures = [json.loads(chart.proto.spec) for chart in test.get("plotly_chart")]
+    assert live_plotly_markup(figures) == []
+    assert [text for text in shown_texts(test) if LIVE_MARKDOWN.search(text)] == []
+
+
+def test_hostile_text_is_shown_as_typed(point_at, hostile_dir: Path) -> None:
+    point_at(hostile_dir)
+    department = html.escape(HOSTILE_DEPARTMENT, quote=False)
+    deflection = strings([json.loads(c.proto.spec) for c in page("deflection").get("plotly_chart")])
+    assert department in deflection
+    topics = page("topics")
+    assert [e.label for e in topics.expander] == [ui.inert(PHISHING)]
+    assert topics.expander[0].markdown[0].value == ui.inert(HOSTILE_DRAFT)
+    assert html.escape(PHISHING, quote=False) in strings(spec(topics, 0))
 
 
 @pytest.mark.parametrize("state", ["no warehouse", "no marts"])
@@ -536,7 +631,7 @@ def test_distribution_and_heatmap_charts() -> None:
     )
     figure = charts.distribution_chart(distribution, buckets)
     assert [trace.name for trace in figure.data] == ["answered", "escalated"]
-    assert list(figure.layout.xaxis.categoryarray) == buckets
+    assert list(figure.layout.xaxis.categoryarray) == [html.escape(b, quote=False) for b in buckets]
 
     matrix = pl.DataFrame(
         {
@@ -571,16 +666,95 @@ def test_quality_and_runs_charts_group_by_outcome() -> None:
     assert [trace.name for trace in charts.runs_chart(runs).data] == ["succeeded", "failed"]
 
 
-def test_ranking_labels_written_by_employees_stay_text() -> None:
-    frame = pl.DataFrame({"request": ["<a href='https://evil.example'>x</a> & co"], "times": [3]})
-    figure = charts.ranking_chart(frame, "times", "request", "Requests")
-    # plotly draws tags such as <a href> in labels; escaped, they show as typed
-    assert list(figure.data[0].y) == ["&lt;a href='https://evil.example'&gt;x&lt;/a&gt; &amp; co"]
+TEXT_COLUMNS = [
+    "intent",
+    "department",
+    "channel",
+    "outcome",
+    "bucket",
+    "request",
+    "status",
+    "flow",
+    "suite",
+]
+NUMBER_COLUMNS = [
+    "deflection_rate",
+    "support_interactions",
+    "false_deflections",
+    "recontacts",
+    "interactions",
+    "p50_working_hours",
+    "p90_working_hours",
+    "baseline_working_hours",
+    "lost_hours",
+    "lost_cost_usd",
+    "hours_saved",
+    "cost_saved_usd",
+    "times",
+    "duration_seconds",
+]
+
+
+def hostile_frame() -> pl.DataFrame:
+    """Two rows of any query's result as the charts read it: `PHISHING` in every text
+    column, numbers in the others."""
+    return pl.DataFrame(
+        {name: [PHISHING, PHISHING + " 2"] for name in TEXT_COLUMNS}
+        | {name: [1.0, 2.0] for name in NUMBER_COLUMNS}
+        | {"started_at": [datetime(2026, 9, 1), datetime(2026, 9, 2)], "success": [True, False]}
+        | {"severity": ["warning", "critical"]}
+    )
+
+
+HOSTILE_CHARTS = {
+    "deflection": lambda f: charts.deflection_chart(f, "department"),
+    "false deflections": charts.false_deflection_chart,
+    "distribution": lambda f: charts.distribution_chart(f, [PHISHING, PHISHING + " 2"]),
+    "percentiles": lambda f: charts.percentiles_chart(f, "channel"),
+    "impact": lambda f: charts.impact_chart(f, "department"),
+    "heatmap": charts.impact_heatmap,
+    "ranking": lambda f: charts.ranking_chart(f, "times", "request", PHISHING),
+    "runs": charts.runs_chart,
+    "quality": charts.quality_chart,
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_CHARTS))
+def test_every_chart_shows_text_from_the_warehouse_as_typed(name: str) -> None:
+    figure = HOSTILE_CHARTS[name](hostile_frame())
+    shown = figure.to_plotly_json()
+    # plotly draws <a href>, <b>, <br> ... in labels, texts, hovers, legends and titles
+    assert live_plotly_markup(shown) == []
+    escaped = html.escape(PHISHING, quote=False)
+    assert any(text.startswith(escaped) for text in strings(shown))  # shown, as typed
+
+
+def test_the_knowledge_gaps_chart_shows_the_phishing_link_as_typed(settings: Settings) -> None:
+    _, requests, _ = queries.knowledge(queries.Filters(FIRST_DAY, LAST_DAY))
+    assert requests.row(0)[:2] == (PHISHING.lower(), 4)  # four employees wrote it
+    chart = spec(page("topics"), 0)  # the most frequent unrecognised requests
+    assert chart["data"][0]["y"][0] == html.escape(PHISHING.lower(), quote=False)
+    assert live_plotly_markup(chart) == []
 
 
 def test_csv_download_writes_nested_columns_as_json() -> None:
     frame = pl.DataFrame({"terms": [["vpn", "gateway"]], "size": [3]})
     assert ui.csv_bytes(frame).decode().splitlines() == ["terms,size", '"[""vpn"", ""gateway""]",3']
+
+
+def test_csv_download_cells_cannot_run_as_formulas() -> None:
+    cells = [FORMULA, "+1", "-1", "@SUM(A1)", "\tx", "\rx", "a = b", None]
+    frame = pl.DataFrame(
+        {
+            "request": cells,
+            "kind": pl.Series(["-x", *["x"] * 7], dtype=pl.Categorical),
+            "change": [-1.5, *range(7)],
+        }
+    )
+    rows = list(csv.reader(io.StringIO(ui.csv_bytes(frame).decode(), newline="")))
+    assert rows[1] == ["'" + FORMULA, "'-x", "-1.5"]  # a negative number stays a number
+    assert [row[0] for row in rows[2:]] == ["'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "a = b", ""]
+    assert ui.csv_bytes(frame).startswith(b"request,kind,change\n\"'=HYPERLINK(")
 
 
 # --- who sees what --------------------------------------------------------------------------
@@ -732,7 +906,17 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch, point_at, tmp_path
     import subprocess
 
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda command, env: calls.append((command, env)) or 0)
+
+    class Started:
+        """Stands in for the Streamlit process `serve` starts and waits for."""
+
+        def __init__(self, command: list[str], env: dict[str, str]) -> None:
+            calls.append((command, env))
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", Started)
     point_at(tmp_path)
     result = CliRunner().invoke(app, ["dashboard", "--port", "8599", "--headless"])
     assert result.exit_code == 0, result.output
@@ -756,7 +940,7 @@ def test_cli_dashboard_in_demo_mode_refuses_other_addresses(
 
     from unticket import cli
 
-    monkeypatch.setattr(subprocess, "call", lambda *a, **k: pytest.fail("a server started"))
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("a server started"))
     monkeypatch.setattr(cli, "_runtime", lambda *a: pytest.fail("the engine was prepared"))
     point_at(tmp_path)
     result = CliRunner().invoke(app, ["dashboard", "--address", "0.0.0.0"])

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from tests.hostile import PHISHING
 from tests.test_dashboards import published_data_dir
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -145,3 +146,24 @@ def test_ask_it_replies_in_chromium(tab: Page) -> None:
     assert "How do I connect to the office wifi?" in messages[0]
     assert len(messages) == 2 and "outcome" in messages[1]
     assert details.first.inner_text().startswith("intent ")
+
+
+def test_the_phishing_link_is_plain_text_in_the_knowledge_gaps_chart(tab: Page) -> None:
+    open_page(tab, "Knowledge gaps and topics", CHART)
+    labels = tab.locator('[data-testid="stPlotlyChart"] .ytick text').all_text_contents()
+    assert PHISHING.lower() in labels  # the characters typed, not a link and bold text
+    links = tab.evaluate(
+        """() => [...document.querySelectorAll("a")]
+            .map(a => a.href?.baseVal ?? a.href ?? "")
+            .filter(href => href.includes("evil.example")).length"""
+    )
+    assert links == 0
+
+
+def test_tables_offer_no_export_but_the_download_whose_cells_cannot_run(tab: Page) -> None:
+    open_page(tab, "Knowledge gaps and topics", CHART)
+    table = tab.get_by_test_id("stDataFrame").first
+    table.hover()
+    table.get_by_role("button", name="Search").wait_for(timeout=10_000)
+    assert table.get_by_role("button", name="Download as CSV").count() == 0
+    assert tab.get_by_test_id("stDownloadButton").count() >= 1

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import re
 import shutil
 import socket
 from collections.abc import Iterator
 from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -28,12 +31,14 @@ from pipelines.report import (
     post_to_slack,
     render_html,
     report_summary,
+    slack_message,
     summarise,
     write_report,
 )
 from pipelines.warehouse import connect
 from tests.conftest import build_published_warehouse, make_settings
-from tests.stubs.slack_webhook import PATH, SlackWebhookStub
+from tests.hostile import PHISHING, live_plotly_markup, strings
+from tests.stubs.slack_webhook import PATH, SlackWebhookStub, shape_problems
 from unticket.cli import app
 from unticket.settings import Settings, get_settings
 
@@ -406,6 +411,91 @@ def test_html_is_self_contained_with_plotly_inlined(bare) -> None:
         "Week 2026-W40",
     ):
         assert heading in html, heading
+
+
+HOSTILE_RUN = "<!channel> <https://evil.example/sso|re-verify> @here"
+
+
+@pytest.fixture
+def hostile(writable) -> duckdb.DuckDBPyConnection:
+    """The warehouse with hostile text wherever the report shows some: the period's busiest
+    intent and a channel are a phishing link, and so are an issue type to automate and a
+    failed expectation; the latest data-quality run's id mentions @channel."""
+    for column in ("intent", "channel"):
+        busiest = writable.execute(
+            f"select {column} from marts.kpi_deflection_daily where day >= $start "
+            f"group by 1 order by sum(support_interactions) desc limit 1",
+            {"start": AS_OF - timedelta(days=7)},
+        ).fetchone()[0]
+        for table in ("marts.kpi_deflection_daily", "marts.fct_interactions"):
+            writable.execute(
+                f"update {table} set {column} = $text where {column} = $busiest",
+                {"text": PHISHING, "busiest": busiest},
+            )
+    writable.execute(
+        "create table marts.automation_priorities as select 1 as rank, $text as issue_type, "
+        "40.0 as expected_hours_saved_per_month",
+        {"text": PHISHING},
+    )
+    writable.execute("create schema if not exists ops")
+    writable.execute(
+        "create or replace table ops.dq_results as select $run as run_id, 'events' as suite, "
+        "$text as expectation, 'warning' as severity, false as success, "
+        "timestamp '2026-10-05 06:00' as checked_at",
+        {"text": PHISHING, "run": HOSTILE_RUN},
+    )
+    return writable
+
+
+def plotted(page: str) -> list[dict[str, Any]]:
+    """The data and layout of every chart of a report page (`Plotly.newPlot(id, data, layout,
+    config)`), as plotly.js receives them."""
+    decoder = json.JSONDecoder()
+    figures = []
+    for call in re.finditer(r'Plotly\.newPlot\(\s*"chart-[a-z]+",\s*', page):
+        data, end = decoder.raw_decode(page, call.end())
+        layout, _ = decoder.raw_decode(page, re.compile(r"\s*,\s*").match(page, end).end())
+        figures.append({"data": data, "layout": layout})
+    return figures
+
+
+class Links(HTMLParser):
+    """Collects the links of an HTML page and the elements in its body."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.links += [value or "" for name, value in attrs if name in ("href", "src")]
+
+
+def test_hostile_text_is_shown_as_typed_in_the_report(hostile) -> None:
+    page = render_html(build_report(hostile, "week", AS_OF))
+    parsed = Links()
+    parsed.feed(page)
+    assert parsed.links == [] and "a" not in parsed.tags and "img" not in parsed.tags
+    assert "&lt;a href=&#34;https://evil.example/sso&#34;&gt;" in page  # in the tables, escaped
+    figures = plotted(page)
+    assert len(figures) == 5
+    assert live_plotly_markup(figures) == []  # plotly would draw the link in axes and hovers
+    shown = strings(figures)
+    for chart in ("intent", "channel", "speed", "savings", "priorities"):
+        assert f'id="chart-{chart}"' in page
+    assert sum(html.escape(PHISHING, quote=False) in text for text in shown) >= 5
+
+
+def test_hostile_text_in_the_slack_summary_links_and_mentions_nothing(hostile, tmp_path) -> None:
+    report = build_report(hostile, "week", AS_OF)
+    message = slack_message(report_summary(report, write_report(report, tmp_path)))
+    assert shape_problems(message) == []
+    assert not any("<" in text or ">" in text for text in strings(message))
+    texts = [message["blocks"][1]["text"], *message["blocks"][1]["fields"]]
+    texts += message["blocks"][2]["elements"]
+    assert all(text["type"] == "mrkdwn" and text["verbatim"] for text in texts)  # no auto-links
+    assert "&lt;!channel&gt; &lt;https://evil.example/sso|re-verify&gt;" in texts[-1]["text"]
 
 
 def test_an_empty_period_renders_without_charts(warehouse, tmp_path) -> None:

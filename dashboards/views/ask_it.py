@@ -18,7 +18,7 @@ def show(message: dict[str, str]) -> None:
         else:
             st.markdown(ui.inert(message["text"]))
         if message["details"]:
-            st.caption(message["details"])
+            st.caption(ui.inert(message["details"]))
 
 
 def demo_user() -> str:
