@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import httpx
 from fastapi.testclient import TestClient
@@ -205,19 +206,26 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120) -> 
     raise TimeoutError("server did not become healthy")
 
 
+def start_server(
+    data_dir: Path, port: int, output: IO[str] | None = None, **env: str
+) -> subprocess.Popen:
+    """`unticket serve` on 127.0.0.1:`port` for `data_dir` (with more `UNTICKET_*` settings in
+    `env`); its output goes to `output`, or nowhere."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "unticket", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "UNTICKET_DATA_DIR": str(data_dir), **env},
+        stdout=output or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+
+
 def test_kill_9_under_load_loses_no_acknowledged_message(
     tmp_path: Path, trained_models: Path
 ) -> None:
     settings = make_settings(tmp_path / "data", trained_models)
     port = _free_port()
-    env = {**os.environ, "UNTICKET_DATA_DIR": str(settings.data_dir)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "unticket", "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_server(settings.data_dir, port)
     url = f"http://127.0.0.1:{port}"
     acknowledged: list[tuple[str, str]] = []
     stop = threading.Event()
@@ -271,13 +279,7 @@ def test_serve_logs_its_address_when_it_starts_and_stops(
     settings = make_settings(tmp_path / "data", trained_models)
     port, log = _free_port(), tmp_path / "serve.log"
     with log.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "unticket", "serve", "--port", str(port)],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "UNTICKET_DATA_DIR": str(settings.data_dir)},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+        server = start_server(settings.data_dir, port, output)
     try:
         _wait_healthy(f"http://127.0.0.1:{port}", server)
         started = log.read_text()

@@ -3,9 +3,6 @@ and not, and every answer must be a documented status with the documented shape,
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +13,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from tests.conftest import api_key, bearer, make_runtime, make_settings
-from tests.test_api import _free_port, _wait_healthy
-from unticket.settings import PROJECT_ROOT
+from tests.test_api import _free_port, _wait_healthy, start_server
 
 EXAMPLES_PER_OPERATION = 60
 # Whether the meaning of a request is acceptable is the API's to judge: a schema-valid message
@@ -36,17 +32,7 @@ def served_api(
     make_runtime(api_settings).close()
     headers = bearer(api_key(api_settings, "admin"))
     port = _free_port()
-    env = os.environ | {
-        "UNTICKET_DATA_DIR": str(data_dir),
-        "UNTICKET_API_KEY_RATE_LIMIT": "100000/second",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "unticket", "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_server(data_dir, port, UNTICKET_API_KEY_RATE_LIMIT="100000/second")
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, server)
