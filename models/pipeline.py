@@ -22,6 +22,7 @@ from datetime import timedelta
 import duckdb
 import polars as pl
 
+from catalogue import Catalogue, load_catalogue
 from models.categorizer import Categorizer
 from models.impact import ImpactFeatures, ImpactModel, evaluate, train_impact_model
 from models.intents import examples_fingerprint, load_or_train
@@ -52,7 +53,6 @@ from models.ticket_categories import (
     uncategorised,
 )
 from models.topics import topics_table
-from resolver.catalogue import Catalogue, load_catalogue
 from unticket.settings import Settings
 
 SEED = 7

@@ -33,7 +33,7 @@ from typing import Any
 
 import polars as pl
 
-from resolver.catalogue import Catalogue
+from catalogue import Catalogue
 
 MONTH_DAYS = 365.25 / 12
 UNMAPPED = "unmapped"

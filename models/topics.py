@@ -23,7 +23,7 @@ a `knowledge_gap`; otherwise (mostly escalations and tickets that people had to 
 `draft_article` turns a topic and the resolution notes of its documents into a knowledge article
 draft for a person to review: the most common note sentences become its steps.
 
-Texts and notes pass through `resolver.redaction.redact` before anything is computed from them
+Texts and notes pass through `redaction.redact` before anything is computed from them
 (interaction texts were redacted when logged, imported tickets may not have been), so no
 example, top term or draft carries a secret.
 """
@@ -48,7 +48,7 @@ from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
 from models.text import normalise
-from resolver.redaction import redact
+from redaction import redact
 
 KNOWLEDGE_GAP_SIGNALS = frozenset({"unrecognized", "answer_rejected"})
 DRAFT_STATUS = "draft, needs review"

@@ -2,31 +2,30 @@
 
 `Engine.handle` finds the employee's open conversation, understands the message in the light of
 where the conversation stands, decides and acts through `PlaybookRunner`, and writes every
-event of the turn durably to the event log before it returns the reply.
+event of the turn durably to the event log (through its `Recorder`) before it returns the reply.
+The service desk's operations (approvals, ticket updates, the ticket queue, expiry) are the
+`ServiceDesk`'s; the engine hands them on, so every caller has one entry point.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from resolver.catalogue import Catalogue, Intent
-from resolver.connectors.base import Approval, Person
-from resolver.connectors.queued import QueuedTicket, QueuedTicketing
+from catalogue import Catalogue, Intent
+from redaction import redact, redact_code, redact_user_ref
+from resolver.connectors.queued import QueuedTicket
 from resolver.conversation import Conversation, ConversationStore
 from resolver.events import Event, EventLog, IdFactory, format_time, new_event, random_ids
 from resolver.identity import SYSTEM, Credential
 from resolver.knowledge import KnowledgeBase
-from resolver.outage import KnownOutage, KnownOutages
+from resolver.known_outages import KnownOutage, KnownOutages
 from resolver.playbooks import Connectors, PlaybookRunner
-from resolver.redaction import redact, redact_code, redact_user_ref
+from resolver.recorder import Recorder
 from resolver.routing import Router
-from resolver.turn import SMALL_TALK, Reply, Turn
+from resolver.service_desk import ApprovalResult, ServiceDesk
+from resolver.turn import SMALL_TALK, Reply, RequestError, Turn
 from resolver.understanding import (
     Understander,
     Understanding,
@@ -60,14 +59,6 @@ _KNOWN_OUTAGE = (
 )
 
 
-class RequestError(ValueError):
-    """A request the engine cannot accept; `status` is the HTTP status that describes it."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 @dataclass(frozen=True)
 class InboundMessage:
     """A chat message, normalised by whichever channel adapter received it: `user` is who the
@@ -78,15 +69,6 @@ class InboundMessage:
     channel: str = "api"
     interaction_id: str | None = None
     credential: Credential = field(kw_only=True)
-
-
-@dataclass(frozen=True)
-class ApprovalResult:
-    """What became of an approver's decision."""
-
-    approval_id: str
-    status: str
-    message: str
 
 
 class Engine:
@@ -110,14 +92,30 @@ class Engine:
         self.catalogue = catalogue
         self.understander = understander
         self.knowledge = knowledge
-        self.c = connectors
+        self.connectors = connectors
         self.conversations = conversations
         self.codes = codes
         self.log = log
         self.ids = ids
         self.playbooks = PlaybookRunner(catalogue, connectors, codes, ids, router)
         self.outages = KnownOutages(conversations.store)
-        self._lock = threading.Lock()
+        self.recorder = Recorder(
+            conversations=conversations,
+            approvals=connectors.approvals,
+            log=log,
+            approval_expiry=timedelta(days=catalogue.policy["approval_expiry_days"]),
+            feedback_window=timedelta(minutes=settings.feedback_window_minutes),
+            idle_timeout=timedelta(minutes=settings.idle_timeout_minutes),
+        )
+        self.service_desk = ServiceDesk(
+            catalogue=catalogue,
+            connectors=connectors,
+            conversations=conversations,
+            playbooks=self.playbooks,
+            outages=self.outages,
+            recorder=self.recorder,
+            ids=ids,
+        )
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -129,66 +127,24 @@ class Engine:
         if command:
             decision = "approved" if command[1].lower() == "approve" else "denied"
             result = self.decide_approval(
-                message.user, command[2], decision, message.credential, now, message.channel
+                message.user, command[2], decision, message.credential, now
             )
             return Reply(
-                "",
-                None,
-                None,
-                None,
-                "pending",
-                "closed",
-                result.message,
+                interaction_id="",
+                employee_id=None,
+                intent=None,
+                confidence=None,
+                outcome="pending",
+                state="closed",
+                reply=result.message,
                 approval_id=result.approval_id,
             )
-        with self._durably():
+        with self.recorder.durably():
             convo, opening = self._conversation_for(message, now)
             turn = Turn(convo, now, self.ids, events=opening, credential=message.credential)
             self._receive(turn, text, message.user)
             self._dispatch(turn, text)
-            return self._commit(turn)
-
-    def decide_approval(
-        self,
-        approver_ref: str,
-        approval_id: str,
-        decision: str,
-        credential: Credential,
-        now: datetime | None = None,
-        channel: str = "api",
-    ) -> ApprovalResult:
-        """Record an approver's decision; grant once every named approver said yes.
-
-        `approver_ref` is who `credential` proved is deciding; an integration's key that speaks
-        for others counts only with `approvals:act_as`."""
-        now = now or datetime.now(UTC)
-        if decision not in ("approved", "denied"):
-            raise RequestError("decision must be 'approved' or 'denied'")
-        with self._durably():
-            approver = self.c.directory.find_person(approver_ref)
-            approval = self.c.approvals.get(approval_id)
-            if approval is None:
-                raise RequestError(f"no approval {approval_id}", status=404)
-            convo = self.conversations.get(approval.interaction_id)
-            assert convo is not None
-            turn = Turn(convo, now, self.ids, credential=credential)
-            refusal = _approval_refusal(approval, approver, credential)
-            if refusal is not None:
-                reason, message = refusal
-                turn.emit(
-                    "request_refused",
-                    reason=reason,
-                    approval_id=approval.approval_id,
-                    approver_ref=approver.employee_id if approver else "unknown",
-                    auth_method=credential.method,
-                )
-                self._commit(turn, keep_activity=True)
-                raise RequestError(message, status=403)
-            if approval.status != "pending":
-                raise RequestError(
-                    f"{approval.approval_id} is already {approval.status}", status=409
-                )
-            return self._apply_decision(turn, approval, approver.employee_id, decision)
+            return self.recorder.commit(turn)
 
     def start_proactive(
         self,
@@ -206,7 +162,7 @@ class Engine:
         delivered to the employee through the notifier. Their answers come back as ordinary
         messages on the `proactive` channel.
         """
-        with self._durably():
+        with self.recorder.durably():
             message = InboundMessage(employee_id, opener, PROACTIVE, credential=SYSTEM)
             convo = self._new_conversation(employee_id, employee_id, message, now)
             turn = Turn(convo, now, self.ids, credential=SYSTEM)
@@ -227,98 +183,44 @@ class Engine:
             turn.set_intent(intent, 1.0)
             turn.say(opener)
             self._act(turn, self.catalogue.intent(intent), "", check_target=False)
-            reply = self._commit(turn)
+            reply = self.recorder.commit(turn)
             subject = self.catalogue.intent(intent).label.capitalize()
-            self.c.notifier.deliver(employee_id, subject, reply.reply, now)
+            self.connectors.notifier.deliver(employee_id, subject, reply.reply, now)
             return reply
 
-    def file_queued_tickets(self, now: datetime | None = None) -> list[QueuedTicket]:
-        """File the tickets queued while the ITSM was unreachable (when it sits behind a queue)
-        and log each as `ticket_status_changed` with status `filed`, the real ticket id and the
-        provisional id it was known by; return the tickets filed.
+    # -- the service desk's operations (see `ServiceDesk`) ------------------------------------
 
-        The ITSM is called outside the engine lock: turns go on while it answers."""
-        now = now or datetime.now(UTC)
-        if not isinstance(self.c.ticketing, QueuedTicketing):
-            return []
-        filed = self.c.ticketing.retry_pending(now)
-        events = [
-            self._status_event(
-                now,
-                item.interaction_id,
-                item.requester_id,
-                item.real_id,
-                "filed",
-                provisional_ticket_id=item.provisional_id,
-            )
-            for item in filed
-        ]
-        if events:
-            with self._durably():
-                self._write(events)
-        return filed
+    def decide_approval(
+        self,
+        approver_ref: str,
+        approval_id: str,
+        decision: str,
+        credential: Credential,
+        now: datetime | None = None,
+    ) -> ApprovalResult:
+        """Record an approver's decision: `ServiceDesk.decide_approval`."""
+        return self.service_desk.decide_approval(
+            approver_ref, approval_id, decision, credential, now
+        )
 
     def update_ticket(self, ticket_id: str, status: str, now: datetime | None = None) -> None:
-        """Record a service-desk status change on a ticket (resolved, closed, ...); resolving
-        a known outage's incident ends the outage."""
-        now = now or datetime.now(UTC)
-        with self._durably():
-            ticket = self.c.ticketing.set_status(ticket_id, status, now)
-            if status in ("resolved", "closed"):
-                self.outages.end_for_ticket({ticket_id, ticket.ticket_id}, now)
-            event = self._status_event(
-                now, ticket.interaction_id, ticket.requester_id, ticket.ticket_id, status
-            )
-            self._write([event])
+        """Record a ticket's status change: `ServiceDesk.update_ticket`."""
+        self.service_desk.update_ticket(ticket_id, status, now)
 
-    def _status_event(
-        self,
-        now: datetime,
-        interaction_id: str | None,
-        requester_id: str,
-        ticket_id: str,
-        status: str,
-        **fields: Any,
-    ) -> Event:
-        """A service-desk `ticket_status_changed` event."""
-        return new_event(
-            "ticket_status_changed", event_id=self.ids(), occurred_at=now,
-            interaction_id=interaction_id, employee_id=requester_id, channel="service_desk",
-            ticket_id=ticket_id, status=status, **fields,
-        )  # fmt: skip
+    def file_queued_tickets(self, now: datetime | None = None) -> list[QueuedTicket]:
+        """File the tickets queued while the ITSM was down: `ServiceDesk.file_queued_tickets`."""
+        return self.service_desk.file_queued_tickets(now)
 
     def expire(self, now: datetime | None = None) -> int:
-        """Close conversations nobody answered in time and expire stale approvals."""
-        now = now or datetime.now(UTC)
-        closed = 0
-        with self._durably():
-            for convo in self.conversations.due(now):
-                turn = Turn(convo, now, self.ids)
-                if convo.state == "approval":
-                    self._expire_approval(turn)
-                else:
-                    turn.close("feedback_window" if convo.state == "feedback" else "idle_timeout")
-                self._commit(turn, keep_activity=True)
-                closed += 1
-        return closed
+        """Close conversations nobody answered in time: `ServiceDesk.expire`."""
+        return self.service_desk.expire(now)
 
     # -- turn mechanics ---------------------------------------------------------------------
-
-    @contextmanager
-    def _durably(self) -> Iterator[None]:
-        """Serialise a turn and batch its store writes into one commit; once the engine lock
-        is released, wait for its events to be on disk. Waiting outside the lock lets the next
-        turn run during the fsync."""
-        try:
-            with self._lock, self.conversations.store.batch():
-                yield
-        finally:
-            self.log.sync()
 
     def _conversation_for(
         self, message: InboundMessage, now: datetime
     ) -> tuple[Conversation, list]:
-        person = self.c.directory.find_person(message.user)
+        person = self.connectors.directory.find_person(message.user)
         user_key = person.employee_id if person else f"unknown:{message.user.strip().lower()}"
         events: list = []
         if message.interaction_id:
@@ -335,10 +237,10 @@ class Engine:
                 )
             return convo, events
         convo = self.conversations.open_for(user_key, message.channel)
-        if convo is not None and self._due(convo) <= now:
+        if convo is not None and self.recorder.due(convo) <= now:
             turn = Turn(convo, now, self.ids)
             if convo.state == "approval":
-                self._expire_approval(turn)
+                self.service_desk.expire_approval(turn)
             else:
                 turn.close("idle_timeout")
             self.conversations.save(convo, now)
@@ -384,36 +286,6 @@ class Engine:
         convo.turns += 1
         convo.transcript.append(f"employee: {logged}")
         turn.emit("message_received", text=logged, turn=convo.turns)
-
-    def _commit(self, turn: Turn, keep_activity: bool = False) -> Reply:
-        reply = turn.reply()
-        if turn.says:
-            turn.emit("reply_sent", text=reply.reply)
-            turn.convo.transcript.append(f"unticket: {reply.reply}")
-        if not keep_activity:
-            turn.stamp()
-        for convo in turn.touched:
-            self.conversations.save(convo, self._due(convo))
-        self._write(turn.events)
-        return reply
-
-    def _write(self, events: list[Event]) -> None:
-        """Commit the store's changes, then write the events that tell of them: a killed
-        process never leaves an event describing a change the store does not have."""
-        self.conversations.store.commit()
-        self.log.append(events)
-
-    def _due(self, convo: Conversation) -> datetime:
-        if convo.state == "approval":
-            approval = self.c.approvals.get(convo.approval_id or "")
-            created = approval.created_at if approval else convo.idle_since()
-            return created + timedelta(days=self.catalogue.policy["approval_expiry_days"])
-        minutes = (
-            self.settings.feedback_window_minutes
-            if convo.state == "feedback"
-            else self.settings.idle_timeout_minutes
-        )
-        return convo.idle_since() + timedelta(minutes=minutes)
 
     def _restart(self, turn: Turn, text: str, understanding: Understanding | None = None) -> None:
         """The employee moved on to a new need: close this conversation, open the next
@@ -508,7 +380,7 @@ class Engine:
         """The open known outage of this intent at the employee's office, if there is one."""
         if intent not in self.settings.outage_intents or convo.employee_id is None:
             return None
-        person = self.c.directory.get_person(convo.employee_id)
+        person = self.connectors.directory.get_person(convo.employee_id)
         return self.outages.open_for(intent, person.location) if person else None
 
     def _clarify(self, turn: Turn, understanding: Understanding) -> bool:
@@ -571,7 +443,7 @@ class Engine:
 
     def _small_talk(self, turn: Turn, intent: str) -> None:
         turn.set_intent(intent, 1.0)
-        person = self.c.directory.get_person(turn.convo.employee_id or "")
+        person = self.connectors.directory.get_person(turn.convo.employee_id or "")
         name = f" {person.name.split()[0]}" if person else ""
         turn.say(_SMALL_TALK_REPLIES[intent].format(name=name))
         if intent == "goodbye":
@@ -653,13 +525,13 @@ class Engine:
         if need is not None:
             self._restart(turn, text, need)
             return
-        approval = self.c.approvals.get(turn.convo.approval_id or "")
+        approval = self.connectors.approvals.get(turn.convo.approval_id or "")
         waiting = [
             a
             for a in (approval.approvers.values() if approval else [])
             if a not in approval.decisions
         ]  # type: ignore[union-attr]
-        names = ", ".join(p.name for p in map(self.c.directory.get_person, waiting) if p)
+        names = ", ".join(p.name for p in map(self.connectors.directory.get_person, waiting) if p)
         turn.say(
             f"Your request {turn.convo.approval_id} is still waiting for {names or 'approval'}. "
             "I'll tell you as soon as they decide."
@@ -713,73 +585,6 @@ class Engine:
         if intent and intent.support and understanding.confidence >= self.settings.act_confidence:
             return understanding
         return None
-
-    # -- approvals --------------------------------------------------------------------------
-
-    def _apply_decision(
-        self, turn: Turn, approval: Approval, approver_id: str, decision: str
-    ) -> ApprovalResult:
-        approval.decisions[approver_id] = decision
-        turn.emit(
-            "approval_decided",
-            approval_id=approval.approval_id,
-            approver_id=approver_id,
-            decision=decision,
-            auth_method=turn.credential.method if turn.credential else None,
-        )
-        convo = turn.convo
-        if decision == "denied":
-            approval = _with_status(approval, "denied")
-            turn.say(
-                f"Your request {approval.approval_id} was declined. "
-                "If you think that's wrong, talk to your manager."
-            )
-            turn.record_outcome("answered")
-            turn.close("approval_denied")
-        elif set(approval.approvers.values()) <= {
-            a for a, d in approval.decisions.items() if d == "approved"
-        }:
-            approval = _with_status(approval, "approved")
-            convo.state = "new"
-            self.playbooks.execute(turn, self.catalogue.playbooks[convo.playbook or ""])
-        self.c.approvals.save(approval)
-        if turn.says:
-            self.c.notifier.deliver(
-                convo.employee_id or "",
-                f"Update on {approval.approval_id}",
-                "\n\n".join(turn.says),
-                turn.now,
-            )
-        self._commit(turn)
-        message = f"Recorded: {approval.approval_id} {decision}. Status: {approval.status}."
-        return ApprovalResult(approval.approval_id, approval.status, message)
-
-    def _expire_approval(self, turn: Turn) -> None:
-        approval = self.c.approvals.get(turn.convo.approval_id or "")
-        if approval is not None and approval.status == "pending":
-            self.c.approvals.save(_with_status(approval, "expired"))
-        turn.say("Nobody decided on your request in time, so I've handed it to the service desk.")
-        self.playbooks.escalate(turn, "approval_expired")
-
-
-def _approval_refusal(
-    approval: Approval, approver: Person | None, credential: Credential
-) -> tuple[str, str] | None:
-    """Why a decision on `approval` is refused, as (event reason, message), or None."""
-    if not credential.may_decide_approvals:
-        return (
-            "approver_not_authenticated",
-            f"this credential ({credential.method}) may not decide approvals for someone else: "
-            "the approver must sign in themselves, or the integration's key needs the "
-            "approvals:act_as scope",
-        )
-    if approver is None or approver.employee_id not in approval.approvers.values():
-        return "not_an_approver", f"you are not an approver of {approval.approval_id}"
-    return None
-
-
-def _with_status(approval: Approval, status: str) -> Approval:
-    return replace(approval, status=status)
 
 
 def is_unicode(text: str) -> bool:

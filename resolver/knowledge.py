@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from catalogue import Article
 from models.text import FastTfidf, normalise
-from resolver.catalogue import Article
 
 
 @dataclass(frozen=True)

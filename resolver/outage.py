@@ -62,8 +62,8 @@ import polars as pl
 
 from models.spikes import SpikeParameters, count_interactions, detect_spikes
 from resolver.connectors.base import ConnectorError, Ticket
-from resolver.connectors.embedded import EnterpriseStore
 from resolver.events import format_time, parse_time
+from resolver.known_outages import KnownOutage
 from resolver.playbooks import open_major_incident
 
 if TYPE_CHECKING:
@@ -73,13 +73,6 @@ log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=1)
 CLOSED_STATUSES = frozenset({"resolved", "closed"})
-SCHEMA = (
-    "create table if not exists known_outages ("
-    " outage_id text primary key, intent text not null, location text not null,"
-    " ticket_id text not null, detected_at text not null, actual integer not null,"
-    " expected real not null, score real not null, ended_at text)",
-    "create index if not exists known_outages_series on known_outages (intent, location, ended_at)",
-)
 # Interactions started since the first bound, up to the second, at an employee's request (the
 # system starts the proactive ones). A conversation is never due before it started (it times out
 # after its last activity), so the index on (status, due_at) narrows the scan to those active
@@ -108,21 +101,6 @@ _EVIDENCE = (
 
 
 @dataclass(frozen=True)
-class KnownOutage:
-    """An outage the engine knows of: one intent at one office, handled as one incident."""
-
-    outage_id: str
-    intent: str
-    location: str
-    ticket_id: str
-    detected_at: datetime
-    actual: int
-    expected: float
-    score: float
-    ended_at: datetime | None = None
-
-
-@dataclass(frozen=True)
 class Report:
     """An interaction started at an employee's request, as the detector counts it."""
 
@@ -132,79 +110,6 @@ class Report:
     location: str
     started_at: datetime  # naive UTC, as models.spikes counts
     ticket_id: str | None
-
-
-class KnownOutages:
-    """The known outages, kept in the enterprise store so that every engine process links
-    requests to them."""
-
-    def __init__(self, store: EnterpriseStore) -> None:
-        self.store = store
-        for statement in SCHEMA:
-            store.execute(statement)
-
-    def record(self, outage: KnownOutage) -> None:
-        """Store a newly known outage."""
-        self.store.execute(
-            "insert into known_outages values (?, ?, ?, ?, ?, ?, ?, ?, null)",
-            outage.outage_id,
-            outage.intent,
-            outage.location,
-            outage.ticket_id,
-            format_time(outage.detected_at),
-            outage.actual,
-            outage.expected,
-            outage.score,
-        )
-
-    def open_for(self, intent: str, location: str) -> KnownOutage | None:
-        """The open outage of an intent at an office, if there is one."""
-        row = self.store.query_one(
-            "select * from known_outages where intent = ? and location = ? and ended_at is null "
-            "order by detected_at limit 1",
-            intent,
-            location,
-        )
-        return _outage(row) if row else None
-
-    def open_outages(self) -> list[KnownOutage]:
-        """Every open outage, oldest first."""
-        rows = self.store.query(
-            "select * from known_outages where ended_at is null order by detected_at"
-        )
-        return [_outage(row) for row in rows]
-
-    def last_ends(self) -> dict[tuple[str, str], datetime]:
-        """When the latest ended outage of each intent × office ended."""
-        rows = self.store.query(
-            "select intent, location, max(ended_at) as ended_at from known_outages "
-            "where ended_at is not null group by intent, location"
-        )
-        return {(r["intent"], r["location"]): parse_time(r["ended_at"]) for r in rows}
-
-    def end_for_ticket(self, ticket_ids: set[str], now: datetime) -> int:
-        """End the open outages handled as one of these tickets; return how many ended."""
-        marks = ", ".join("?" for _ in ticket_ids)
-        return self.store.execute(
-            f"update known_outages set ended_at = ? where ended_at is null and ticket_id in "
-            f"({marks})",
-            format_time(now),
-            *sorted(ticket_ids),
-        )
-
-
-def _outage(row: Any) -> KnownOutage:
-    return KnownOutage(
-        outage_id=row["outage_id"],
-        intent=row["intent"],
-        location=row["location"],
-        ticket_id=row["ticket_id"],
-        detected_at=parse_time(row["detected_at"]),
-        actual=row["actual"],
-        expected=row["expected"],
-        score=row["score"],
-        ended_at=parse_time(row["ended_at"]) if row["ended_at"] else None,
-    )
 
 
 class OutageDetector:
@@ -303,7 +208,7 @@ class OutageDetector:
 
     def _office(self, employee_id: str) -> str | None:
         if employee_id not in self._offices:
-            person = self.engine.c.directory.get_person(employee_id)
+            person = self.engine.connectors.directory.get_person(employee_id)
             self._offices[employee_id] = person.location if person else None
         return self._offices[employee_id]
 
@@ -323,7 +228,7 @@ class OutageDetector:
         """End the open outages whose incident the ticketing system has resolved or closed."""
         for outage in self.engine.outages.open_outages():
             try:
-                ticket = self.engine.c.ticketing.get_ticket(outage.ticket_id)
+                ticket = self.engine.connectors.ticketing.get_ticket(outage.ticket_id)
             except ConnectorError as error:
                 log.warning("outage: cannot read incident %s: %s", outage.ticket_id, error)
                 continue
@@ -363,7 +268,7 @@ class OutageDetector:
         for ticket_id, links in shared.most_common():
             if links < 2:
                 break
-            ticket = self.engine.c.ticketing.get_ticket(ticket_id)
+            ticket = self.engine.connectors.ticketing.get_ticket(ticket_id)
             if ticket is not None and ticket.status not in CLOSED_STATUSES:
                 return ticket
         return None
@@ -387,7 +292,7 @@ class OutageDetector:
             for r in reports
         ]
         return open_major_incident(
-            self.engine.c.ticketing,
+            self.engine.connectors.ticketing,
             service=f"spike:{intent}:{location}",
             title=f"Major incident: {spike['actual']} reports in an hour from {office} ({intent})",
             description="\n".join([evidence, *lines]),
@@ -414,7 +319,7 @@ class OutageDetector:
             if report.employee_id in told:
                 continue
             told.add(report.employee_id)
-            person = self.engine.c.directory.get_person(report.employee_id)
+            person = self.engine.connectors.directory.get_person(report.employee_id)
             first_name = person.name.split()[0] if person else "there"
             opener = _NOTICE.format(first_name=first_name, label=label)
             try:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from resolver.catalogue import Article, Catalogue, Playbook
+from catalogue import Article, Catalogue, Playbook
+from redaction import redact, redact_user_ref
 from resolver.connectors.base import (
     Approval,
     ConnectorError,
@@ -19,12 +20,12 @@ from resolver.connectors.base import (
     Software,
     Ticket,
     Ticketing,
+    TicketRequest,
     Vpn,
 )
 from resolver.connectors.embedded import EmbeddedApprovals
 from resolver.events import IdFactory, format_time
 from resolver.knowledge import summarise
-from resolver.redaction import redact, redact_user_ref
 from resolver.routing import Router
 from resolver.targets import other_person_reference
 from resolver.turn import Turn
@@ -62,16 +63,16 @@ def open_major_incident(
     ticketing: Ticketing, *, service: str, title: str, description: str, intent: str, now: datetime
 ) -> Ticket:
     """The open major incident (P1) of a service, opened now if it has none: one per service."""
-    return ticketing.open_outage(service) or ticketing.open_ticket(
+    incident = TicketRequest(
         requester_id=None,
         title=title,
         description=description,
         intent=intent,
         priority="P1",
         interaction_id=None,
-        now=now,
         service=service,
     )
+    return ticketing.open_outage(service) or ticketing.open_ticket(incident, now)
 
 
 class PlaybookRunner:
@@ -86,7 +87,7 @@ class PlaybookRunner:
         router: Router | None = None,
     ) -> None:
         self.catalogue = catalogue
-        self.c = connectors
+        self.connectors = connectors
         self.codes = codes
         self.ids = ids
         self.router = router  # suggests where escalations of an unspecified need go
@@ -127,13 +128,13 @@ class PlaybookRunner:
         turn.convo.state = "offer_ticket"
 
     def _refuse_other_person(self, turn: Turn, text: str) -> bool:
-        person = self.c.directory.get_person(turn.convo.employee_id or "")
+        person = self.connectors.directory.get_person(turn.convo.employee_id or "")
         if person is None:
             return False
         own = {person.employee_id.lower(), person.username.lower(), person.email.lower()}
 
         def lookup(handle: str) -> str | None:
-            found = self.c.directory.find_person(handle)
+            found = self.connectors.directory.find_person(handle)
             return found.employee_id if found else None
 
         phrase = other_person_reference(text, own, lookup)
@@ -173,11 +174,13 @@ class PlaybookRunner:
         """The group or application a playbook acts on, recording its name in the facts."""
         convo = turn.convo
         if playbook.needs == "application":
-            resource = self.c.resources.get_resource("application", convo.entities["application"])
+            resource = self.connectors.resources.get_resource(
+                "application", convo.entities["application"]
+            )
         elif "group" in convo.entities:
-            resource = self.c.resources.get_resource("group", convo.entities["group"])
+            resource = self.connectors.resources.get_resource("group", convo.entities["group"])
         else:
-            resource = self.c.resources.get_resource(
+            resource = self.connectors.resources.get_resource(
                 "group", f"app-{convo.entities['application']}"
             )
         if resource is None:
@@ -225,7 +228,7 @@ class PlaybookRunner:
         until = hold.until.strftime("%H:%M UTC")
         if hold.began:
             turn.emit("security_hold", reason=hold.reason, until=format_time(hold.until))
-            self.c.notifier.deliver(
+            self.connectors.notifier.deliver(
                 convo.employee_id or "",
                 "Verification on hold",
                 f"Unticket has paused one-time codes for your account until {until} after "
@@ -243,7 +246,7 @@ class PlaybookRunner:
         convo.state = "new"
 
     def _approvers(self, turn: Turn, resource: Resource, roles: list[str]) -> dict[str, str] | None:
-        requester = self.c.directory.get_person(turn.convo.employee_id or "")
+        requester = self.connectors.directory.get_person(turn.convo.employee_id or "")
         assert requester is not None
         approvers: dict[str, str] = {}
         for role in roles:
@@ -258,11 +261,11 @@ class PlaybookRunner:
         return approvers
 
     def _manager_of(self, employee_id: str | None, exclude: set[str]) -> str | None:
-        person = self.c.directory.get_person(employee_id or "")
+        person = self.connectors.directory.get_person(employee_id or "")
         while person is not None and person.manager_id:
             if person.manager_id not in exclude:
                 return person.manager_id
-            person = self.c.directory.get_person(person.manager_id)
+            person = self.connectors.directory.get_person(person.manager_id)
         return None
 
     def _request_approval(self, turn: Turn, resource: Resource, roles: list[str]) -> None:
@@ -282,10 +285,10 @@ class PlaybookRunner:
             status="pending",
             created_at=turn.now,
         )
-        self.c.approvals.create(approval)
-        requester = self.c.directory.get_person(approval.requester_id)
+        self.connectors.approvals.create(approval)
+        requester = self.connectors.directory.get_person(approval.requester_id)
         for approver in approvers.values():
-            self.c.notifier.deliver(
+            self.connectors.notifier.deliver(
                 approver,
                 f"Approval needed: {approval.approval_id}",
                 f"{requester.name if requester else approval.requester_id} asks for access to "
@@ -313,7 +316,7 @@ class PlaybookRunner:
     def _approver_names(self, approvers: dict[str, str]) -> str:
         parts = []
         for role, employee_id in approvers.items():
-            person = self.c.directory.get_person(employee_id)
+            person = self.connectors.directory.get_person(employee_id)
             parts.append(
                 f"your {role} {person.name}"
                 if role == "manager" and person
@@ -393,8 +396,8 @@ class PlaybookRunner:
 
     def _directory_reset_password(self, turn: Turn, context: dict[str, Any]) -> tuple:
         employee_id = turn.convo.employee_id or ""
-        password = self.c.directory.reset_password(employee_id)
-        context["destination"] = self.c.notifier.deliver(
+        password = self.connectors.directory.reset_password(employee_id)
+        context["destination"] = self.connectors.notifier.deliver(
             employee_id,
             "Your temporary password",
             f"Your temporary password is {password} . "
@@ -404,7 +407,7 @@ class PlaybookRunner:
         return FIX, None, {"must_change": True}
 
     def _directory_unlock_account(self, turn: Turn, context: dict[str, Any]) -> tuple:
-        if self.c.directory.unlock_account(turn.convo.employee_id or ""):
+        if self.connectors.directory.unlock_account(turn.convo.employee_id or ""):
             return FIX, None, {"was_locked": True}
         message = (
             "Good news: your account isn't locked. If your password isn't accepted, I can reset "
@@ -413,35 +416,37 @@ class PlaybookRunner:
         return LOOKUP, message, {"was_locked": False}
 
     def _directory_reset_mfa(self, turn: Turn, context: dict[str, Any]) -> tuple:
-        self.c.directory.reset_mfa(turn.convo.employee_id or "")
+        self.connectors.directory.reset_mfa(turn.convo.employee_id or "")
         return FIX, None, {}
 
     def _directory_add_to_group(self, turn: Turn, context: dict[str, Any]) -> tuple:
         group_id = context["resource_id"]
-        if self.c.directory.add_to_group(turn.convo.employee_id or "", group_id):
+        if self.connectors.directory.add_to_group(turn.convo.employee_id or "", group_id):
             return FIX, None, {"group": group_id}
         return LOOKUP, f"You're already a member of {context['group_name']}.", {"group": group_id}
 
     def _software_install(self, turn: Turn, context: dict[str, Any]) -> tuple:
         app_id = context["resource_id"]
-        self.c.software.install(turn.convo.employee_id or "", app_id, context["device"])
+        self.connectors.software.install(turn.convo.employee_id or "", app_id, context["device"])
         return FIX, None, {"application": app_id, "device": context["device"]}
 
     def _vpn_diagnose(self, turn: Turn, context: dict[str, Any]) -> tuple:
-        diagnosis = self.c.vpn.diagnose(turn.convo.employee_id or "")
+        diagnosis = self.connectors.vpn.diagnose(turn.convo.employee_id or "")
         context.update(diagnosis)
         problems = ("gateway_down", "account_locked", "client_outdated")
         context["nothing_fixed"] = not any(diagnosis[p] for p in problems)
         return LOOKUP, "", dict(diagnosis)
 
     def _vpn_update_client(self, turn: Turn, context: dict[str, Any]) -> tuple:
-        context["required_version"] = self.c.vpn.update_client(turn.convo.employee_id or "")
+        context["required_version"] = self.connectors.vpn.update_client(
+            turn.convo.employee_id or ""
+        )
         return FIX, None, {"version": context["required_version"]}
 
     def _ticketing_link_to_outage(self, turn: Turn, context: dict[str, Any]) -> tuple:
         service = f"vpn:{context['gateway']}"
         incident = open_major_incident(
-            self.c.ticketing,
+            self.connectors.ticketing,
             service=service,
             title=f"Major incident: VPN gateway {context['gateway']} is down",
             description=f"Opened by Unticket after diagnosing {service} as down.",
@@ -455,9 +460,9 @@ class PlaybookRunner:
     def _ticketing_status(self, turn: Turn, context: dict[str, Any]) -> tuple:
         employee_id = turn.convo.employee_id or ""
         wanted = turn.convo.entities.get("ticket")
-        tickets = self.c.ticketing.tickets_of(employee_id)
+        tickets = self.connectors.ticketing.tickets_of(employee_id)
         if wanted:
-            ticket = self.c.ticketing.get_ticket(wanted)
+            ticket = self.connectors.ticketing.get_ticket(wanted)
             if ticket is None or ticket.requester_id != employee_id:
                 return LOOKUP, f"I can't find a ticket {wanted} of yours.", {"found": False}
             tickets = [ticket]
@@ -502,15 +507,15 @@ class PlaybookRunner:
         ]
         first = said[0] if said else ""
         routed = self.router.suggest(convo.intent, " ".join(said)) if self.router else None
-        ticket = self.c.ticketing.open_ticket(
+        request = TicketRequest(
             requester_id=convo.employee_id,
             title=f"{intent.label.capitalize()}: {first[:80]}",
             description=self._context(turn, reason) + (f"\n{routed.note}" if routed else ""),
             intent=routed.intent if routed else convo.intent,
             priority=ticket_priority(intent.blocking_factor),
             interaction_id=convo.interaction_id,
-            now=turn.now,
         )
+        ticket = self.connectors.ticketing.open_ticket(request, turn.now)
         convo.ticket_id = ticket.ticket_id
         turn.emit(
             "ticket_opened", ticket_id=ticket.ticket_id, reason=reason, priority=ticket.priority

@@ -111,8 +111,8 @@ def reach_out(engine: Engine, lockout: Lockout, now: datetime | None = None) -> 
     the account is no longer locked, the employee is unknown, is already being helped, or was
     offered an unlock for this lock-out before."""
     now = now or datetime.now(UTC)
-    person = engine.c.directory.get_person(lockout.employee_id)
-    if person is None or not engine.c.directory.is_locked(person.employee_id):
+    person = engine.connectors.directory.get_person(lockout.employee_id)
+    if person is None or not engine.connectors.directory.is_locked(person.employee_id):
         return None
     if _already_handled(engine, person.employee_id) or _offered_before(engine, lockout):
         return None

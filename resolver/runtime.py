@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from threadpoolctl import threadpool_limits
 
+from catalogue import Catalogue, cached_catalogue
 from models.entities import Alias, EntityExtractor
 from models.intents import load_or_train
-from resolver.catalogue import Catalogue, cached_catalogue
 from resolver.connectors.base import Directory, Notifier, Ticketing
 from resolver.connectors.configured import (
     ConfigurationError,

@@ -119,7 +119,7 @@ class Simulator:
     ) -> None:
         self.runtime = runtime
         self.engine = runtime.engine
-        self.c = runtime.connectors
+        self.connectors = runtime.connectors
         self.scenario = scenario
         self.behaviour = scenario["behaviour"]
         self.phrasings = phrasings
@@ -197,13 +197,15 @@ class Simulator:
     def _ask_unlock_if_locked(
         self, employee: dict[str, Any], now: datetime, recontact: bool
     ) -> None:
-        if self.c.directory.is_locked(employee["employee_id"]):
+        if self.connectors.directory.is_locked(employee["employee_id"]):
             self._begin(employee, "account_unlock", now, recontact=recontact)
 
     def _watch_lockouts(self, now: datetime) -> None:
         """One poll of the lock-out watcher; each offer is read, and answered, some time later
         by most employees."""
-        for offer in poll_lockouts(self.engine, self.c.directory, self._lockouts_seen, now):
+        for offer in poll_lockouts(
+            self.engine, self.connectors.directory, self._lockouts_seen, now
+        ):
             minutes = self.rng.uniform(*self.lockouts["reads_offer_after_minutes"])
             if self.rng.random() < self.lockouts["acts_on_offer"]:
                 read_at = now + timedelta(minutes=minutes)
@@ -215,9 +217,9 @@ class Simulator:
 
     def _answer_offer_code(self, employee_id: str, now: datetime) -> None:
         """Reply to the offer with the code on the phone, if the account is still locked."""
-        if now >= self.end or not self.c.directory.is_locked(employee_id):
+        if now >= self.end or not self.connectors.directory.is_locked(employee_id):
             return
-        messages = self.c.notifier.messages_for(employee_id)  # type: ignore[attr-defined]
+        messages = self.connectors.notifier.messages_for(employee_id)  # type: ignore[attr-defined]
         codes = [m["body"] for m in messages if m["subject"] == "Verification code"]
         match = _CODE_IN_BODY.search(codes[-1]) if codes else None
         if match:
@@ -243,7 +245,8 @@ class Simulator:
             begin = self._local(anchor, day, incident["local_start_hour"])
             finish = begin + timedelta(hours=incident["hours"])
             self._schedule(
-                begin, lambda now, g=incident["gateway"]: self.c.vpn.set_gateway_health(g, False)
+                begin,
+                lambda now, g=incident["gateway"]: self.connectors.vpn.set_gateway_health(g, False),
             )
             self._schedule(finish, lambda now, g=incident["gateway"]: self._end_outage(g, now))
             affected = [e for e in self._employees if e["location"] == location]
@@ -256,8 +259,8 @@ class Simulator:
                 self._schedule(at, lambda now, e=employee: self._begin(e, "vpn_issue", now))
 
     def _end_outage(self, gateway: str, now: datetime) -> None:
-        self.c.vpn.set_gateway_health(gateway, True)
-        incident = self.c.ticketing.open_outage(f"vpn:{gateway}")
+        self.connectors.vpn.set_gateway_health(gateway, True)
+        incident = self.connectors.ticketing.open_outage(f"vpn:{gateway}")
         if incident is not None:
             self.engine.update_ticket(incident.ticket_id, "resolved", now)
 
@@ -287,7 +290,7 @@ class Simulator:
 
     def _lock_out(self, employee_id: str, now: datetime) -> None:
         for attempt in range(5):
-            self.c.directory.sign_in(employee_id, f"not-the-password-{attempt}", now)  # type: ignore[attr-defined]
+            self.connectors.directory.sign_in(employee_id, f"not-the-password-{attempt}", now)  # type: ignore[attr-defined]
 
     def _slots(self, employee: dict[str, Any], intent: str) -> dict[str, str]:
         enterprise = self.engine.catalogue.enterprise
@@ -305,7 +308,7 @@ class Simulator:
         elif intent == "hardware_issue":
             slots["device"] = self.rng.choice(enterprise["devices"])["name"].lower()
         elif intent == "ticket_status":
-            tickets = self.c.ticketing.tickets_of(employee["employee_id"])
+            tickets = self.connectors.ticketing.tickets_of(employee["employee_id"])
             if tickets:
                 slots["ticket"] = tickets[0].ticket_id
         return slots
@@ -388,7 +391,7 @@ class Simulator:
         handler(session, reply, now)
 
     def _answer_code(self, session: Session, reply: Reply, now: datetime) -> None:
-        messages = self.c.notifier.messages_for(session.employee_id)  # type: ignore[attr-defined]
+        messages = self.connectors.notifier.messages_for(session.employee_id)  # type: ignore[attr-defined]
         match = _CODE_IN_BODY.search(messages[-1]["body"]) if messages else None
         code = match[1] if match else "000000"
         if not session.wrong_code_sent and self.rng.random() < self.behaviour["wrong_code_first"]:
@@ -474,10 +477,12 @@ class Simulator:
             )
 
     def _approvers_decide(self, session: Session, approval_id: str, now: datetime) -> None:
-        approval = self.c.approvals.get(approval_id)
+        approval = self.connectors.approvals.get(approval_id)
         if approval is None:
             return
-        resource = self.c.resources.get_resource(approval.resource_type, approval.resource_id)
+        resource = self.connectors.resources.get_resource(
+            approval.resource_type, approval.resource_id
+        )
         privilege = resource.privilege if resource else "standard"
         for approver in approval.approvers.values():
             hours = self.behaviour["approval_delay_hours_median"] * math.exp(self.rng.gauss(0, 0.9))
@@ -509,7 +514,7 @@ class Simulator:
         if not ticket_id or ticket_id in self._tickets_seen:
             return
         self._tickets_seen.add(ticket_id)
-        ticket = self.c.ticketing.get_ticket(ticket_id)
+        ticket = self.connectors.ticketing.get_ticket(ticket_id)
         if ticket is None or ticket.priority == "P1":
             return  # major incidents close when the outage ends
         median = self.scenario["desk_hours_median"].get(ticket.priority, 16.0)

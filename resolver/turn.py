@@ -1,5 +1,6 @@
 """A turn: everything the engine decides in answer to one message, collected before any of it
-is acknowledged, so the whole turn reaches the event log in one durable write."""
+is acknowledged, so the whole turn reaches the event log in one durable write; the `Reply` it
+ends with, or the `RequestError` that refuses the message."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ from resolver.identity import Credential
 
 SMALL_TALK = frozenset({"greeting", "thanks", "goodbye"})
 NOT_UNDERSTOOD = frozenset({None, "out_of_scope"})
+
+
+class RequestError(ValueError):
+    """A request the engine cannot accept; `status` is the HTTP status that describes it."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass

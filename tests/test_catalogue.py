@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resolver.catalogue import CatalogueError, load_catalogue
+from catalogue import CatalogueError, load_catalogue
 from unticket.settings import PROJECT_ROOT
 
 CATALOGUE = PROJECT_ROOT / "data" / "catalogue"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from resolver.connectors.base import ConnectorError, Person, Ticket
+from resolver.connectors.base import ConnectorError, Person, Ticket, TicketRequest
 from resolver.connectors.embedded import EmbeddedDirectory
 from resolver.connectors.jira import (
     JiraServiceManagementTicketing,
@@ -51,10 +51,9 @@ def open_one(jira: JiraServiceManagementTicketing, person: Person, **changes: ob
         "intent": "software_issue",
         "priority": "P3",
         "interaction_id": INTERACTION,
-        "now": NOW,
         **changes,
     }
-    return jira.open_ticket(**arguments)  # type: ignore[arg-type]
+    return jira.open_ticket(TicketRequest(**arguments), NOW)  # type: ignore[arg-type]
 
 
 def test_create_raises_a_request_on_behalf_of_the_employee_and_get_reads_it_back(

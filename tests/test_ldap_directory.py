@@ -271,7 +271,7 @@ def test_secrets_never_reach_logs_or_errors(
 def test_settings_choose_the_ldap_directory_for_the_engine(
     slapd: SlapdServer, tmp_path: Path
 ) -> None:
-    from resolver.catalogue import cached_catalogue
+    from catalogue import cached_catalogue
     from resolver.connectors.configured import build_directory
     from resolver.connectors.embedded import EnterpriseStore
     from tests.slapd import GROUPS_DN, PEOPLE_DN, SERVICE_DN

@@ -3,9 +3,9 @@ import pickle
 import numpy as np
 import pytest
 
+from catalogue import cached_catalogue
 from models.entities import Alias, EntityExtractor
 from models.intents import train_intent_classifier
-from resolver.catalogue import cached_catalogue
 from unticket.settings import PROJECT_ROOT
 
 

@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 import polars as pl
 import pytest
 
+from catalogue import cached_catalogue
 from models.priorities import (
     DEFAULT_AUTOMATABILITY,
     MONTH_DAYS,
@@ -17,7 +18,6 @@ from models.priorities import (
     issue_type_expr,
     what_if,
 )
-from resolver.catalogue import cached_catalogue
 from unticket.settings import PROJECT_ROOT
 
 AS_OF = datetime(2026, 6, 1)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from resolver.connectors.base import ConnectorError, Person, Ticket
+from resolver.connectors.base import ConnectorError, Person, Ticket, TicketRequest
 from resolver.connectors.embedded import EmbeddedDirectory
 from resolver.connectors.jira import JiraServiceManagementTicketing
 from resolver.connectors.queued import QueuedTicket, QueuedTicketing
@@ -57,10 +57,10 @@ def escalate(
         "intent": "hardware_issue",
         "priority": "P3",
         "interaction_id": interaction,
-        "now": NOW + timedelta(seconds=seconds),
         **changes,
     }
-    return queue.open_ticket(**arguments)  # type: ignore[arg-type]
+    now = NOW + timedelta(seconds=seconds)
+    return queue.open_ticket(TicketRequest(**arguments), now)  # type: ignore[arg-type]
 
 
 def test_itsm_down_queues_the_ticket_and_nothing_is_lost_across_a_restart(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from resolver.connectors.base import ConnectorError, Person
+from resolver.connectors.base import ConnectorError, Person, TicketRequest
 from resolver.connectors.embedded import EmbeddedDirectory
 from resolver.connectors.servicenow import ServiceNowTicketing, servicenow_auth
 from resolver.runtime import Runtime
@@ -47,10 +47,9 @@ def open_one(snow: ServiceNowTicketing, person: Person, **changes: object) -> ob
         "intent": "hardware_issue",
         "priority": "P2",
         "interaction_id": "9f1c2e3d4b5a69788796a5b4c3d2e1f0",
-        "now": NOW,
         **changes,
     }
-    return snow.open_ticket(**arguments)  # type: ignore[arg-type]
+    return snow.open_ticket(TicketRequest(**arguments), NOW)  # type: ignore[arg-type]
 
 
 def test_create_sends_a_complete_incident_and_get_reads_it_back(

@@ -166,7 +166,7 @@ class ChatBridge:
         """Record an approver's decision; never raises."""
         try:
             result = self.engine.decide_approval(
-                approver_ref, approval_id, decision, self.credential, channel=self.channel
+                approver_ref, approval_id, decision, self.credential
             )
         except RequestError as error:
             return Decision(str(error), spent=error.status in (404, 409))

@@ -63,6 +63,20 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class TicketRequest:
+    """What a new ticket says: who it is for, its words, its intent and priority, the
+    interaction it comes from and, for a major incident, the `service` it is about."""
+
+    requester_id: str | None
+    title: str
+    description: str
+    intent: str | None
+    priority: str
+    interaction_id: str | None
+    service: str | None = None
+
+
+@dataclass(frozen=True)
 class Approval:
     """A request for access that waits on named approvers."""
 
@@ -132,19 +146,8 @@ class Vpn(Protocol):
 class Ticketing(Protocol):
     """A ticket queue with status."""
 
-    def open_ticket(
-        self,
-        *,
-        requester_id: str | None,
-        title: str,
-        description: str,
-        intent: str | None,
-        priority: str,
-        interaction_id: str | None,
-        now: datetime,
-        service: str | None = None,
-    ) -> Ticket:
-        """Open a ticket (`service` names the system of a major incident) and return it."""
+    def open_ticket(self, request: TicketRequest, now: datetime) -> Ticket:
+        """Open a ticket as `request` says and return it."""
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         """Return one ticket."""

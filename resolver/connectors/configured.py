@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from resolver.catalogue import Catalogue
+from catalogue import Catalogue
 from resolver.connectors.base import Directory, Notifier, Ticketing
 from resolver.connectors.embedded import (
     EmbeddedDirectory,

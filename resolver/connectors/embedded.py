@@ -31,6 +31,7 @@ from resolver.connectors.base import (
     Resource,
     ResourceType,
     Ticket,
+    TicketRequest,
 )
 from resolver.events import format_time, parse_time
 
@@ -546,18 +547,7 @@ class EmbeddedTicketing:
     def __init__(self, store: EnterpriseStore) -> None:
         self.store = store
 
-    def open_ticket(
-        self,
-        *,
-        requester_id: str | None,
-        title: str,
-        description: str,
-        intent: str | None,
-        priority: str,
-        interaction_id: str | None,
-        now: datetime,
-        service: str | None = None,
-    ) -> Ticket:
+    def open_ticket(self, request: TicketRequest, now: datetime) -> Ticket:
         """Open a ticket and return it."""
         stamp = format_time(now)
         with self.store.transaction() as db:
@@ -565,14 +555,14 @@ class EmbeddedTicketing:
                 "insert into tickets (requester_id, title, description, status, priority, intent,"
                 " interaction_id, service, opened_at, updated_at) values (?,?,?,?,?,?,?,?,?,?)",
                 (
-                    requester_id,
-                    title,
-                    description,
+                    request.requester_id,
+                    request.title,
+                    request.description,
                     "new",
-                    priority,
-                    intent,
-                    interaction_id,
-                    service,
+                    request.priority,
+                    request.intent,
+                    request.interaction_id,
+                    request.service,
                     stamp,
                     stamp,
                 ),

@@ -37,7 +37,7 @@ from typing import Any
 
 import httpx
 
-from resolver.connectors.base import ConnectorError, Directory, Ticket
+from resolver.connectors.base import ConnectorError, Directory, Ticket, TicketRequest
 from resolver.connectors.http import Endpoint, request_json
 
 REQUESTS = "/rest/servicedeskapi/request"
@@ -136,31 +136,22 @@ class JiraServiceManagementTicketing:
             "jira", self.base_url, timeout, "the Jira account e-mail and API token", _reason
         )
 
-    def open_ticket(
-        self,
-        *,
-        requester_id: str | None,
-        title: str,
-        description: str,
-        intent: str | None,
-        priority: str,
-        interaction_id: str | None,
-        now: datetime,
-        service: str | None = None,
-    ) -> Ticket:
+    def open_ticket(self, request: TicketRequest, now: datetime) -> Ticket:
         """Create a customer request and return it (Jira stamps its own times, not `now`)."""
         fields: dict[str, Any] = {
-            "summary": summary_with_marker(title, correlation(interaction_id, service)),
-            "description": "{noformat}\n" + description + "\n{noformat}",
+            "summary": summary_with_marker(
+                request.title, correlation(request.interaction_id, request.service)
+            ),
+            "description": "{noformat}\n" + request.description + "\n{noformat}",
         }
         if self.send_priority:
-            fields["priority"] = {"name": PRIORITY_NAMES[priority]}
+            fields["priority"] = {"name": PRIORITY_NAMES[request.priority]}
         body: dict[str, Any] = {
             "serviceDeskId": self.service_desk_id,
-            "requestTypeId": self.request_types.get(intent or "", self.request_type_id),
+            "requestTypeId": self.request_types.get(request.intent or "", self.request_type_id),
             "requestFieldValues": fields,
         }
-        account = self._account(requester_id)
+        account = self._account(request.requester_id)
         if account:
             body["raiseOnBehalfOf"] = account
         return self._ticket(self._call("POST", REQUESTS, json=body))

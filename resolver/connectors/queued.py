@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from resolver.connectors.base import ConnectorError, Ticket, Ticketing
+from resolver.connectors.base import ConnectorError, Ticket, Ticketing, TicketRequest
 from resolver.connectors.embedded import open_sqlite
 from resolver.events import format_time, parse_time
 
@@ -63,13 +63,7 @@ class QueuedTicket:
     """A ticket in the outbox, waiting to be filed (`real_id` None) or filed."""
 
     provisional_id: str
-    requester_id: str | None
-    title: str
-    description: str
-    intent: str | None
-    priority: str
-    interaction_id: str | None
-    service: str | None
+    request: TicketRequest
     opened_at: datetime
     attempts: int
     last_error: str
@@ -81,12 +75,12 @@ class QueuedTicket:
         """The provisional ticket an employee sees while it waits."""
         return Ticket(
             ticket_id=self.provisional_id,
-            requester_id=self.requester_id,
-            title=self.title,
+            requester_id=self.request.requester_id,
+            title=self.request.title,
             status=QUEUED,
-            priority=self.priority,
-            intent=self.intent,
-            interaction_id=self.interaction_id,
+            priority=self.request.priority,
+            intent=self.request.intent,
+            interaction_id=self.request.interaction_id,
             opened_at=self.opened_at,
             updated_at=self.opened_at,
         )
@@ -113,34 +107,14 @@ class QueuedTicketing:
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
 
-    def open_ticket(
-        self,
-        *,
-        requester_id: str | None,
-        title: str,
-        description: str,
-        intent: str | None,
-        priority: str,
-        interaction_id: str | None,
-        now: datetime,
-        service: str | None = None,
-    ) -> Ticket:
+    def open_ticket(self, request: TicketRequest, now: datetime) -> Ticket:
         """Open the ticket in the system; if it fails (or is backing off), queue it instead."""
-        fields = {
-            "requester_id": requester_id,
-            "title": title,
-            "description": description,
-            "intent": intent,
-            "priority": priority,
-            "interaction_id": interaction_id,
-            "service": service,
-        }
         if self._backing_off(now):
-            return self._enqueue(fields, now, attempts=0, error="queued behind earlier tickets")
+            return self._enqueue(request, now, attempts=0, error="queued behind earlier tickets")
         try:
-            return self.inner.open_ticket(**fields, now=now)
+            return self.inner.open_ticket(request, now)
         except ConnectorError as error:
-            return self._enqueue(fields, now, attempts=1, error=str(error))
+            return self._enqueue(request, now, attempts=1, error=str(error))
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         """Return a ticket; a provisional id answers from the queue until it is filed."""
@@ -155,7 +129,9 @@ class QueuedTicketing:
         While the system is unreachable, the queued tickets alone are returned (if there are
         any), so an employee can still hear that their request is waiting.
         """
-        waiting = [item.ticket() for item in self.pending() if item.requester_id == requester_id]
+        waiting = [
+            item.ticket() for item in self.pending() if item.request.requester_id == requester_id
+        ]
         try:
             filed = self.inner.tickets_of(requester_id)
         except ConnectorError:
@@ -182,7 +158,7 @@ class QueuedTicketing:
         When the system cannot be asked, None: the caller then opens a ticket, which is queued,
         and filing it later finds an incident the system already has.
         """
-        waiting = [item for item in self.pending() if item.service == service]
+        waiting = [item for item in self.pending() if item.request.service == service]
         if waiting:
             return waiting[0].ticket()
         try:
@@ -203,16 +179,7 @@ class QueuedTicketing:
             if not self._claim(item, now):
                 continue
             try:
-                ticket = self._existing(item) or self.inner.open_ticket(
-                    requester_id=item.requester_id,
-                    title=item.title,
-                    description=item.description,
-                    intent=item.intent,
-                    priority=item.priority,
-                    interaction_id=item.interaction_id,
-                    now=now,
-                    service=item.service,
-                )
+                ticket = self._existing(item.request) or self.inner.open_ticket(item.request, now)
             except ConnectorError as error:
                 self._back_off(item, str(error), now)
                 break
@@ -254,13 +221,13 @@ class QueuedTicketing:
         )
         return bool(rows)
 
-    def _enqueue(
-        self, fields: dict[str, str | None], now: datetime, attempts: int, error: str
-    ) -> Ticket:
+    def _enqueue(self, request: TicketRequest, now: datetime, attempts: int, error: str) -> Ticket:
         """Write the ticket to the outbox (one per interaction) and return it as queued."""
-        interaction_id = fields["interaction_id"]
+        interaction_id = request.interaction_id
         if interaction_id:
-            same = [item for item in self.pending() if item.interaction_id == interaction_id]
+            same = [
+                item for item in self.pending() if item.request.interaction_id == interaction_id
+            ]
             if same:
                 return same[0].ticket()
         stamp = format_time(now)
@@ -271,7 +238,7 @@ class QueuedTicketing:
                 cursor = self._db.execute(
                     f"insert into queued_tickets ({', '.join(FIELDS)}, opened_at, attempts, "
                     "last_error, next_attempt_at) values (?,?,?,?,?,?,?,?,?,?,?)",
-                    (*(fields[name] for name in FIELDS), stamp, attempts, error, next_at),
+                    (*(getattr(request, name) for name in FIELDS), stamp, attempts, error, next_at),
                 )
                 provisional_id = f"{PROVISIONAL_PREFIX}{cursor.lastrowid:07d}"
                 self._db.execute(
@@ -309,12 +276,12 @@ class QueuedTicketing:
             )
         )
 
-    def _existing(self, item: QueuedTicket) -> Ticket | None:
+    def _existing(self, request: TicketRequest) -> Ticket | None:
         """The ticket the system already holds for this one (an earlier attempt got through)."""
-        if item.interaction_id and isinstance(self.inner, FindsByInteraction):
-            return self.inner.find_by_interaction(item.interaction_id)
-        if item.service:
-            return self.inner.open_outage(item.service)
+        if request.interaction_id and isinstance(self.inner, FindsByInteraction):
+            return self.inner.find_by_interaction(request.interaction_id)
+        if request.service:
+            return self.inner.open_outage(request.service)
         return None
 
     def _back_off(self, item: QueuedTicket, error: str, now: datetime) -> None:
@@ -344,13 +311,7 @@ def _seq(item: QueuedTicket) -> int:
 def _queued(row: sqlite3.Row) -> QueuedTicket:
     return QueuedTicket(
         provisional_id=row["provisional_id"],
-        requester_id=row["requester_id"],
-        title=row["title"],
-        description=row["description"],
-        intent=row["intent"],
-        priority=row["priority"],
-        interaction_id=row["interaction_id"],
-        service=row["service"],
+        request=TicketRequest(**{name: row[name] for name in FIELDS}),
         opened_at=parse_time(row["opened_at"]),
         attempts=row["attempts"],
         last_error=row["last_error"],

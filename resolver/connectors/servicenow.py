@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from resolver.connectors.base import ConnectorError, Directory, Ticket
+from resolver.connectors.base import ConnectorError, Directory, Ticket, TicketRequest
 from resolver.connectors.http import Endpoint, request_json
 
 INCIDENTS = "/api/now/table/incident"
@@ -127,33 +127,22 @@ class ServiceNowTicketing:
             _reason,
         )
 
-    def open_ticket(
-        self,
-        *,
-        requester_id: str | None,
-        title: str,
-        description: str,
-        intent: str | None,
-        priority: str,
-        interaction_id: str | None,
-        now: datetime,
-        service: str | None = None,
-    ) -> Ticket:
+    def open_ticket(self, request: TicketRequest, now: datetime) -> Ticket:
         """Create an incident and return it (ServiceNow stamps its own times, not `now`)."""
-        impact, urgency = IMPACT_URGENCY[priority]
+        impact, urgency = IMPACT_URGENCY[request.priority]
         body = {
-            "short_description": title[:SHORT_DESCRIPTION_MAX],
-            "description": description,
+            "short_description": request.title[:SHORT_DESCRIPTION_MAX],
+            "description": request.description,
             "impact": impact,
             "urgency": urgency,
-            "category": self.categories.get(intent or "", self.default_category),
+            "category": self.categories.get(request.intent or "", self.default_category),
             "contact_type": self.contact_type,
             "correlation_display": "Unticket",
         }
-        key = correlation(interaction_id, service)
+        key = correlation(request.interaction_id, request.service)
         if key:
             body["correlation_id"] = key
-        caller = self._caller(requester_id)
+        caller = self._caller(request.requester_id)
         if caller:
             body["caller_id"] = caller
         answer = self._call("POST", INCIDENTS, params=_read_params(), json=body)
