@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import spearmanr
 
+from catalogue import cached_catalogue, load_catalogue
 from models.impact import ImpactFeatures, add_workload_features, evaluate, train_impact_model
 from models.priorities import (
     MONTH_DAYS,
@@ -41,7 +42,6 @@ from models.priorities import (
 )
 from pipelines.importers.servicenow import import_servicenow
 from pipelines.warehouse import connect
-from resolver.catalogue import cached_catalogue, load_catalogue
 from unticket.settings import PROJECT_ROOT
 
 UCI = (

@@ -43,7 +43,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from resolver.catalogue import cached_catalogue
+from catalogue import cached_catalogue
 from resolver.connectors.embedded import LOCKOUT_THRESHOLD, EnterpriseStore
 from resolver.engine import InboundMessage
 from resolver.enterprise import generate_enterprise

@@ -1,4 +1,4 @@
-"""How well `resolver.redaction.redact` hides secrets, how little it touches, and its cost.
+"""How well `redaction.redact` hides secrets, how little it touches, and its cost.
 
 1. Secrets caught: the messages of tests/fixtures/redaction/secrets.yml, by kind; a message
    counts as caught when none of its secret substrings survives `redact`.
@@ -18,7 +18,7 @@ import statistics
 import time
 from collections import Counter
 
-from resolver.redaction import redact
+from redaction import redact
 from tests.redaction_corpus import ordinary_requests, secret_messages
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from resolver.catalogue import Catalogue
+from catalogue import Catalogue
 
 SMALL_TALK = "small_talk"
 

@@ -17,7 +17,7 @@ from types import TracebackType
 
 import pytest
 
-from resolver.catalogue import cached_catalogue
+from catalogue import cached_catalogue
 from resolver.connectors.base import Person
 from resolver.connectors.embedded import EmbeddedDirectory, EnterpriseStore
 from resolver.engine import InboundMessage

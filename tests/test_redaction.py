@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from resolver.redaction import MASK, redact, redact_code
+from redaction import MASK, redact, redact_code, redact_user_ref
 from resolver.runtime import Runtime
 from tests.conftest import Chat, events_of
 from tests.redaction_corpus import ordinary_requests, secret_messages
@@ -125,8 +125,6 @@ def test_redaction_is_idempotent() -> None:
     ],
 )
 def test_a_user_reference_that_may_be_a_secret_is_redacted(ref: str, kept: bool) -> None:
-    from resolver.redaction import redact_user_ref  # imported here: new in this module
-
     assert redact_user_ref(ref) == (ref if kept else MASK)
 
 

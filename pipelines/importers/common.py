@@ -287,7 +287,7 @@ def replace_tickets(
 def _redact_free_text(connection: duckdb.DuckDBPyConnection, tickets: str) -> None:
     """Redact secrets in the titles and descriptions of temp table `tickets`, as the engine
     does for chat: people paste passwords into tickets too, and history is a record as well."""
-    from resolver.redaction import redact
+    from redaction import redact
 
     columns = {row[0] for row in connection.execute(f"describe {tickets}").fetchall()}
     free_text = [name for name in ("title", "description") if name in columns]
