@@ -10,6 +10,11 @@ SLAPD    := $(VENV)/.slapd
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # `make demo SERVE=0` stops after the report instead of serving the dashboards.
 SERVE    ?= 1
+# SQL lint of the dbt project (.sqlfluff): its dbt templater compiles the models against the
+# profile, which reads the warehouse paths from the environment; scratch files under dbt/target.
+SQLFLUFF := UNTICKET_WAREHOUSE=$(CURDIR)/dbt/target/sqlfluff/warehouse.duckdb \
+	UNTICKET_BUILD_STATE=$(CURDIR)/dbt/target/sqlfluff/build-state.duckdb \
+	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/sqlfluff
 
 .PHONY: demo test lint format install clean bench
 
@@ -45,11 +50,15 @@ endif
 test: $(STAMP) $(CHROMIUM) $(SLAPD)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	mkdir -p dbt/target/sqlfluff
+	$(SQLFLUFF) lint dbt/models dbt/tests dbt/macros
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	mkdir -p dbt/target/sqlfluff
+	$(SQLFLUFF) lint dbt/models dbt/tests dbt/macros
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import duckdb
 
+from catalogue import load_catalogue
 from pipelines.reference import load_reference_data
 from pipelines.warehouse import connect
-from resolver.catalogue import load_catalogue
-from unticket.settings import PROJECT_ROOT, Settings, get_settings
+from unticket.settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT = PROJECT_ROOT / "dbt"
 
@@ -38,17 +38,18 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def run_dbt(arguments: list[str], warehouse: Path) -> BuildResult:
-    """Run a dbt command against a warehouse file with absolute project and profile paths."""
+def run_dbt(arguments: list[str], warehouse: Path, settings: Settings) -> BuildResult:
+    """Run a dbt command against a warehouse file with absolute project and profile paths;
+    `settings` give the build's variables (the re-contact window) and DuckDB's memory limit."""
     from dbt.cli.main import dbtRunner
 
     os.environ["UNTICKET_WAREHOUSE"] = str(warehouse.resolve())
     os.environ["UNTICKET_BUILD_STATE"] = str(build_state_path(warehouse.resolve()))
-    os.environ["UNTICKET_DUCKDB_MEMORY_LIMIT"] = get_settings().duckdb_memory_limit
+    os.environ["UNTICKET_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     target = warehouse.parent / "dbt-target"
     variables = {
-        "recontact_window_hours": get_settings().recontact_window_hours,
+        "recontact_window_hours": settings.recontact_window_hours,
         # dbt re-parses the project when its variables change, but not when the project
         # moves; with the path among them, a moved installation never reuses stale paths
         "project_dir": str(DBT_PROJECT),
@@ -95,7 +96,7 @@ def _release_warehouse() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def build_models(warehouse: Path, full_refresh: bool = False) -> BuildResult:
+def build_models(warehouse: Path, settings: Settings, full_refresh: bool = False) -> BuildResult:
     """`dbt build`: seeds, models and their tests; `full_refresh` rebuilds incremental models.
 
     Any change to the project forces a full refresh (`build_fingerprint`), so an incremental
@@ -107,9 +108,10 @@ def build_models(warehouse: Path, full_refresh: bool = False) -> BuildResult:
     # the results come back in process; dbt.log in the target folder keeps every statement
     build = ["build", "--no-write-json"]
     if full_refresh:
-        return run_dbt([*build, "--full-refresh"], warehouse)
+        return run_dbt([*build, "--full-refresh"], warehouse, settings)
     unchanged = ["resource_type:unit_test", "resource_type:seed", "config.materialized:view"]
-    return run_dbt([*build, "--exclude", *unchanged, "--indirect-selection", "empty"], warehouse)
+    command = [*build, "--exclude", *unchanged, "--indirect-selection", "empty"]
+    return run_dbt(command, warehouse, settings)
 
 
 def build_fingerprint(settings: Settings, connection: duckdb.DuckDBPyConnection) -> str:
@@ -141,7 +143,8 @@ _REFERENCE_DATA_QUERIES = [
 
 def _plan_build(settings: Settings, connection: duckdb.DuckDBPyConnection, build_id: str) -> bool:
     """Record the build about to run in `ops.builds` and the rows its scoped data tests check
-    in `ops.build_scope`; return whether it must be a full refresh."""
+    in `ops.build_scope` (a dbt source: dbt/models/_written_by_python.yml); return whether it
+    must be a full refresh."""
     fingerprint = build_fingerprint(settings, connection)
     last = connection.execute(
         "select fingerprint, finished_at, loaded_through from ops.builds "
@@ -172,7 +175,7 @@ def build_warehouse(settings: Settings) -> BuildResult:
     unless the project, catalogue, roster or ticket history changed since the last good build."""
     catalogue = load_catalogue(settings.catalogue_dir)
     build_id = uuid.uuid4().hex
-    connection = connect(settings.work_warehouse_path)
+    connection = connect(settings.work_warehouse_path, memory_limit=settings.duckdb_memory_limit)
     try:
         load_reference_data(catalogue, connection, settings.state_db)
         full_refresh = _plan_build(settings, connection, build_id)
@@ -180,9 +183,9 @@ def build_warehouse(settings: Settings) -> BuildResult:
             connection.execute("drop schema if exists intermediate cascade")
     finally:
         connection.close()
-    result = build_models(settings.work_warehouse_path, full_refresh)
+    result = build_models(settings.work_warehouse_path, settings, full_refresh)
     result.full_refresh = full_refresh
-    connection = connect(settings.work_warehouse_path)
+    connection = connect(settings.work_warehouse_path, memory_limit=settings.duckdb_memory_limit)
     try:
         connection.execute(
             "update ops.builds set finished_at = now(), succeeded = ? where build_id = ?",

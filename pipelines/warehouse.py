@@ -179,13 +179,21 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse (creating the folder and the raw tables when writing)."""
+def connect(
+    path: Path, read_only: bool = False, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (creating the folder and the raw tables when writing).
+
+    `memory_limit` (pass `settings.duckdb_memory_limit`) bounds a writing connection's memory:
+    beyond it DuckDB spills to disk. Callers that do not pass it yet get the global settings'
+    limit, as before.
+    """
     if read_only:
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    limit = get_settings().duckdb_memory_limit  # beyond it DuckDB spills to disk
-    config = {"memory_limit": limit, "preserve_insertion_order": False}
+    if memory_limit is None:  # transitional: until every caller passes its settings' limit
+        memory_limit = get_settings().duckdb_memory_limit
+    config = {"memory_limit": memory_limit, "preserve_insertion_order": False}
     connection = duckdb.connect(str(path), config=config)
     connection.execute(RAW_SCHEMA)
     return connection

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from pipelines.importers.csv_mapping import import_csv
 from pipelines.ingest import ingest_events
@@ -176,7 +177,8 @@ def test_results_are_recorded_once_per_run(clean) -> None:
 
 @pytest.fixture(scope="module")
 def broken_raw(built: Settings, now: datetime, tmp_path_factory: pytest.TempPathFactory):
-    """Raw data with one critical problem of each kind: validated and recorded."""
+    """Raw data with one critical problem of each kind GX checks (and one that dbt's tests
+    catch instead): validated and recorded."""
     connection = corrupted(
         built,
         tmp_path_factory.mktemp("broken-raw"),
@@ -186,9 +188,12 @@ def broken_raw(built: Settings, now: datetime, tmp_path_factory: pytest.TempPath
             # an event from a host whose clock is a year ahead
             "insert into raw.events select * replace ('future-1' as event_id, "
             "occurred_at + interval 365 day as occurred_at) from raw.events limit 1",
-            # an outcome the KPIs do not know
+            # an outcome the KPIs do not know: dbt's accepted_values test on the staging model
             "insert into raw.events select * replace ('odd-outcome' as event_id, "
             "'half_resolved' as outcome) from raw.events where outcome is not null limit 1",
+            # an event written by a future version of the engine
+            "insert into raw.events select * replace ('v99-1' as event_id, "
+            "99 as schema_version) from raw.events limit 1",
             # an imported ticket resolved before it was opened
             "update raw.tickets set resolved_at = opened_at - interval 2 hour "
             "where ticket_id = 'ITHELP-101'",
@@ -205,13 +210,13 @@ def test_critical_raw_problems_fail_the_gate(broken_raw) -> None:
     assert failed(report) == {
         "events_summary.duplicate_event_ids:expect_column_max_to_be_between": "critical",
         "events_summary.future_events:expect_column_max_to_be_between": "critical",
-        "event_values.value[outcome]:expect_column_values_to_be_in_set": "critical",
+        "event_values.value[schema_version]:expect_column_values_to_be_in_set": "critical",
         "tickets_summary.resolved_before_opened:expect_column_max_to_be_between": "critical",
     }
     assert not report.passed_critical and report.warnings == []
     assert len(report.failures) == 4
-    outcome = result(report, "event_values.value[outcome]:expect_column_values_to_be_in_set")
-    assert "half_resolved" in outcome.details and outcome.unexpected_count == 1
+    version = result(report, "event_values.value[schema_version]:expect_column_values_to_be_in_set")
+    assert '"99"' in version.details and version.unexpected_count == 1
     lines = report.summary()
     assert "DO NOT PUBLISH" in lines[0] and "4 critical failure(s)" in lines[0]
     assert any("event_id is unique" in line and "— 1" in line for line in lines)
@@ -228,8 +233,8 @@ def test_failures_are_recorded_with_observed_values(broken_raw) -> None:
     assert [row[1] for row in rows] == ["critical"] * 4
     by_key = {row[0]: row for row in rows}
     assert by_key["events_summary.future_events:expect_column_max_to_be_between"][2] == "1"
-    outcome = by_key["event_values.value[outcome]:expect_column_values_to_be_in_set"]
-    assert outcome[3] == 1 and '"value": "half_resolved"' in outcome[4]
+    version = by_key["event_values.value[schema_version]:expect_column_values_to_be_in_set"]
+    assert version[3] == 1 and '"value": "99"' in version[4]
 
 
 @pytest.fixture(scope="module")
@@ -266,13 +271,13 @@ def test_warnings_are_reported_but_do_not_fail_the_gate(warned_raw) -> None:
 
 @pytest.fixture(scope="module")
 def broken_marts(built: Settings, now: datetime, tmp_path_factory: pytest.TempPathFactory):
-    """Marts with a rate of 1.5, a negative duration, a KPI total off by 10 hours, and a support
-    intent without a baseline (a warning)."""
+    """Marts with a rate of 1.5 (one dbt does not test), a negative duration, a KPI total off by
+    10 hours, and a support intent without a baseline (a warning)."""
     connection = corrupted(
         built,
         tmp_path_factory.mktemp("broken-marts"),
         [
-            "update marts.kpi_deflection_daily set deflection_rate = 1.5 "
+            "update marts.kpi_deflection_daily set answer_rate = 1.5 "
             "where day = (select min(day) from marts.kpi_deflection_daily)",
             "update marts.fct_interactions set seconds_to_resolution = -60 "
             "where interaction_id = (select min(interaction_id) from marts.fct_interactions "
@@ -300,7 +305,7 @@ def test_broken_marts_fail_the_right_expectations(broken_marts) -> None:
     }
     assert not report.passed_critical and len(report.warnings) == 1
     rates = result(report, "mart_rates.max_value:expect_column_values_to_be_between")
-    assert "kpi_deflection_daily.deflection_rate" in rates.details and "1.5" in rates.details
+    assert "kpi_deflection_daily.answer_rate" in rates.details and "1.5" in rates.details
     durations = result(report, "mart_durations.min_value:expect_column_values_to_be_between")
     assert "fct_interactions.seconds_to_resolution" in durations.details
     reconciliation = result(
@@ -359,3 +364,49 @@ def test_importing_the_module_does_not_import_great_expectations() -> None:
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
     )
     assert output.stdout.strip() == "[]"
+
+
+def dbt_column_tests(folder: str, model: str) -> dict[str, set[str]]:
+    """The data tests dbt runs on each column of a model, from its folder's YAML."""
+    tests: dict[str, set[str]] = {}
+    for path in (PROJECT_ROOT / "dbt" / "models" / folder).glob("_*.yml"):
+        for node in yaml.safe_load(path.read_text()).get("models", []):
+            if node["name"] == model:
+                for column in node.get("columns", []):
+                    names = {
+                        t if isinstance(t, str) else next(iter(t))
+                        for t in column.get("data_tests", [])
+                    }
+                    tests[column["name"]] = names
+    return tests
+
+
+def test_checks_left_to_dbt_are_dbt_tests_and_not_repeated() -> None:
+    from pipelines.quality.marts import RATES
+    from pipelines.quality.raw import event_values
+    from resolver.events import EVENT_TYPES
+
+    events = dbt_column_tests("staging/unticket", "stg_unticket__events")
+    for column in ("event_type", "outcome", "feedback"):
+        assert "accepted_values" in events[column]
+    assert {c.subset for c in event_values().checks}.isdisjoint(
+        {"event_type", "outcome", "feedback"}
+    )
+    models = yaml.safe_load(
+        (PROJECT_ROOT / "dbt/models/staging/unticket/_unticket__models.yml").read_text()
+    )
+    (event_type,) = [c for c in models["models"][0]["columns"] if c["name"] == "event_type"]
+    assert set(event_type["data_tests"][1]["accepted_values"]["arguments"]["values"]) == EVENT_TYPES
+    for model, columns in {
+        "kpi_deflection_daily": ("deflection_rate", "auto_resolution_rate"),
+        "kpi_deflection_definitions": (
+            "strict_deflection_rate",
+            "ai_ran_or_positive_rate",
+            "bot_effectiveness_rate",
+            "lenient_deflection_rate",
+        ),
+    }.items():
+        tested = dbt_column_tests("marts", model)
+        for column in columns:
+            assert "between_zero_and_one" in tested[column]
+            assert column not in RATES.get(model, ())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -103,7 +105,7 @@ def test_rebuilding_is_safe_and_docs_generate(built: Settings) -> None:
         "select count(*) from information_schema.tables where table_schema = 'intermediate'"
     )
     assert query(built, intermediate) == [(0,)]  # build state stays out of what readers get
-    assert run_dbt(["docs", "generate"], built.work_warehouse_path).success
+    assert run_dbt(["docs", "generate"], built.work_warehouse_path, built).success
     catalog = built.work_warehouse_path.parent / "dbt-target" / "catalog.json"
     assert catalog.exists() and "fct_interactions" in catalog.read_text()
 
@@ -192,7 +194,7 @@ def test_an_incremental_build_equals_a_full_rebuild(
     code_only += (PROJECT_ROOT / "dbt" / "models" / "staging").rglob("*.sql")
     assert nodes[1] == nodes[2] == nodes[0] - len(code_only)
     incremental = snapshot(settings)
-    assert build_models(settings.work_warehouse_path, full_refresh=True).success
+    assert build_models(settings.work_warehouse_path, settings, full_refresh=True).success
     assert snapshot(settings) == incremental
 
 
@@ -255,3 +257,69 @@ def test_files_tools_leave_in_the_project_do_not_force_a_full_build(
     changed = build_fingerprint(settings, connection)
     connection.close()
     assert unchanged == before != changed
+
+
+DBT_DIR = PROJECT_ROOT / "dbt"
+
+
+def _dbt_sql_without_comments() -> dict[str, str]:
+    """Every SQL file of the dbt project (models, tests, macros), its comments removed."""
+    texts = {}
+    for folder in ("models", "tests", "macros"):
+        for path in sorted((DBT_DIR / folder).rglob("*.sql")):
+            text = re.sub(r"\{#.*?#\}", "", path.read_text(), flags=re.S)
+            texts[str(path.relative_to(DBT_DIR))] = re.sub(r"--[^\n]*", "", text)
+    return texts
+
+
+def test_the_dbt_project_reads_other_tables_only_through_sources() -> None:
+    hard_coded = re.compile(r"\b(raw|ops|marts)\.[a-z_]+\b")
+    for name, text in _dbt_sql_without_comments().items():
+        assert not hard_coded.search(text), name
+    for path in (DBT_DIR / "models").rglob("*.yml"):
+        wheres = re.findall(r"where: (.*)", path.read_text())
+        assert all(not hard_coded.search(where) for where in wheres), path
+    declared = yaml.safe_load((DBT_DIR / "models" / "_written_by_python.yml").read_text())
+    sources = {s["name"]: {t["name"] for t in s["tables"]} for s in declared["sources"]}
+    assert sources["ops"] == {"build_scope"}
+    # every table models/pipeline.py writes beside the marts
+    written = {"ticket_categories", "issue_impact", "automation_priorities", "topics", "spikes"}
+    assert sources["scores"] == written
+    scoring = next(e for e in declared["exposures"] if e["name"] == "model_scoring")
+    assert "ref('fct_interactions')" in scoring["depends_on"]
+
+
+def test_the_models_are_sql_other_engines_parse() -> None:
+    texts = _dbt_sql_without_comments()
+    for name, text in texts.items():
+        assert not re.search(r",\s*from\b", text), f"{name}: a trailing comma before from"
+        assert not re.search(r"\*\s*(replace|exclude)\s*\(", text), f"{name}: * replace/exclude"
+        if name != "macros/portability.sql":
+            assert not re.search(r"\bhash\(", text), f"{name}: hash() outside portability.sql"
+
+
+def test_dbt_gets_the_window_and_memory_limit_of_the_settings_passed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build's variables come from the settings the fingerprint hashes, never from the
+    process's global settings."""
+    import json
+
+    import dbt.cli.main
+
+    commands: list[list[str]] = []
+
+    class Runner:
+        def invoke(self, command: list[str]) -> object:
+            commands.append(command)
+            return type("Result", (), {"success": True, "result": None, "exception": None})()
+
+    monkeypatch.setattr(dbt.cli.main, "dbtRunner", Runner)
+    monkeypatch.setattr("pipelines.transform._release_warehouse", lambda: None)
+    for name in ("UNTICKET_WAREHOUSE", "UNTICKET_BUILD_STATE", "UNTICKET_DUCKDB_MEMORY_LIMIT"):
+        monkeypatch.setenv(name, "")  # restored after the test: run_dbt sets them
+    settings = Settings(data_dir=tmp_path, recontact_window_hours=5, duckdb_memory_limit="1GB")
+    assert run_dbt(["compile"], tmp_path / "w.duckdb", settings).success
+    variables = json.loads(commands[0][commands[0].index("--vars") + 1])
+    assert variables["recontact_window_hours"] == 5
+    assert os.environ["UNTICKET_DUCKDB_MEMORY_LIMIT"] == "1GB"

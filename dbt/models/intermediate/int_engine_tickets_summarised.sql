@@ -40,7 +40,7 @@ summarised as (
         -- (an outage is detected per intent, so they share one; min() keeps it deterministic)
         min(intent) filter (where event_type = 'outcome_recorded') as linked_intent,
         max(itsm_ticket_id) as itsm_ticket_id,
-        max(loaded_at) as last_loaded_at,
+        max(loaded_at) as last_loaded_at
 
     from events
     group by ticket_id
@@ -61,7 +61,7 @@ final as (
         linked_intent,
         itsm_ticket_id,
         last_loaded_at,
-        {{ build_stamp() }} as built_at,
+        {{ build_stamp() }} as built_at
 
     from summarised
     where opened_at is not null

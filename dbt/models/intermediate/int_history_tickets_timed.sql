@@ -21,7 +21,7 @@ standard_hours as (
 
     select
         min(work_start) as work_start,
-        min(work_end) as work_end,
+        min(work_end) as work_end
 
     from {{ ref('stg_catalogue__locations') }}
 
@@ -31,7 +31,7 @@ bounds as (
 
     select
         cast(min(opened_at) as date) as first_day,
-        cast(max(coalesce(resolved_at, opened_at)) as date) as last_day,
+        cast(max(coalesce(resolved_at, opened_at)) as date) as last_day
 
     from tickets
 
@@ -47,7 +47,7 @@ working_intervals as (
 
     select
         {{ day_at('days.day', 'standard_hours.work_start') }} as work_start_at,
-        {{ day_at('days.day', 'standard_hours.work_end') }} as work_end_at,
+        {{ day_at('days.day', 'standard_hours.work_end') }} as work_end_at
 
     from days
     cross join standard_hours
@@ -68,12 +68,12 @@ working_seconds as (
                     'second'
                 ) }}
             )
-        ) as seconds,
+        ) as seconds
 
     from tickets
     inner join working_intervals
-        on working_intervals.work_end_at > tickets.opened_at
-        and working_intervals.work_start_at < tickets.resolved_at
+        on tickets.opened_at < working_intervals.work_end_at
+        and tickets.resolved_at > working_intervals.work_start_at
     group by tickets.ticket_key
 
 ),
@@ -87,7 +87,7 @@ timed as (
             as hours_to_resolve,
         case
             when tickets.resolved_at is not null then coalesce(working_seconds.seconds, 0) / 3600.0
-        end as working_hours_to_resolve,
+        end as working_hours_to_resolve
 
     from tickets
     left join category_map

@@ -24,7 +24,7 @@ history_by_intent as (
     select
         intent,
         count(*) as history_tickets,
-        {{ percentile('working_hours_to_resolve', 0.5) }} as history_p50_hours,
+        {{ percentile('working_hours_to_resolve', 0.5) }} as history_p50_hours
 
     from history
     group by intent
@@ -53,7 +53,7 @@ baselines as (
             when overall.history_p50_hours is not null then 'history_all'
             when intents.assumed_baseline_working_hours is not null then 'catalogue_assumption'
             else 'none'
-        end as baseline_source,
+        end as baseline_source
 
     from intents
     cross join overall

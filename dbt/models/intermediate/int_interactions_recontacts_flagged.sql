@@ -21,7 +21,7 @@ changed_employees as (
     select
         employee_id,
         {{ dbt.dateadd('hour', '-' ~ var('recontact_window_hours'), 'min(started_at)') }}
-            as recompute_from,
+            as recompute_from
 
     from summarised
     where built_at > {{ changed_since }}
@@ -60,7 +60,7 @@ next_contacts as (
             lead(started_at) over (
                 partition by employee_id, intent order by started_at, interaction_id
             )
-        end as next_same_intent_at,
+        end as next_same_intent_at
 
     from interactions
 
@@ -75,7 +75,7 @@ flagged as (
             {{ dbt.datediff('started_at', 'next_same_intent_at', 'second') }}
                 <= {{ var('recontact_window_hours') }} * 3600,
             false
-        ) as has_recontact,
+        ) as has_recontact
 
     from next_contacts
 
@@ -87,7 +87,7 @@ final as (
         interaction_id,
         case when has_recontact then next_same_intent_at end as recontact_started_at,
         has_recontact,
-        {{ build_stamp() }} as built_at,
+        {{ build_stamp() }} as built_at
 
     from flagged
 

@@ -15,7 +15,7 @@ ordered as (
 
     select
         *,
-        {{ event_order_key('occurred_at', 'event_id') }} as event_order,
+        {{ event_order_key('occurred_at', 'event_id') }} as event_order
 
     from {{ ref('stg_unticket__events') }}
     where interaction_id is not null
@@ -56,7 +56,7 @@ summarised as (
         coalesce(bool_or(event_type = 'action_executed' and action_result = 'success'), false)
             as automation_ran,
         coalesce(bool_or(event_type = 'ticket_opened'), false) as ticket_opened,
-        max(loaded_at) as last_loaded_at,
+        max(loaded_at) as last_loaded_at
 
     from ordered
     group by interaction_id
@@ -81,7 +81,7 @@ final as (
         automation_ran,
         ticket_opened,
         last_loaded_at,
-        {{ build_stamp() }} as built_at,
+        {{ build_stamp() }} as built_at
 
     from summarised
 

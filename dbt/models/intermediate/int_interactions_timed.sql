@@ -55,7 +55,7 @@ resolved as (
             when interactions.outcome in ('auto_resolved', 'answered')
                 then interactions.first_resolved_at
             when interactions.outcome = 'escalated' then tickets.resolved_at
-        end as resolved_at,
+        end as resolved_at
 
     from interactions
     cross join default_location
@@ -77,7 +77,7 @@ resolved_days as (
         resolved_at,
         {{ each_day(
             dbt.dateadd('day', -1, 'started_at'), dbt.dateadd('day', 1, 'resolved_at')
-        ) }} as day,
+        ) }} as day
 
     from resolved
     where resolved_at is not null
@@ -97,14 +97,14 @@ working_seconds as (
                     'second'
                 ) }}
             )
-        ) as bigint) as seconds,
+        ) as bigint) as seconds
 
     from resolved_days
     inner join calendar
         on resolved_days.location_id = calendar.location_id
         and resolved_days.day = calendar.day
-        and calendar.work_end_at > resolved_days.started_at
-        and calendar.work_start_at < resolved_days.resolved_at
+        and resolved_days.started_at < calendar.work_end_at
+        and resolved_days.resolved_at > calendar.work_start_at
     group by resolved_days.interaction_id
 
 ),
@@ -120,7 +120,7 @@ timed as (
         case
             when resolved.resolved_at is not null then coalesce(working_seconds.seconds, 0)
         end as working_seconds_to_resolution,
-        {{ build_stamp() }} as built_at,
+        {{ build_stamp() }} as built_at
 
     from resolved
     left join working_seconds on resolved.interaction_id = working_seconds.interaction_id

@@ -19,7 +19,7 @@ event_bounds as (
 
     select
         cast({{ dbt.dateadd('day', -7, 'min(occurred_at)') }} as date) as first_day,
-        cast({{ dbt.dateadd('day', 60, 'max(occurred_at)') }} as date) as last_day,
+        cast({{ dbt.dateadd('day', 60, 'max(occurred_at)') }} as date) as last_day
 
     from {{ ref('stg_unticket__events') }}
 
@@ -38,7 +38,7 @@ working_days as (
         locations.timezone,
         days.day,
         locations.work_start,
-        locations.work_end,
+        locations.work_end
 
     from locations
     cross join days
@@ -46,7 +46,7 @@ working_days as (
         on locations.location_id = holidays.location_id and days.day = holidays.holiday
     where holidays.holiday is null
         and {{ dbt.position(
-            "cast(" ~ weekday_monday_zero('days.day') ~ " as varchar)", 'locations.working_weekdays'
+            "cast(" ~ weekday_monday_zero('days.day') ~ " as " ~ dbt.type_string() ~ ")", 'locations.working_weekdays'
         ) }} > 0
 
 ),
@@ -57,7 +57,7 @@ intervals as (
         location_id,
         day,
         {{ local_to_utc(day_at('day', 'work_start'), 'timezone') }} as work_start_at,
-        {{ local_to_utc(day_at('day', 'work_end'), 'timezone') }} as work_end_at,
+        {{ local_to_utc(day_at('day', 'work_end'), 'timezone') }} as work_end_at
 
     from working_days
 

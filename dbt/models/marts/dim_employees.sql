@@ -30,7 +30,7 @@ final as (
         employees.manager_id,
         employees.title,
         coalesce(employees.loaded_hourly_cost, cost_settings.default_loaded_hourly_cost)
-            as loaded_hourly_cost,
+            as loaded_hourly_cost
 
     from employees
     cross join cost_settings

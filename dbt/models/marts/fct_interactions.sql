@@ -52,7 +52,9 @@ cost_settings as (
 
 self_help as (
 
-    select cost_usd from {{ ref('stg_catalogue__support_costs') }} where support_tier = 'self_help'
+    select cost_usd
+    from {{ ref('stg_catalogue__support_costs') }}
+    where support_tier = 'self_help'
 
 ),
 
@@ -91,7 +93,7 @@ flagged as (
         intents.ticket_cost_usd,
         coalesce(employees.loaded_hourly_cost, cost_settings.default_loaded_hourly_cost)
             as loaded_hourly_cost,
-        cost_settings.ticket_context_switch_minutes,
+        cost_settings.ticket_context_switch_minutes
 
     from interactions
     cross join cost_settings
@@ -112,7 +114,7 @@ measured as (
             and not is_false_deflection as is_deflected,
         working_seconds_to_resolution / 3600.0 * coalesce(blocking_factor, 0)
             + case when outcome = 'escalated' then ticket_context_switch_minutes / 60.0 else 0 end
-            as lost_hours,
+            as lost_hours
 
     from flagged
 
@@ -121,7 +123,7 @@ measured as (
 final as (
 
     select
-        measured.*,
+        *,
         case
             when is_support and lost_hours is not null and baseline_lost_hours is not null
                 then baseline_lost_hours - lost_hours
@@ -133,10 +135,10 @@ final as (
             else 0
         end
         + case
-            when is_deflected then coalesce(ticket_cost_usd, 0) - (select cost_usd from self_help)
+            when is_deflected then coalesce(ticket_cost_usd, 0) - (select self_help.cost_usd from self_help)
             else 0
         end as cost_saved_usd,
-        {{ build_stamp() }} as built_at,
+        {{ build_stamp() }} as built_at
 
     from measured
 

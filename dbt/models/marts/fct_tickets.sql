@@ -56,7 +56,7 @@ from_history as (
         working_hours_to_resolve,
         reassignments,
         reopens,
-        cast(null as varchar) as itsm_ticket_id,
+        cast(null as {{ dbt.type_string() }}) as itsm_ticket_id
 
     from history
 
@@ -79,7 +79,7 @@ from_engine as (
         timed_interactions.working_seconds_to_resolution / 3600.0 as working_hours_to_resolve,
         0 as reassignments,
         0 as reopens,
-        engine_tickets.itsm_ticket_id,
+        engine_tickets.itsm_ticket_id
 
     from engine_tickets
     left join interactions on engine_tickets.interaction_id = interactions.interaction_id
@@ -100,7 +100,7 @@ final as (
 
     select
         *,
-        {{ build_stamp() }} as built_at,
+        {{ build_stamp() }} as built_at
 
     from unioned
 

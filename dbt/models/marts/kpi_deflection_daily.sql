@@ -39,7 +39,7 @@ daily as (
         coalesce(sum(case when is_support then lost_hours * loaded_hourly_cost end), 0)
             as lost_cost_usd,
         coalesce(sum(case when is_support then hours_saved end), 0) as hours_saved,
-        coalesce(sum(case when is_support then cost_saved_usd end), 0) as cost_saved_usd,
+        coalesce(sum(case when is_support then cost_saved_usd end), 0) as cost_saved_usd
 
     from interactions
     group by 1, 2, 3, 4
@@ -56,7 +56,7 @@ rated as (
         {{ safe_rate('escalated', 'support_interactions') }} as escalation_rate,
         {{ safe_rate('abandoned', 'support_interactions') }} as abandonment_rate,
         {{ safe_rate('false_deflections', 'resolved') }} as false_deflection_rate,
-        {{ safe_rate('confirmed', 'resolved') }} as confirmation_rate,
+        {{ safe_rate('confirmed', 'resolved') }} as confirmation_rate
 
     from daily
 

@@ -26,7 +26,7 @@ weekly as (
         end) as bot_resolved,
         sum(case when outcome = 'escalated' and is_automatable_intent then 1 else 0 end)
             as handleable_tickets,
-        sum(case when outcome <> 'escalated' then 1 else 0 end) as not_escalated,
+        sum(case when outcome <> 'escalated' then 1 else 0 end) as not_escalated
 
     from interactions
     group by 1
@@ -42,7 +42,7 @@ definitions as (
         {{ safe_rate('ai_ran_or_positive', 'support_interactions') }} as ai_ran_or_positive_rate,
         {{ safe_rate('bot_resolved', 'bot_resolved + handleable_tickets') }}
             as bot_effectiveness_rate,
-        {{ safe_rate('not_escalated', 'support_interactions') }} as lenient_deflection_rate,
+        {{ safe_rate('not_escalated', 'support_interactions') }} as lenient_deflection_rate
 
     from weekly
 

@@ -39,7 +39,7 @@ ticket_lost_time as (
             else tickets.intent end as issue_type,
         tickets.working_hours_to_resolve
             * coalesce(intents.blocking_factor, median_blocking.blocking_factor)
-            + cost_settings.ticket_context_switch_minutes / 60.0 as lost_hours,
+            + cost_settings.ticket_context_switch_minutes / 60.0 as lost_hours
 
     from tickets
     cross join median_blocking
@@ -66,10 +66,10 @@ ranked as (
         '{{ level }}' as level,
         item,
         lost_hours,
-        row_number() over (order by lost_hours desc, item) as item_rank,
+        row_number() over (order by lost_hours desc, item asc) as item_rank,
         sum(lost_hours) over (
-            order by lost_hours desc, item rows unbounded preceding
-        ) as cumulative_lost_hours,
+            order by lost_hours desc, item asc rows unbounded preceding
+        ) as cumulative_lost_hours
     from {{ items }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -93,7 +93,7 @@ curve as (
         ranked.item_rank,
         totals.items,
         ranked.cumulative_lost_hours,
-        totals.total_lost_hours,
+        totals.total_lost_hours
 
     from ranked
     inner join totals on ranked.level = totals.level
@@ -105,7 +105,7 @@ shares as (
     select
         *,
         cast(item_rank as double) / items as cumulative_share_of_items,
-        cumulative_lost_hours / nullif(total_lost_hours, 0) as cumulative_share_of_lost_time,
+        cumulative_lost_hours / nullif(total_lost_hours, 0) as cumulative_share_of_lost_time
 
     from curve
 
@@ -115,7 +115,7 @@ eighty_percent as (
 
     select
         level,
-        min(cumulative_share_of_items) as share_of_items_driving_80pct,
+        min(cumulative_share_of_items) as share_of_items_driving_80pct
 
     from shares
     where cumulative_share_of_lost_time >= 0.8
@@ -129,7 +129,7 @@ final as (
         shares.*,
         eighty_percent.share_of_items_driving_80pct,
         shares.cumulative_share_of_items <= eighty_percent.share_of_items_driving_80pct
-            as drives_80pct,
+            as drives_80pct
 
     from shares
     left join eighty_percent on shares.level = eighty_percent.level

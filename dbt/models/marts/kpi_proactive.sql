@@ -30,7 +30,7 @@ flagged as (
         intent = 'account_unlock' as is_unlock,
         outcome,
         ticket_id,
-        ticket_id in (select ticket_id from incidents) as is_linked_to_incident,
+        ticket_id in (select incidents.ticket_id from incidents) as is_linked_to_incident
 
     from interactions
 
@@ -47,7 +47,7 @@ weekly as (
         sum(case when is_proactive and not is_unlock then 1 else 0 end) as outage_notices,
         sum(case when not is_proactive and is_linked_to_incident then 1 else 0 end)
             as reports_linked_to_incidents,
-        count(distinct case when is_linked_to_incident then ticket_id end) as incidents,
+        count(distinct case when is_linked_to_incident then ticket_id end) as incidents
 
     from flagged
     group by week
@@ -61,7 +61,7 @@ final as (
         {{ safe_rate('resolved_before_reported', 'resolved_before_reported + unlock_requests') }}
             as share_of_unlocks_before_reported,
         greatest(reports_linked_to_incidents - incidents, 0) as tickets_avoided,
-        {{ build_stamp() }} as built_at,
+        {{ build_stamp() }} as built_at
 
     from weekly
 

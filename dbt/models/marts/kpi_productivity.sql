@@ -23,7 +23,7 @@ weekly as (
         sum(case when lost_hours is not null then baseline_lost_hours else 0 end)
             as baseline_lost_hours,
         sum(hours_saved) as hours_saved,
-        sum(cost_saved_usd) as cost_saved_usd,
+        sum(cost_saved_usd) as cost_saved_usd
 
     from interactions
     group by 1, 2, 3

@@ -26,7 +26,7 @@ by_{{ dimension }} as (
         {{ dimension }} as dimension_value,
         count(*) as resolved_interactions,
         {{ percentiles('seconds_to_resolution', [0.5, 0.9]) }} as calendar_seconds,
-        {{ percentiles('working_seconds_to_resolution', [0.5, 0.9]) }} as working_seconds,
+        {{ percentiles('working_seconds_to_resolution', [0.5, 0.9]) }} as working_seconds
 
     from resolved
     group by {{ dimension }}
@@ -54,7 +54,7 @@ compared as (
         {{ array_item('unioned.working_seconds', 1) }} / 3600.0 as p50_working_hours,
         {{ array_item('unioned.working_seconds', 2) }} / 3600.0 as p90_working_hours,
         intents.baseline_working_hours,
-        intents.baseline_source,
+        intents.baseline_source
 
     from unioned
     left join intents

@@ -1,14 +1,15 @@
-{# Exactly `unique`, cheaper on tens of millions of long strings: the values' 64-bit hashes are
-   sorted (integers sort fast, and on 57 M ids a sort beats a hash table with a slot per id),
-   a hash equal to its sorted neighbour is a repeat, and only values with a repeated hash are
-   compared as strings, so a hash collision is never mistaken for a duplicate. #}
+{# Exactly `unique`, cheaper on tens of millions of long strings: the values' 64-bit hashes
+   (`value_hash`, macros/portability.sql) are sorted (integers sort fast, and on 57 M ids a sort
+   beats a hash table with a slot per id), a hash equal to its sorted neighbour is a repeat, and
+   only values with a repeated hash are compared as strings, so a hash collision is never
+   mistaken for a duplicate. #}
 {% test unique_by_hash(model, column_name) %}
 
 with
 
 hashed as (
 
-    select hash({{ column_name }}) as value_hash
+    select {{ value_hash(column_name) }} as value_hash
     from {{ model }}
     where {{ column_name }} is not null
 
@@ -30,7 +31,7 @@ repeated_hashes as (
 
 select {{ column_name }} as unique_field, count(*) as n_records
 from {{ model }}
-where hash({{ column_name }}) in (select value_hash from repeated_hashes)
+where {{ value_hash(column_name) }} in (select value_hash from repeated_hashes)
 group by {{ column_name }}
 having count(*) > 1
 

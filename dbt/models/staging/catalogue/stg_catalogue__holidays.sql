@@ -10,7 +10,7 @@ renamed as (
 
     select
         location_id,
-        cast(holiday as date) as holiday,
+        cast(holiday as date) as holiday
 
     from source
 

@@ -17,7 +17,7 @@ renamed as (
         cast(blocking_factor as double) as blocking_factor,
         support_tier,
         handling,
-        cast(baseline_working_hours as double) as assumed_baseline_working_hours,
+        cast(baseline_working_hours as double) as assumed_baseline_working_hours
 
     from source
 

@@ -14,7 +14,7 @@ renamed as (
         timezone,
         cast(work_start as time) as work_start,
         cast(work_end as time) as work_end,
-        weekdays as working_weekdays,
+        weekdays as working_weekdays
 
     from source
 

@@ -10,7 +10,7 @@ renamed as (
 
     select
         support_tier,
-        cast(cost_usd as double) as cost_usd,
+        cast(cost_usd as double) as cost_usd
 
     from source
 

@@ -15,7 +15,7 @@ renamed as (
         location as location_id,
         manager_id,
         title,
-        cast(hourly_cost as double) as loaded_hourly_cost,
+        cast(hourly_cost as double) as loaded_hourly_cost
 
     from source
 

@@ -14,7 +14,7 @@ renamed as (
         occurred_at,
         activity,
         state,
-        assignment_group,
+        assignment_group
 
     from source
 

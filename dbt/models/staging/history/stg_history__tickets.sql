@@ -22,7 +22,7 @@ renamed as (
         subcategory,
         assignment_group,
         coalesce(reassignments, 0) as reassignments,
-        coalesce(reopens, 0) as reopens,
+        coalesce(reopens, 0) as reopens
 
     from source
 

@@ -31,7 +31,7 @@ renamed as (
         priority,
         source_file,
         source_line,
-        loaded_at,
+        loaded_at
 
     from source
 
