@@ -20,14 +20,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
 from pipelines.publish import publish_ops, publish_warehouse
 from pipelines.warehouse import LoadSummary, connect, excerpt
 from unticket.settings import Settings
+
+if TYPE_CHECKING:
+    from pipelines.report import Report, ReportPaths
 
 PIPELINE_RUNS_DDL = """
 create schema if not exists ops;
@@ -90,7 +94,24 @@ class PipelineRun:
         return sum(step.rows_out for step in self.steps if step.step in ("ingest", "import"))
 
 
-def _timed(step: str, work: Callable[[], StepOutcome]) -> StepOutcome:
+@dataclass
+class LoadOutcome(StepOutcome):
+    """A loading step's outcome, with the loader's own summary (quarantine reasons, notes)."""
+
+    load: LoadSummary | None = None
+
+
+@dataclass
+class ReportOutcome(StepOutcome):
+    """The report step's outcome, and whether its summary was posted to Slack."""
+
+    posted: bool = False
+
+
+Outcome = TypeVar("Outcome", bound=StepOutcome)
+
+
+def _timed(step: str, work: Callable[[], Outcome]) -> Outcome:
     began = time.perf_counter()
     outcome = work()
     outcome.step, outcome.seconds = step, round(time.perf_counter() - began, 3)
@@ -106,8 +127,10 @@ def _work_warehouse(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         connection.close()
 
 
-def _from_load(summary: LoadSummary) -> StepOutcome:
-    outcome = StepOutcome(step="", rows_in=summary.rows_read, rows_out=summary.rows_loaded)
+def _from_load(summary: LoadSummary) -> LoadOutcome:
+    outcome = LoadOutcome(
+        step="", rows_in=summary.rows_read, rows_out=summary.rows_loaded, load=summary
+    )
     outcome.summary = (
         f"{summary.rows_read:,} read, {summary.rows_loaded:,} loaded, "
         f"{summary.rows_quarantined:,} quarantined"
@@ -117,15 +140,32 @@ def _from_load(summary: LoadSummary) -> StepOutcome:
     return outcome
 
 
-def ingest(settings: Settings) -> StepOutcome:
+def ingest(settings: Settings) -> LoadOutcome:
     """Load new events from the event log into the working warehouse."""
     from pipelines.ingest import ingest_events
 
-    def work() -> StepOutcome:
+    def work() -> LoadOutcome:
         with _work_warehouse(settings) as connection:
             return _from_load(ingest_events(settings.events_dir, connection))
 
     return _timed("ingest", work)
+
+
+def import_file(
+    settings: Settings, load: Callable[[duckdb.DuckDBPyConnection], LoadSummary]
+) -> LoadOutcome:
+    """Import one file into the working warehouse with `load` (an importer bound to the file);
+    a file the importer refuses stops the step, and nothing of it is imported."""
+    from pipelines.importers.common import ImportFailed
+
+    def work() -> LoadOutcome:
+        with _work_warehouse(settings) as connection:
+            try:
+                return _from_load(load(connection))
+            except ImportFailed as error:
+                raise StepError(f"{error} (nothing was imported)") from error
+
+    return _timed("import", work)
 
 
 DROP_KINDS = ("servicenow", "xes", "roster", "csv")
@@ -465,32 +505,76 @@ def publish(settings: Settings) -> StepOutcome:
     return _timed("publish", work)
 
 
-def report(settings: Settings, period: str) -> StepOutcome:
-    """Render the IT-leader report from the published warehouse, and deliver it."""
-    from pipelines.report import build_report, post_to_slack, report_summary, write_report
+def slack_webhook(settings: Settings) -> str | None:
+    """The Slack webhook the report is posted to; None when unset or empty."""
+    webhook = settings.report_slack_webhook_url
+    url = webhook.get_secret_value() if webhook is not None else ""
+    return url or None
 
-    def work() -> StepOutcome:
-        connection = duckdb.connect(str(settings.warehouse_path), read_only=True)
+
+def _gather_report(settings: Settings, period: str, as_of: date | None) -> Report:
+    """The report of the last complete `period` before `as_of`, from the published warehouse."""
+    from pipelines.report import build_report
+
+    if not settings.warehouse_path.exists():
+        raise StepError("no warehouse yet: run `unticket ingest` and `unticket build`")
+    connection = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return build_report(connection, period, as_of)
+    except duckdb.Error as error:
+        first_line = str(error).splitlines()[0]
+        raise StepError(f"the marts are not built ({first_line}); run `unticket build`") from error
+    finally:
+        connection.close()
+
+
+def report(
+    settings: Settings,
+    period: str,
+    as_of: date | None = None,
+    directory: Path | None = None,
+    on_written: Callable[[Report, ReportPaths], None] | None = None,
+) -> ReportOutcome:
+    """Render the IT-leader report of the last complete `period` before `as_of` (default: see
+    `build_report`) from the published warehouse into `directory` (default: the reports
+    folder), show it to `on_written`, then post its summary to Slack if a webhook is set."""
+    from pipelines.report import DeliveryError, post_to_slack, report_summary, write_report
+
+    folder = directory or settings.reports_dir
+
+    def work() -> ReportOutcome:
+        rendered = _gather_report(settings, period, as_of)
         try:
-            rendered = build_report(connection, period)
-        finally:
-            connection.close()
-        paths = write_report(rendered, settings.reports_dir)
-        outcome = StepOutcome(step="report", summary=f"written to {paths.html}")
-        webhook = settings.report_slack_webhook_url
+            paths = write_report(rendered, folder)
+        except OSError as error:
+            reason = error.strerror or error
+            raise StepError(f"could not write the report into {folder}: {reason}") from error
+        if on_written is not None:
+            on_written(rendered, paths)
+        outcome = ReportOutcome(step="report", summary=f"written to {paths.html}")
+        webhook = slack_webhook(settings)
         if webhook is not None:
-            post_to_slack(report_summary(rendered, paths), webhook.get_secret_value())
+            try:
+                post_to_slack(report_summary(rendered, paths), webhook)
+            except DeliveryError as error:
+                raise StepError(f"{error}. The report is written: {paths.html}") from error
             outcome.summary += "; posted to Slack"
+            outcome.posted = True
         return outcome
 
     return _timed("report", work)
+
+
+def lock_path(settings: Settings) -> Path:
+    """The data dir's pipeline lock: every recorded run holds it from start to end."""
+    return settings.work_warehouse_path.parent / ".pipeline.lock"
 
 
 @contextmanager
 def _exclusive(settings: Settings) -> Iterator[None]:
     """One pipeline run at a time per data dir: the next one waits for the lock."""
     settings.work_warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    with (settings.work_warehouse_path.parent / ".pipeline.lock").open("w") as lock:
+    with lock_path(settings).open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -563,3 +647,31 @@ def recorded_run(flow: str, settings: Settings) -> Iterator[PipelineRun]:
             _record(run, "succeeded", None)
         finally:
             publish_ops(settings.work_warehouse_path, settings.ops_path)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One recorded run, as `ops.pipeline_runs` holds it."""
+
+    run_id: str
+    flow: str
+    status: str
+    duration_seconds: float | None
+    error: str | None
+    steps: list[dict[str, Any]]
+
+
+def read_run(ops_path: Path, run_id: str | None = None) -> RunRecord | None:
+    """A recorded run from the published ops file (`run_id`, else the latest); None if there
+    is none yet."""
+    if not ops_path.exists():
+        return None
+    with duckdb.connect(str(ops_path), read_only=True) as connection:
+        row = connection.execute(
+            "select run_id, flow, status, duration_seconds, error, steps from pipeline_runs "
+            "where run_id = coalesce(?, run_id) order by started_at desc limit 1",
+            [run_id],
+        ).fetchone()
+    if row is None:
+        return None
+    return RunRecord(*row[:5], steps=json.loads(row[5]))

@@ -8,36 +8,31 @@ one is refused within a second.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from resolver.apikeys import ApiKeyError, ApiKeys
 from resolver.identity import SCOPE_HELP, SCOPES
+from unticket.cli.common import console, err, fail
 from unticket.settings import get_settings
 
-apikey_app = typer.Typer(
+app = typer.Typer(
     help="API keys for integrations calling the HTTP API (scopes: "
     + "; ".join(f"{scope}: {text}" for scope, text in SCOPE_HELP.items())
     + ").",
     no_args_is_help=True,
 )
-console = Console()
-err = Console(stderr=True)
 
 
 def _keys() -> ApiKeys:
+    """The data dir's key store."""
     return ApiKeys(get_settings().api_keys_db)
 
 
-def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code=2)
-
-
-@apikey_app.command("create")
+@app.command("create")
 def create(
     name: Annotated[str, typer.Option("--name", help="What the key is for, e.g. intranet.")],
     scope: Annotated[
@@ -53,19 +48,19 @@ def create(
     try:
         key = keys.create(name, scope, datetime.now(UTC))
     except ApiKeyError as error:
-        _fail(str(error))
-        return
+        fail(str(error))
     finally:
         keys.close()
+    scopes = escape(", ".join(sorted(set(scope))))
     err.print(
-        f"Created API key [bold]{name}[/bold] ({', '.join(sorted(set(scope)))}). It is shown "
+        f"Created API key [bold]{escape(name)}[/bold] ({scopes}). It is shown "
         "only now: keep it in the integration's secret store. Send it as "
         "'Authorization: Bearer <key>'."
     )
     print(key)
 
 
-@apikey_app.command("list")
+@app.command("list")
 def list_keys() -> None:
     """List the keys: name, scopes, when created and revoked (never the keys themselves).
 
@@ -82,15 +77,15 @@ def list_keys() -> None:
     table = Table("name", "scopes", "created", "revoked")
     for key in found:
         table.add_row(
-            key.name,
-            " ".join(sorted(key.scopes)),
+            escape(key.name),
+            escape(" ".join(sorted(key.scopes))),
             f"{key.created_at:%Y-%m-%d %H:%M} UTC",
             f"{key.revoked_at:%Y-%m-%d %H:%M} UTC" if key.revoked_at else "",
         )
     console.print(table)
 
 
-@apikey_app.command("revoke")
+@app.command("revoke")
 def revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
     """Revoke a key: requests with it are refused within a second, also on a running server.
 
@@ -100,8 +95,7 @@ def revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None
     try:
         keys.revoke(name, datetime.now(UTC))
     except ApiKeyError as error:
-        _fail(str(error))
-        return
+        fail(str(error))
     finally:
         keys.close()
-    console.print(f"Revoked API key {name}.")
+    console.print(f"Revoked API key {escape(name)}.")
