@@ -115,14 +115,12 @@ def savings_chart(trend: pl.DataFrame) -> go.Figure:
 
 def deflection_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
     """Strict deflection rate by intent, channel or department, with its denominator."""
+    rates, support = frame["strict_deflection_rate"], frame["support_interactions"]
     bar = go.Bar(
-        x=frame["deflection_rate"],
+        x=rates,
         y=frame[dimension],
         orientation="h",
-        text=[
-            f"{rate:.0%} of {n:,}"
-            for rate, n in zip(frame["deflection_rate"], frame["support_interactions"], strict=True)
-        ],
+        text=[f"{rate:.0%} of {n:,}" for rate, n in zip(rates, support, strict=True)],
         textposition="auto",
         marker_color=COLORS["primary"],
     )

@@ -27,6 +27,8 @@ import polars.selectors as cs
 import streamlit as st
 
 from pipelines import report
+from pipelines.kpis import BREAKDOWNS, DEFLECTION_BY_SQL
+from pipelines.metrics import rate_columns
 from unticket.settings import get_settings
 
 CACHE_SECONDS = 600
@@ -348,13 +350,12 @@ def warehouse_status() -> WarehouseStatus:
 
 # --- overview --------------------------------------------------------------------------------
 
-TREND_SQL = """
+TREND_SQL = f"""
 select
     day,
     sum(interactions)::bigint as interactions,
     sum(support_interactions)::bigint as support_interactions,
-    sum(deflected) / nullif(sum(support_interactions), 0) as strict_deflection_rate,
-    sum(auto_resolved) / nullif(sum(support_interactions), 0) as auto_resolution_rate,
+    {rate_columns("strict_deflection_rate", "auto_resolution_rate")},
     sum(hours_saved) as hours_saved,
     sum(cost_saved_usd) as cost_saved_usd,
 from marts.kpi_deflection_daily
@@ -412,14 +413,14 @@ where week >= date_trunc('week', cast($start as date)) and week < $stop
 order by week
 """
 
-FALSE_DEFLECTIONS_SQL = """
+FALSE_DEFLECTIONS_SQL = f"""
 select
     intent,
     sum(resolved)::bigint as resolved_without_ticket,
     sum(false_deflections)::bigint as false_deflections,
     sum(recontacts)::bigint as recontacts,
     sum(rejected)::bigint as rejected,
-    sum(false_deflections) / nullif(sum(resolved), 0) as false_deflection_rate,
+    {rate_columns("false_deflection_rate")}
 from marts.kpi_deflection_daily
 where day >= $start and day < $stop
 group by intent
@@ -435,10 +436,8 @@ def deflection(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Defle
     intent); and by intent, resolutions without a ticket, false deflections, re-contacts
     and rejections."""
     by = {
-        dimension: _frame(
-            connection, report.DEFLECTION_BY_SQL.format(dimension=dimension), filters.span
-        )
-        for dimension in ("intent", "channel", "department")
+        dimension: _frame(connection, DEFLECTION_BY_SQL.format(dimension=dimension), filters.span)
+        for dimension in BREAKDOWNS
     }
     return Deflection(
         by["intent"],

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import duckdb
+
+from pipelines.metrics import rate_columns
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,14 @@ class Headline:
     escalations: int
 
 
-HEADLINE_SQL = """
+HEADLINE_RATES = (
+    "strict_deflection_rate",
+    "lenient_deflection_rate",
+    "auto_resolution_rate",
+    "escalation_rate",
+    "false_deflection_rate",
+)
+HEADLINE_SQL = f"""
 with
 periods as (
     -- one row per period asked for: [start, stop) in UTC days
@@ -36,14 +46,11 @@ totals as (
     select
         periods.period_start,
         coalesce(sum(days.interactions), 0) as interactions,
-        coalesce(sum(days.support_interactions), 0) as support,
-        sum(days.deflected) as deflected,
-        sum(days.auto_resolved) as auto_resolved,
-        sum(days.escalated) as escalated,
-        sum(days.false_deflections) as false_deflections,
-        sum(days.resolved) as resolved,
+        coalesce(sum(days.support_interactions), 0) as support_interactions,
+        {rate_columns(*HEADLINE_RATES)},
         coalesce(sum(days.hours_saved), 0) as hours_saved,
         coalesce(sum(days.cost_saved_usd), 0) as cost_saved_usd,
+        coalesce(sum(days.escalated), 0) as escalations
     from periods
     left join marts.kpi_deflection_daily as days
         on days.day >= periods.period_start and days.day < periods.period_stop
@@ -61,22 +68,38 @@ median_time as (
     group by periods.period_start
 )
 select
+    totals.period_start,
     totals.interactions,
-    totals.support,
-    totals.deflected / nullif(totals.support, 0),
-    (totals.support - totals.escalated) / nullif(totals.support, 0),
-    totals.auto_resolved / nullif(totals.support, 0),
-    totals.escalated / nullif(totals.support, 0),
-    totals.false_deflections / nullif(totals.resolved, 0),
-    median_time.minutes,
+    totals.support_interactions,
+    {", ".join(f"totals.{key}" for key in HEADLINE_RATES)},
+    median_time.minutes as median_minutes_to_resolution,
     totals.hours_saved,
     totals.cost_saved_usd,
-    (select min(share_of_items_driving_80pct) from marts.kpi_impact_pareto where level = 'ticket'),
-    coalesce(totals.escalated, 0),
+    (
+        select min(share_of_items_driving_80pct) from marts.kpi_impact_pareto
+        where level = 'ticket'
+    ) as tickets_share_driving_80pct,
+    totals.escalations
 from totals
 left join median_time on totals.period_start = median_time.period_start
-order by totals.period_start
 """
+DEFLECTION_BY_SQL = f"""
+select
+    {{dimension}},
+    sum(support_interactions) as support_interactions,
+    sum(deflected) as deflected,
+    sum(auto_resolved) as auto_resolved,
+    sum(answered) as answered,
+    sum(escalated) as escalated,
+    sum(false_deflections) as false_deflections,
+    {rate_columns("strict_deflection_rate", "auto_resolution_rate")}
+from marts.kpi_deflection_daily
+where day >= $start and day < $stop
+group by {{dimension}}
+having sum(support_interactions) > 0
+order by support_interactions desc, {{dimension}}
+"""
+BREAKDOWNS = ("intent", "channel", "department")
 ALL_TIME = (date(1, 1, 1), date(9999, 12, 30))
 
 
@@ -93,9 +116,10 @@ def headlines(
     if len(set(starts)) != len(starts):
         raise ValueError("periods must start on different days")
     parameters = {"starts": starts, "stops": [end + timedelta(days=1) for _, end in periods]}
-    rows = connection.execute(HEADLINE_SQL, parameters).fetchall()
-    by_start = dict(zip(sorted(starts), rows, strict=True))
-    return [Headline(*by_start[start]) for start in starts]
+    cursor = connection.execute(HEADLINE_SQL, parameters)
+    names = [column[0] for column in cursor.description]
+    by_start = {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in cursor.fetchall()}
+    return [Headline(**by_start[start]) for start in starts]
 
 
 def headline(
@@ -104,3 +128,19 @@ def headline(
     """The headline figures over the whole warehouse, or over the interactions started (UTC)
     from `start` to `end`, both days included (see `headlines`)."""
     return headlines(connection, [(start or ALL_TIME[0], end or ALL_TIME[1])])[0]
+
+
+def deflection_by(
+    connection: duckdb.DuckDBPyConnection, dimension: str, start: date, end: date
+) -> list[dict[str, Any]]:
+    """Strict deflection by intent, channel or department among the interactions started
+    (UTC) from `start` to `end`, both days included (small talk is outside the denominator:
+    `support_interactions`)."""
+    if dimension not in BREAKDOWNS:
+        raise ValueError(f"dimension must be one of {BREAKDOWNS}, not {dimension!r}")
+    cursor = connection.execute(
+        DEFLECTION_BY_SQL.format(dimension=dimension),
+        {"start": start, "stop": end + timedelta(days=1)},
+    )
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -38,7 +38,8 @@ import plotly.graph_objects as go
 from jinja2 import Environment, FileSystemLoader
 from plotly.offline import get_plotlyjs
 
-from pipelines.kpis import headlines
+from pipelines.kpis import deflection_by, headlines
+from pipelines.metrics import rate
 
 Period = Literal["week", "month"]
 PERIODS: tuple[str, ...] = ("week", "month")
@@ -57,17 +58,23 @@ class Kpi:
     headline: bool = True
 
 
+def rate_kpi(key: str, headline: bool = True) -> Kpi:
+    """A KPI rate as the dbt project defines it (label, and which way is better)."""
+    definition = rate(key)
+    return Kpi(key, definition.label, "rate", definition.better, headline)
+
+
 KPIS: tuple[Kpi, ...] = (
     Kpi("interactions", "Interactions", "count", "neutral"),
-    Kpi("strict_deflection_rate", "Deflection rate (strict)", "rate", "higher"),
-    Kpi("auto_resolution_rate", "Auto-resolution rate", "rate", "higher"),
+    rate_kpi("strict_deflection_rate"),
+    rate_kpi("auto_resolution_rate"),
     Kpi("median_minutes_to_resolution", "Median time to resolution", "minutes", "lower"),
     Kpi("hours_saved", "Employee hours saved", "hours", "higher"),
     Kpi("cost_saved_usd", "Cost saved", "usd", "higher"),
-    Kpi("false_deflection_rate", "False-deflection rate", "rate", "lower"),
+    rate_kpi("false_deflection_rate"),
     Kpi("escalations", "Escalations", "count", "lower"),
     Kpi("support_interactions", "Support interactions", "count", "neutral", headline=False),
-    Kpi("escalation_rate", "Escalation rate", "rate", "lower", headline=False),
+    rate_kpi("escalation_rate", headline=False),
 )
 
 
@@ -238,35 +245,6 @@ def compare(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, dict
             "relative_change": relative,
         }
     return compared
-
-
-DEFLECTION_BY_SQL = """
-select
-    {dimension},
-    sum(support_interactions) as support_interactions,
-    sum(deflected) as deflected,
-    sum(auto_resolved) as auto_resolved,
-    sum(answered) as answered,
-    sum(escalated) as escalated,
-    sum(false_deflections) as false_deflections,
-    sum(deflected) / sum(support_interactions) as deflection_rate,
-    sum(auto_resolved) / sum(support_interactions) as auto_resolution_rate,
-from marts.kpi_deflection_daily
-where day >= $start and day < $stop
-group by {dimension}
-having sum(support_interactions) > 0
-order by support_interactions desc, {dimension}
-"""
-
-
-def deflection_by(
-    connection: duckdb.DuckDBPyConnection, dimension: str, start: date, end: date
-) -> list[dict[str, Any]]:
-    """Strict deflection by intent or channel in the period (small talk is outside the
-    denominator: `support_interactions`)."""
-    if dimension not in ("intent", "channel"):
-        raise ValueError(f"dimension must be intent or channel, not {dimension!r}")
-    return _rows(connection, DEFLECTION_BY_SQL.format(dimension=dimension), _span(start, end))
 
 
 SPEED_SQL = """
@@ -610,10 +588,13 @@ def _layout(figure: go.Figure, title: str, rows: int) -> go.Figure:
 def deflection_chart(rows: list[dict[str, Any]], dimension: str) -> go.Figure:
     """Strict deflection rate by intent or channel, with the support interactions it is of."""
     bar = go.Bar(
-        x=[row["deflection_rate"] for row in rows],
+        x=[row["strict_deflection_rate"] for row in rows],
         y=[row[dimension] for row in rows],
         orientation="h",
-        text=[f"{row['deflection_rate']:.0%} of {row['support_interactions']:,}" for row in rows],
+        text=[
+            f"{row['strict_deflection_rate']:.0%} of {row['support_interactions']:,}"
+            for row in rows
+        ],
         textposition="auto",
         marker_color="#2a9d8f",
         name="strict deflection",
@@ -682,7 +663,7 @@ def priorities_chart(priorities: Priorities) -> go.Figure:
 DEFLECTION_COLUMNS = [
     ("support_interactions", "support interactions", "count"),
     ("deflected", "deflected (strict)", "count"),
-    ("deflection_rate", "deflection rate", "rate"),
+    ("strict_deflection_rate", "strict deflection rate", "rate"),
     ("auto_resolution_rate", "auto-resolution rate", "rate"),
     ("escalated", "escalated", "count"),
     ("false_deflections", "false deflections", "count"),

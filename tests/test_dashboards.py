@@ -596,7 +596,7 @@ def test_deflection_chart_draws_the_rates() -> None:
     frame = pl.DataFrame(
         {
             "channel": ["slack", "web"],
-            "deflection_rate": [0.8, 0.5],
+            "strict_deflection_rate": [0.8, 0.5],
             "support_interactions": [10, 4],
         }
     )
@@ -678,7 +678,7 @@ TEXT_COLUMNS = [
     "suite",
 ]
 NUMBER_COLUMNS = [
-    "deflection_rate",
+    "strict_deflection_rate",
     "support_interactions",
     "false_deflections",
     "recontacts",
@@ -938,10 +938,12 @@ def test_cli_dashboard_in_demo_mode_refuses_other_addresses(
 ) -> None:
     import subprocess
 
-    from unticket import cli
+    from unticket.cli import analytics
 
     monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("a server started"))
-    monkeypatch.setattr(cli, "_runtime", lambda *a: pytest.fail("the engine was prepared"))
+    monkeypatch.setattr(
+        analytics, "open_runtime", lambda *a: pytest.fail("the engine was prepared")
+    )
     point_at(tmp_path)
     result = CliRunner().invoke(app, ["dashboard", "--address", "0.0.0.0"])
     assert result.exit_code == 2

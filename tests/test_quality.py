@@ -398,7 +398,7 @@ def test_checks_left_to_dbt_are_dbt_tests_and_not_repeated() -> None:
     (event_type,) = [c for c in models["models"][0]["columns"] if c["name"] == "event_type"]
     assert set(event_type["data_tests"][1]["accepted_values"]["arguments"]["values"]) == EVENT_TYPES
     for model, columns in {
-        "kpi_deflection_daily": ("deflection_rate", "auto_resolution_rate"),
+        "kpi_deflection_daily": ("strict_deflection_rate", "auto_resolution_rate"),
         "kpi_deflection_definitions": (
             "strict_deflection_rate",
             "ai_ran_or_positive_rate",

@@ -623,3 +623,65 @@ def test_cli_slack_failure_is_clear_and_keeps_the_report(cli_env, tmp_path, monk
     assert files == ["unticket-report-week-2026-W40.html", "unticket-report-week-2026-W40.json"]
     assert SECRET not in result.output
     assert all(SECRET not in (tmp_path / name).read_text() for name in files)
+
+
+# --- one definition per rate ---------------------------------------------------------------------
+
+
+def test_every_consumer_reads_each_rate_from_its_one_definition(cli_env, warehouse) -> None:
+    from dashboards import queries
+    from pipelines import kpis, metrics, report
+
+    start, end = FIRST_DAY + timedelta(days=7), FIRST_DAY + timedelta(days=20)
+    definition = dict(
+        zip(
+            kpis.HEADLINE_RATES,
+            warehouse.execute(
+                f"select {metrics.rate_columns(*kpis.HEADLINE_RATES)} "
+                "from marts.kpi_deflection_daily where day between ? and ?",
+                [start, end],
+            ).fetchone(),
+            strict=True,
+        )
+    )
+    headline = kpis.headline(warehouse, start, end)
+    summary = report.summarise(warehouse, start, end)
+    tiles = {
+        tile["key"]: tile["value"] for tile in queries.overview(queries.Filters(start, end))[0]
+    }
+    for key, value in definition.items():
+        assert value is not None and getattr(headline, key) == pytest.approx(value), key
+        for consumer in (summary, tiles):
+            assert consumer.get(key, value) == pytest.approx(value), key
+    assert {"strict_deflection_rate", "false_deflection_rate"} <= set(tiles)
+
+    strict = metrics.rate("strict_deflection_rate")
+    for row in report.deflection_by(warehouse, "intent", start, end):
+        by_definition = warehouse.execute(
+            f"select {strict.over_rows()} from marts.kpi_deflection_daily "
+            "where intent = ? and day between ? and ?",
+            [row["intent"], start, end],
+        ).fetchone()[0]
+        assert row["strict_deflection_rate"] == pytest.approx(by_definition)
+
+
+@pytest.mark.parametrize(
+    ("mart", "grain"),
+    [
+        ("kpi_deflection_daily", "day, channel, intent, department"),
+        ("kpi_deflection_definitions", "week"),
+    ],
+)
+def test_every_rate_a_mart_holds_is_its_one_definition(warehouse, mart: str, grain: str) -> None:
+    from pipelines import metrics
+
+    columns = {row[0] for row in warehouse.execute(f"describe marts.{mart}").fetchall()}
+    held = [key for key in metrics.rates() if key in columns]
+    assert "strict_deflection_rate" in held and len(held) >= 4
+    for key in held:
+        differing = warehouse.execute(
+            f"select count(*) from (select {grain}, any_value({key}) as held, "
+            f"{metrics.rate(key).over_rows()} as defined from marts.{mart} group by {grain}) "
+            "where held is distinct from defined"
+        ).fetchone()[0]
+        assert differing == 0, key

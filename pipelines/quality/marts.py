@@ -1,7 +1,7 @@
 """The marts suite: what analysts and dashboards read, validated after `dbt build`.
 
 Ranges dbt already tests are not repeated: `between_zero_and_one` covers
-kpi_deflection_daily.deflection_rate and auto_resolution_rate and every rate of
+kpi_deflection_daily.strict_deflection_rate and auto_resolution_rate and every rate of
 kpi_deflection_definitions (dbt/models/marts/_marts.yml). This suite keeps the other rates and
 shares, durations, whole-mart facts and the reconciliation of KPI totals with the facts.
 """

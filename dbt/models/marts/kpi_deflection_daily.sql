@@ -28,6 +28,7 @@ daily as (
         sum(case when is_support and outcome = 'auto_resolved' then 1 else 0 end) as auto_resolved,
         sum(case when is_support and outcome = 'answered' then 1 else 0 end) as answered,
         sum(case when is_support and outcome = 'escalated' then 1 else 0 end) as escalated,
+        sum(case when is_support and outcome <> 'escalated' then 1 else 0 end) as not_escalated,
         sum(case when is_support and outcome = 'abandoned' then 1 else 0 end) as abandoned,
         sum(case when is_support and outcome = 'unrecognized' then 1 else 0 end) as unrecognized,
         sum(case when is_support and is_false_deflection then 1 else 0 end) as false_deflections,
@@ -50,13 +51,14 @@ rated as (
 
     select
         *,
-        {{ safe_rate('deflected', 'support_interactions') }} as deflection_rate,
-        {{ safe_rate('auto_resolved', 'support_interactions') }} as auto_resolution_rate,
-        {{ safe_rate('answered', 'support_interactions') }} as answer_rate,
-        {{ safe_rate('escalated', 'support_interactions') }} as escalation_rate,
-        {{ safe_rate('abandoned', 'support_interactions') }} as abandonment_rate,
-        {{ safe_rate('false_deflections', 'resolved') }} as false_deflection_rate,
-        {{ safe_rate('confirmed', 'resolved') }} as confirmation_rate
+        {{ kpi_rate('strict_deflection_rate') }} as strict_deflection_rate,
+        {{ kpi_rate('lenient_deflection_rate') }} as lenient_deflection_rate,
+        {{ kpi_rate('auto_resolution_rate') }} as auto_resolution_rate,
+        {{ kpi_rate('answer_rate') }} as answer_rate,
+        {{ kpi_rate('escalation_rate') }} as escalation_rate,
+        {{ kpi_rate('abandonment_rate') }} as abandonment_rate,
+        {{ kpi_rate('false_deflection_rate') }} as false_deflection_rate,
+        {{ kpi_rate('confirmation_rate') }} as confirmation_rate
 
     from daily
 

@@ -18,7 +18,7 @@ weekly as (
     select
         cast({{ dbt.date_trunc('week', 'started_at') }} as date) as week,
         count(*) as support_interactions,
-        sum(case when is_deflected then 1 else 0 end) as strict_deflected,
+        sum(case when is_deflected then 1 else 0 end) as deflected,
         sum(case when automation_ran or feedback = 'confirmed' then 1 else 0 end)
             as ai_ran_or_positive,
         sum(case
@@ -38,11 +38,15 @@ definitions as (
     select
         week,
         support_interactions,
-        {{ safe_rate('strict_deflected', 'support_interactions') }} as strict_deflection_rate,
-        {{ safe_rate('ai_ran_or_positive', 'support_interactions') }} as ai_ran_or_positive_rate,
-        {{ safe_rate('bot_resolved', 'bot_resolved + handleable_tickets') }}
-            as bot_effectiveness_rate,
-        {{ safe_rate('not_escalated', 'support_interactions') }} as lenient_deflection_rate
+        {{ kpi_rate('strict_deflection_rate') }} as strict_deflection_rate,
+        {{ kpi_rate('ai_ran_or_positive_rate') }} as ai_ran_or_positive_rate,
+        {{ kpi_rate('bot_effectiveness_rate') }} as bot_effectiveness_rate,
+        {{ kpi_rate('lenient_deflection_rate') }} as lenient_deflection_rate,
+        deflected,
+        ai_ran_or_positive,
+        bot_resolved,
+        handleable_tickets,
+        not_escalated
 
     from weekly
 
