@@ -49,7 +49,7 @@ def build(data_dir: Path, employees: int, days: int, seed: int) -> Path:
     settings = Settings(data_dir=data_dir)
     began = time_module.perf_counter()
     summary = run_simulation(settings, employees=employees, days=days, seed=seed, start=START)
-    connection = connect(settings.work_warehouse_path)
+    connection = connect(settings.work_warehouse_path, memory_limit=settings.duckdb_memory_limit)
     ingest_events(settings.events_dir, connection)
     connection.close()
     result = build_warehouse(settings)

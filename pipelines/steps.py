@@ -120,7 +120,7 @@ def _timed(step: str, work: Callable[[], Outcome]) -> Outcome:
 
 @contextmanager
 def _work_warehouse(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = connect(settings.work_warehouse_path)
+    connection = connect(settings.work_warehouse_path, memory_limit=settings.duckdb_memory_limit)
     try:
         yield connection
     finally:

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import duckdb
 
-from unticket.settings import get_settings
-
 # Type-specific event fields lifted out of the JSON into typed columns of raw.events.
 EVENT_FIELDS = {
     "intent": "varchar",
@@ -184,16 +182,15 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (creating the folder and the raw tables when writing).
 
-    `memory_limit` (pass `settings.duckdb_memory_limit`) bounds a writing connection's memory:
-    beyond it DuckDB spills to disk. Callers that do not pass it yet get the global settings'
-    limit, as before.
+    `memory_limit` (the pipeline passes `settings.duckdb_memory_limit`) bounds a writing
+    connection's memory: beyond it DuckDB spills to disk; without it DuckDB's own default holds.
     """
     if read_only:
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if memory_limit is None:  # transitional: until every caller passes its settings' limit
-        memory_limit = get_settings().duckdb_memory_limit
-    config = {"memory_limit": memory_limit, "preserve_insertion_order": False}
+    config = {"preserve_insertion_order": False}
+    if memory_limit is not None:
+        config["memory_limit"] = memory_limit
     connection = duckdb.connect(str(path), config=config)
     connection.execute(RAW_SCHEMA)
     return connection
