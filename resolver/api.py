@@ -28,6 +28,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+import vocabulary
 from resolver.apikeys import ApiKeys
 from resolver.authentication import (
     AuthenticationError,
@@ -38,7 +39,7 @@ from resolver.authentication import (
     authenticator,
 )
 from resolver.connectors.queued import QueuedTicketing
-from resolver.engine import CHANNELS, PROACTIVE, InboundMessage, RequestError
+from resolver.engine import InboundMessage, RequestError
 from resolver.events import format_time
 from resolver.http_input import NOT_UNICODE, BodyLimit, UnicodeText
 from resolver.identity import APPROVALS_ACT_AS, MESSAGES_ACT_AS
@@ -56,7 +57,13 @@ Credentials = Annotated[
     Depends(HTTPBearer(auto_error=False, description="An OIDC token or an API key.")),
 ]
 # The channels a message may arrive on (the engine's own proactive messages are not sent in).
-Channel = Enum("Channel", {name: name for name in sorted(CHANNELS - {PROACTIVE})}, type=str)
+Channel = Enum(
+    "Channel",
+    {c.value: c.value for c in sorted(set(vocabulary.Channel) - {vocabulary.Channel.PROACTIVE})},
+    type=str,
+)
+# Every outcome, written out as a Literal (inline in the OpenAPI document, not a schema of its own).
+OUTCOMES = tuple(outcome.value for outcome in vocabulary.Outcome)
 # Validation errors that mean the body is malformed rather than meaningless: 400, not 422.
 _MALFORMED = frozenset({"json_invalid", NOT_UNICODE})
 
@@ -113,9 +120,7 @@ class MessageOut(BaseModel):
     employee_id: str | None
     intent: str | None
     confidence: float | None
-    outcome: Literal[
-        "auto_resolved", "answered", "escalated", "abandoned", "unrecognized", "pending"
-    ]
+    outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
     state: str
     reply: str
     ticket_id: str | None = None

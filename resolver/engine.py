@@ -36,9 +36,10 @@ from resolver.understanding import (
 )
 from resolver.verification import CodesOnHoldError, OneTimeCodes
 from unticket.settings import Settings
+from vocabulary import Channel
 
-PROACTIVE = "proactive"  # the channel of interactions the system starts itself
-CHANNELS = frozenset({"slack", "teams", "web", "cli", "api", "email", PROACTIVE})
+PROACTIVE = Channel.PROACTIVE.value  # the channel of interactions the system starts itself
+CHANNELS = frozenset(channel.value for channel in Channel)
 MAX_TEXT = 4000
 _APPROVAL_COMMAND = re.compile(r"^\s*(approve|deny|reject)\s+(APR-[0-9A-F]{8})\b", re.IGNORECASE)
 _SMALL_TALK_REPLIES = {

@@ -20,30 +20,11 @@ from typing import Any
 
 import orjson
 
+from vocabulary import EventType
+
 SCHEMA_VERSION = 1
 
-EVENT_TYPES = frozenset(
-    {
-        "interaction_started",
-        "message_received",
-        "intent_detected",
-        "clarification_requested",
-        "verification_requested",
-        "verification_checked",
-        "request_refused",
-        "security_hold",
-        "action_executed",
-        "approval_requested",
-        "approval_decided",
-        "knowledge_answered",
-        "ticket_opened",
-        "ticket_status_changed",
-        "reply_sent",
-        "feedback_received",
-        "outcome_recorded",
-        "interaction_closed",
-    }
-)
+EVENT_TYPES = frozenset(event_type.value for event_type in EventType)
 
 Event = dict[str, Any]
 

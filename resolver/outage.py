@@ -65,6 +65,7 @@ from resolver.connectors.base import ConnectorError, Ticket
 from resolver.events import format_time, parse_time
 from resolver.known_outages import KnownOutage
 from resolver.playbooks import open_major_incident
+from vocabulary import TicketStatus
 
 if TYPE_CHECKING:
     from resolver.engine import Engine
@@ -72,7 +73,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=1)
-CLOSED_STATUSES = frozenset({"resolved", "closed"})
+CLOSED_STATUSES = frozenset({TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value})
 # Interactions started since the first bound, up to the second, at an employee's request (the
 # system starts the proactive ones). A conversation is never due before it started (it times out
 # after its last activity), so the index on (status, due_at) narrows the scan to those active

@@ -20,6 +20,7 @@ from resolver.known_outages import KnownOutages
 from resolver.playbooks import Connectors, PlaybookRunner
 from resolver.recorder import Recorder
 from resolver.turn import RequestError, Turn
+from vocabulary import FILED, SERVICE_DESK, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class ServiceDesk:
         now = now or datetime.now(UTC)
         with self.recorder.durably():
             ticket = self.connectors.ticketing.set_status(ticket_id, status, now)
-            if status in ("resolved", "closed"):
+            if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
                 self.outages.end_for_ticket({ticket_id, ticket.ticket_id}, now)
             event = self._status_event(
                 now, ticket.interaction_id, ticket.requester_id, ticket.ticket_id, status
@@ -124,7 +125,7 @@ class ServiceDesk:
                 item.request.interaction_id,
                 item.request.requester_id,
                 item.real_id,
-                "filed",
+                FILED,
                 provisional_ticket_id=item.provisional_id,
             )
             for item in filed
@@ -207,7 +208,7 @@ class ServiceDesk:
         """A service-desk `ticket_status_changed` event."""
         return new_event(
             "ticket_status_changed", event_id=self.ids(), occurred_at=now,
-            interaction_id=interaction_id, employee_id=requester_id, channel="service_desk",
+            interaction_id=interaction_id, employee_id=requester_id, channel=SERVICE_DESK,
             ticket_id=ticket_id, status=status, **fields,
         )  # fmt: skip
 

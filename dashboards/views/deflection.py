@@ -5,8 +5,9 @@ import streamlit as st
 
 from dashboards import charts, queries, ui
 from dashboards.filters import sidebar
+from vocabulary import RECORDED_OUTCOMES
 
-OUTCOMES = ["auto_resolved", "answered", "escalated", "abandoned", "unrecognized"]
+OUTCOMES = [outcome.value for outcome in RECORDED_OUTCOMES]
 
 filters = sidebar()
 st.title("Deflection")

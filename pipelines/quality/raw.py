@@ -30,12 +30,14 @@ from pipelines.quality.checks import (
 )
 from pipelines.warehouse import RAW_SCHEMA
 from resolver.events import SCHEMA_VERSION
+from vocabulary import FILED, SERVICE_DESK, Channel, TicketStatus
 
 # Allowed values, as documented in docs/events.md (event types, outcomes and feedback: dbt's
-# accepted_values). Channels come from resolver.engine.CHANNELS (imported lazily: that module
-# loads scikit-learn); `service_desk` writes ticket updates.
+# accepted_values). Channels and ticket statuses are the vocabulary's: every channel, and
+# `service_desk` on ticket updates; every ticket status, and `filed` when a queued ticket was filed.
+CHANNELS = (*(channel.value for channel in Channel), SERVICE_DESK)
+TICKET_STATUSES = (*(status.value for status in TicketStatus), FILED)
 ENGINE_PRIORITIES = ("P1", "P2", "P3", "P4")
-TICKET_STATUSES = ("new", "in_progress", "on_hold", "resolved", "closed", "filed")
 RESULTS = ("success", "failure", "passed", "wrong", "expired", "locked", "none")
 DECISIONS = ("approved", "denied")
 # Imported priorities are on ServiceNow's scale (data/mappings/*.yml map other tools onto it);
@@ -177,11 +179,9 @@ def events_summary(now: datetime, limits: Thresholds) -> Dataset:
 def event_values() -> Dataset:
     """Distinct values of raw.events' enum columns against the documented sets (but those
     dbt's accepted_values test: event_type, outcome, feedback)."""
-    from resolver.engine import CHANNELS  # scikit-learn comes with it; only pay when validating
-
     allowed: dict[str, tuple[Sequence[str], Severity, str]] = {
         "schema_version": ([str(SCHEMA_VERSION)], CRITICAL, "the schema version is current"),
-        "channel": ([*CHANNELS, "service_desk"], WARNING, "channels are known"),
+        "channel": (CHANNELS, WARNING, "channels are known"),
         "priority": (ENGINE_PRIORITIES, WARNING, "engine ticket priorities are P1-P4"),
         "status": (TICKET_STATUSES, WARNING, "ticket statuses are known"),
         "result": (RESULTS, WARNING, "action and verification results are known"),

@@ -34,6 +34,7 @@ from resolver.connectors.base import (
     TicketRequest,
 )
 from resolver.events import format_time, parse_time
+from vocabulary import TicketStatus
 
 SCHEMA = """
 create table if not exists people (
@@ -538,7 +539,7 @@ def _ticket(row: sqlite3.Row) -> Ticket:
     )
 
 
-TICKET_STATUSES = ("new", "in_progress", "on_hold", "resolved", "closed")
+TICKET_STATUSES = tuple(status.value for status in TicketStatus)
 
 
 class EmbeddedTicketing:

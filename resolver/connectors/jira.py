@@ -39,6 +39,7 @@ import httpx
 
 from resolver.connectors.base import ConnectorError, Directory, Ticket, TicketRequest
 from resolver.connectors.http import Endpoint, request_json
+from vocabulary import TicketStatus
 
 REQUESTS = "/rest/servicedeskapi/request"
 SEARCH = "/rest/api/3/search/jql"
@@ -62,7 +63,7 @@ STATUS_NAMES = {
     "declined": "closed",
 }
 STATUS_CATEGORIES = {"new": "new", "indeterminate": "in_progress", "done": "resolved"}
-STATUSES = ("new", "in_progress", "on_hold", "resolved", "closed")
+STATUSES = tuple(status.value for status in TicketStatus)
 PRIORITIES = {"Highest": "P1", "High": "P2", "Medium": "P3", "Low": "P4", "Lowest": "P4"}
 PRIORITY_NAMES = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low"}
 SUMMARY_MAX = 255
