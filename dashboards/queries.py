@@ -26,6 +26,7 @@ import polars as pl
 import polars.selectors as cs
 import streamlit as st
 
+from models.pipeline import MART_SCHEMAS
 from pipelines import report
 from pipelines.kpis import BREAKDOWNS, DEFLECTION_BY_SQL
 from pipelines.metrics import rate_columns
@@ -61,7 +62,8 @@ SPEED_BUCKETS = (
     (None, "> 3 days"),
 )
 PARETO_POINTS = 400
-OPTIONAL_MARTS = ("automation_priorities", "topics", "spikes")
+# Marts the models write (after the dbt marts), read with the columns they declare.
+OPTIONAL_MARTS = tuple(MART_SCHEMAS)
 
 
 class QueryError(RuntimeError):
@@ -629,12 +631,14 @@ def pareto(connection: duckdb.DuckDBPyConnection, level: str) -> pl.DataFrame:
 
 
 def _optional(connection: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame | None:
-    """All rows of a mart other work adds, or None while it is missing."""
+    """The declared columns (`models.pipeline.MART_SCHEMAS`) of a mart the models write, or
+    None while it is missing; a mart that lacks one of them is a QueryError saying to rebuild."""
     if name not in OPTIONAL_MARTS:
         raise ValueError(f"not an optional mart: {name!r}")
     if not report.table_exists(connection, "marts", name):
         return None
-    return _frame(connection, f"select * from marts.{name} limit 10000")
+    columns = ", ".join(f'"{column}"' for column in MART_SCHEMAS[name])
+    return _frame(connection, f"select {columns} from marts.{name} limit 10000")
 
 
 @_query("warehouse")
@@ -678,12 +682,6 @@ def knowledge(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Knowle
         _frame(connection, UNRECOGNIZED_SQL, filters.span),
         _optional(connection, "spikes"),
     )
-
-
-def pick_column(frame: pl.DataFrame, *candidates: str) -> str | None:
-    """The first of `candidates` the frame has (marts other work adds may name columns
-    slightly differently), or None."""
-    return next((name for name in candidates if name in frame.columns), None)
 
 
 def text_of(frame: pl.DataFrame, column: str) -> pl.Series:

@@ -10,12 +10,17 @@ spikes per intent and office). Each model's run is a row of `ops.model_runs`, wi
 data it saw; the categoriser's and the impact model's artefacts are versioned in the models
 folder and reused while their training data is unchanged.
 
+The marts other code reads are declared once, in `MART_SCHEMAS` (the topics' in
+`models.topics.TOPICS_SCHEMA`): `write_mart` refuses a frame that does not follow its
+declaration, and the dashboards select exactly the declared columns.
+
 The categoriser runs first: a ticket it categorises confidently counts toward the predicted
 intent's issue type in the impact and priority models (see `OCCURRENCES_SQL`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -27,6 +32,7 @@ from models.categorizer import Categorizer
 from models.impact import ImpactFeatures, ImpactModel, evaluate, train_impact_model
 from models.intents import examples_fingerprint, load_or_train
 from models.priorities import (
+    PRIORITY_COLUMNS,
     automation_priorities,
     default_loaded_hourly_cost,
     intents_frame,
@@ -52,10 +58,56 @@ from models.ticket_categories import (
     training_set,
     uncategorised,
 )
-from models.topics import topics_table
+from models.topics import TOPICS_SCHEMA, topics_table
 from unticket.settings import Settings
 
 SEED = 7
+
+# `models.spikes.spike_episodes`: one row per spike episode of an intent at an office.
+SPIKES_MART_SCHEMA: Mapping[str, pl.DataType] = {
+    "intent": pl.String(),
+    "location_id": pl.String(),
+    "started_at": pl.Datetime("us"),
+    "ended_at": pl.Datetime("us"),
+    "buckets": pl.Int64(),
+    "interactions": pl.Int64(),
+    "expected": pl.Float64(),
+    "peak_ratio": pl.Float64(),
+    "peak_score": pl.Float64(),
+}
+# `models.priorities.automation_priorities`: one row per issue type, rank 1 saves the most.
+PRIORITIES_MART_SCHEMA: Mapping[str, pl.DataType] = dict(
+    zip(
+        PRIORITY_COLUMNS,
+        (
+            pl.UInt32(), pl.String(), pl.UInt32(), pl.UInt32(), pl.Float64(), pl.Float64(),
+            pl.Float64(), pl.Float64(), pl.String(), pl.Float64(), pl.Float64(), pl.Float64(),
+        ),
+        strict=True,
+    )
+)  # fmt: skip
+# The contract of every mart this step writes that the dashboards and the report read: the
+# producer writes exactly these columns and types, readers select them by these names.
+MART_SCHEMAS: Mapping[str, Mapping[str, pl.DataType]] = {
+    "automation_priorities": PRIORITIES_MART_SCHEMA,
+    "topics": TOPICS_SCHEMA,
+    "spikes": SPIKES_MART_SCHEMA,
+}
+
+
+class MartContractError(ValueError):
+    """A producer's frame does not follow its mart's declared schema."""
+
+
+def check_mart(table: str, frame: pl.DataFrame) -> None:
+    """Raise `MartContractError` unless the frame has exactly the columns and types
+    `MART_SCHEMAS` declares for `marts.<table>` (marts without a declaration pass)."""
+    declared = MART_SCHEMAS.get(table)
+    if declared is not None and frame.schema != pl.Schema(declared):
+        raise MartContractError(
+            f"marts.{table} must have the columns {dict(pl.Schema(declared))}, "
+            f"not {dict(frame.schema)}"
+        )
 
 
 @dataclass
@@ -72,7 +124,9 @@ class ModelsOutcome:
 
 
 def write_mart(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
-    """Replace `marts.<table>` with a frame's rows, in one statement; return the row count."""
+    """Replace `marts.<table>` with a frame's rows, in one statement; return the row count.
+    A mart with a declared schema (`MART_SCHEMAS`) must follow it (`check_mart`)."""
+    check_mart(table, frame)
     connection.execute("create schema if not exists marts")
     connection.register("scored", frame.to_arrow())
     try:

@@ -21,7 +21,12 @@ a `knowledge_gap`; otherwise (mostly escalations and tickets that people had to 
 `automation_candidate`.
 
 `draft_article` turns a topic and the resolution notes of its documents into a knowledge article
-draft for a person to review: the most common note sentences become its steps.
+draft for a person to review: the most common note sentences become its steps. Every row of
+`marts.topics` carries its topic's draft (`draft_title`, `draft_markdown`); the warehouse holds
+no resolution notes yet, so the drafts list the symptoms and leave the steps to the reviewer.
+
+`TOPICS_SCHEMA` is the contract of `marts.topics`: the producer writes exactly these columns and
+types (`models.pipeline.write_mart` checks), and the dashboards read them by these names.
 
 Texts and notes pass through `redaction.redact` before anything is computed from them
 (interaction texts were redacted when logged, imported tickets may not have been), so no
@@ -79,6 +84,8 @@ TOPICS_SCHEMA = {
     "trend": pl.String,
     "knowledge_gap_share": pl.Float64,
     "examples": pl.List(pl.String),
+    "draft_title": pl.String,
+    "draft_markdown": pl.String,
 }
 
 INTERACTION_TEXTS = """
@@ -265,9 +272,13 @@ def discover_topics(
     return [replace(topic, topic_id=number) for number, topic in enumerate(topics)]
 
 
-def topics_frame(topics: list[Topic], source: str) -> pl.DataFrame:
-    """Topics as rows for a `marts.topics` table, `source` naming their input
-    (e.g. `interactions` or `tickets`)."""
+def topics_frame(
+    topics: list[Topic], source: str, resolutions: Mapping[str, str] | None = None
+) -> pl.DataFrame:
+    """Topics as rows for a `marts.topics` table (`TOPICS_SCHEMA`), `source` naming their input
+    (e.g. `interactions` or `tickets`), each with its article draft (`draft_article` on the
+    `resolutions` notes of its documents, none by default)."""
+    drafts = [draft_article(topic, resolutions or {}) for topic in topics]
     rows = [
         {
             "source": source,
@@ -280,15 +291,17 @@ def topics_frame(topics: list[Topic], source: str) -> pl.DataFrame:
             "trend": topic.trend,
             "knowledge_gap_share": topic.knowledge_gap_share,
             "examples": list(topic.examples),
+            "draft_title": draft.title,
+            "draft_markdown": draft.markdown,
         }
-        for topic in topics
+        for topic, draft in zip(topics, drafts, strict=True)
     ]
     return pl.DataFrame(rows, schema=TOPICS_SCHEMA)
 
 
 def topics_table(connection: duckdb.DuckDBPyConnection, seed: int = 0) -> pl.DataFrame:
     """The rows of a `marts.topics` table: the topics of unresolved interactions (source
-    `interactions`) and of unmapped tickets (source `tickets`)."""
+    `interactions`) and of unmapped tickets (source `tickets`), with their article drafts."""
     return pl.concat(
         [
             topics_frame(discover_topics(interaction_texts(connection), seed=seed), "interactions"),
@@ -301,14 +314,16 @@ def draft_article(topic: Topic, resolutions: Mapping[str, str], max_steps: int =
     """Draft a knowledge article from a topic and the resolution notes of its documents
     (`resolutions` maps a document id to its note; ids outside the topic are ignored).
 
-    Title: the most representative example's first sentence. Symptoms: the representative
+    Title: the most representative example's first sentence (the top terms when it has none).
+    Symptoms: the representative
     examples. Steps: the `max_steps` sentences found in most notes (deduplicated ignoring case
     and punctuation; a sentence of a single note counts only when there is a single note), in
     the order they usually appear in a note.
     """
     notes = [redact(resolutions[member]) for member in topic.member_ids if resolutions.get(member)]
     steps = _common_sentences(notes, max_steps)
-    title = _sentences(topic.examples[0])[0]
+    first = _sentences(topic.examples[0]) if topic.examples else []
+    title = first[0] if first else ", ".join(topic.top_terms) or f"Topic {topic.topic_id}"
     title = title[:1].upper() + title[1:]
     markdown = _article_markdown(topic, title, steps, len(notes))
     return ArticleDraft(topic.topic_id, title, topic.examples, steps, DRAFT_STATUS, markdown)

@@ -22,9 +22,18 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 from typer.testing import CliRunner
 
+from catalogue import load_catalogue
 from dashboards import access, charts, filters, queries, ui
-from models.priorities import PRIORITY_COLUMNS
-from pipelines.report import summarise
+from models.pipeline import JUST_AFTER, SEED, occurrences, train_and_score, write_mart
+from models.priorities import (
+    PRIORITY_COLUMNS,
+    automation_priorities,
+    default_loaded_hourly_cost,
+    intents_frame,
+)
+from models.spikes import detect_spikes, interaction_counts, spike_episodes
+from models.topics import DRAFT_STATUS, topics_table
+from pipelines.report import format_value, summarise
 from pipelines.warehouse import connect
 from tests.conftest import build_published_warehouse, make_settings
 from tests.hostile import FORMULA, LIVE_MARKDOWN, PHISHING, live_plotly_markup, strings
@@ -147,32 +156,64 @@ def warehouse(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 def extended_dir(
     tmp_path_factory: pytest.TempPathFactory, trained_models: Path, data_dir: Path
 ) -> Path:
-    """A copy of the data dir whose warehouse also has the marts other work adds."""
+    """A copy of the data dir whose warehouse also has the marts the models write, written by
+    the pipeline's own train-and-score step (`models.pipeline.train_and_score`): topics with
+    their draft articles (the unrecognised requests include the planted phishing link), then
+    automation priorities and spikes by their producers on inputs the small fixture lacks."""
     target = tmp_path_factory.mktemp("extended") / "data"
-    make_settings(target, trained_models)
+    settings = make_settings(target, trained_models)
     shutil.copy(data_dir / "warehouse.duckdb", target / "warehouse.duckdb")
-    connection = duckdb.connect(str(target / "warehouse.duckdb"))
-    connection.execute("""
-        create table marts.automation_priorities as select * from (values
-            (1, 'vpn_issue', 130, 30, 30.4, 120.0, 1.5, 1.0, 'catalogue', 90.0, 180.0, 16200.0),
-            (2, 'printer_issue', 90, 20, 30.4, 80.0, 0.5, 0.0, 'catalogue', 90.0, 0.0, 0.0)
-        ) as t(rank, issue_type, occurrences, volume_in_lookback, lookback_days,
-               forecast_monthly_volume, predicted_lost_hours_per_occurrence, automatability,
-               automatability_source, loaded_hourly_cost, expected_hours_saved_per_month,
-               expected_cost_saved_per_month)
-    """)
-    connection.execute("""
-        create table marts.topics as select * from (values
-            (0, ['vpn', 'gateway'], 42, 'rising', 'gap', '# Fix the VPN gateway\nRestart it.'),
-            (1, ['printer'], 7, 'flat', 'known', '')
-        ) as t(cluster_id, top_terms, size, trend, kind, draft_article)
-    """)
-    connection.execute(
-        "create table marts.spikes as select date '2026-09-20' as day, 'vpn_issue' as intent, "
-        "12 as interactions, 4.2 as z_score"
-    )
-    connection.close()
+    for produce in (
+        lambda connection: train_and_score(settings, connection, "dashboards-test"),
+        lambda connection: score_priorities(settings, connection),
+        score_spikes_with_an_outage,
+    ):
+        connection = duckdb.connect(str(target / "warehouse.duckdb"))
+        try:
+            produce(connection)
+        finally:
+            connection.close()
     return target
+
+
+def score_priorities(settings: Settings, connection: duckdb.DuckDBPyConnection) -> None:
+    """Write `marts.automation_priorities` as the train-and-score step does, from the same
+    occurrences, without its floor of 50 occurrences (the fixture has fewer)."""
+    catalogue = load_catalogue(settings.catalogue_dir)
+    frame = occurrences(connection)
+    assert 0 < frame.height < 50  # else train_and_score has written it already
+    ranked = automation_priorities(
+        frame, intents_frame(catalogue), as_of=frame["opened_at"].max() + JUST_AFTER,
+        loaded_hourly_cost=default_loaded_hourly_cost(catalogue), hours="lost_hours",
+    )  # fmt: skip
+    write_mart(connection, "automation_priorities", ranked)
+
+
+def score_spikes_with_an_outage(connection: duckdb.DuckDBPyConnection) -> None:
+    """Write `marts.spikes` as the train-and-score step does, from the warehouse's hourly
+    counts plus a VPN outage in London on the last morning (40 requests in one hour)."""
+    counts = interaction_counts(connection)
+    outage = pl.DataFrame(
+        {
+            "intent": ["vpn_issue"],
+            "location_id": ["lon"],
+            "bucket_start": [datetime(2026, 9, 27, 9)],
+            "interactions": [40],
+        },
+        schema=counts.schema,
+    )
+    episodes = spike_episodes(detect_spikes(pl.concat([counts, outage])))
+    assert episodes.height >= 1
+    write_mart(connection, "spikes", episodes)
+
+
+def mart(data_dir: Path, name: str) -> pl.DataFrame:
+    """A mart of a data dir's published warehouse, as the producer wrote it."""
+    connection = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        return connection.sql(f"select * from marts.{name}").pl()
+    finally:
+        connection.close()
 
 
 def page(name: str, user: dict[str, object] | None = None) -> AppTest:
@@ -348,38 +389,73 @@ def test_ask_it_chats_with_the_engine_over_several_turns(settings: Settings) -> 
 
 def test_priorities_show_inputs_and_a_what_if(point_at, extended_dir: Path) -> None:
     point_at(extended_dir)
+    ranked = mart(extended_dir, "automation_priorities").sort("rank")
     test = page("priorities")
     assert tuple(test.dataframe[0].value.columns) == PRIORITY_COLUMNS
-    assert spec(test, 0)["data"][0]["y"] == ["vpn_issue", "printer_issue"]
-    test.selectbox(key="what_if_issue").set_value("vpn_issue").run()
-    assert test.slider[0].value == 100  # the model's automatability, suggested
+    assert spec(test, 0)["data"][0]["y"] == ranked["issue_type"].to_list()
+    top = ranked.row(0, named=True)
+    test.selectbox(key="what_if_issue").set_value(top["issue_type"]).run()
+    assert test.slider[0].value == round(100 * top["automatability"])  # the model's, suggested
     test.slider[0].set_value(90).run()
     projected = {m.label: m.value for m in test.metric}
-    # 120 a month × 1.5 h × 90 % = 162 h; × $90 an hour = $14,580
-    assert projected["Projected hours saved per month"] == "162 h"
-    assert projected["Projected cost saved per month"] == "$14,580"
+    # forecast a month × lost hours per occurrence × 90 %; × the loaded hourly cost
+    hours = top["forecast_monthly_volume"] * top["predicted_lost_hours_per_occurrence"] * 0.9
+    assert projected["Projected hours saved per month"] == format_value(hours, "hours")
+    cost = format_value(hours * top["loaded_hourly_cost"], "usd")
+    assert projected["Projected cost saved per month"] == cost
 
 
-def test_topics_show_clusters_drafts_and_spikes(point_at, extended_dir: Path) -> None:
+def by_size(topics: pl.DataFrame) -> pl.DataFrame:
+    """Topics in the order the page shows them: largest first, the mart's order on ties."""
+    return topics.sort("size", descending=True, maintain_order=True)
+
+
+def test_topics_show_the_producers_clusters_drafts_and_spikes(point_at, extended_dir: Path) -> None:
     point_at(extended_dir)
+    topics = by_size(mart(extended_dir, "topics"))
     test = page("topics")
-    assert [e.label for e in test.expander] == ["vpn, gateway"]
-    assert "# Fix the VPN gateway" in test.expander[0].markdown[0].value
-    assert spec(test, 0)["data"][0]["y"] == ["vpn, gateway", "printer"]
+    labels = [", ".join(terms) for terms in topics["top_terms"].head(20)]
+    assert spec(test, 0)["data"][0]["y"] == labels
+    assert [e.label for e in test.expander] == [ui.inert(t) for t in topics["draft_title"].head(5)]
+    shown = [e.markdown[0].value for e in test.expander]
+    assert shown == [ui.inert(m).strip() for m in topics["draft_markdown"].head(5)]
     assert len(test.dataframe) == 3  # topics, unrecognised requests, spikes
+    spikes = test.dataframe[2].value
+    assert ("vpn_issue", "lon") in zip(spikes["intent"], spikes["location_id"], strict=True)
+
+
+def test_the_topics_page_renders_the_draft_article_the_producer_writes(
+    point_at, extended_dir: Path
+) -> None:
+    """The first draft on the page is the article `models.topics` drafts for the largest topic
+    of the warehouse's unresolved requests (recomputed here from the same rows and seed)."""
+    point_at(extended_dir)
+    connection = duckdb.connect(str(extended_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        produced = by_size(topics_table(connection, seed=SEED)).row(0, named=True)
+    finally:
+        connection.close()
+    test = page("topics")
+    assert "Draft knowledge articles" in texts(test)
+    assert test.expander[0].label == ui.inert(produced["draft_title"])
+    draft = test.expander[0].markdown[0].value
+    assert draft == ui.inert(produced["draft_markdown"]).strip()
+    assert f"status: {DRAFT_STATUS}" in draft and "## Symptoms" in draft
+    assert ui.inert(produced["examples"][0]) in draft  # its most representative request
 
 
 HOSTILE_DEPARTMENT = '<a href="https://evil.example/dept">Finance</a> [x](https://evil.example)'
-HOSTILE_DRAFT = (
-    "# Re-verify\n[here](https://evil.example) <img src=x onerror=alert(1)> www.x.example"
-)
+HOSTILE_REQUEST = "[here](https://evil.example) <img src=x onerror=alert(1)> www.x.example"
 
 
 @pytest.fixture(scope="module")
 def hostile_dir(tmp_path_factory: pytest.TempPathFactory, extended_dir: Path) -> Path:
     """A copy of the extended data dir in which text from employees and imports is hostile
-    wherever the pages show it: the unrecognised requests (a phishing link), a department's
-    name (from an imported roster), a topic, its draft article and an issue type."""
+    wherever the pages show it: the requests the engine did not resolve (the unrecognised
+    phishing link, and markdown with a link, an image and a bare URL that five employees wrote
+    in escalated interactions), hence the topics and their draft articles (the topics producer
+    rerun on them), a department's name (from an imported
+    roster) and an issue type (a row of the declared priorities schema)."""
     target = tmp_path_factory.mktemp("hostile") / "data"
     shutil.copytree(extended_dir, target)
     connection = duckdb.connect(str(target / "warehouse.duckdb"))
@@ -394,10 +470,22 @@ def hostile_dir(tmp_path_factory: pytest.TempPathFactory, extended_dir: Path) ->
             f"update {table} set department = $name where department = 'finance'",
             {"name": HOSTILE_DEPARTMENT},
         )
-    connection.execute(
-        "update marts.topics set top_terms = [$label], draft_article = $draft where cluster_id = 0",
-        {"label": PHISHING, "draft": HOSTILE_DRAFT},
-    )
+    planted = connection.execute(
+        """
+        update raw.events set text = $text where event_id in (
+            select arg_min(event_id, occurred_at) from raw.events
+            where event_type = 'message_received' and interaction_id in (
+                select any_value(interaction_id) from marts.fct_interactions
+                where outcome = 'escalated'
+                group by employee_id order by employee_id limit 5
+            )
+            group by interaction_id
+        )
+        """,
+        {"text": HOSTILE_REQUEST},
+    ).fetchone()[0]
+    assert planted == 5
+    write_mart(connection, "topics", topics_table(connection, seed=SEED))
     connection.execute(
         "update marts.automation_priorities set issue_type = $issue where rank = 1",
         {"issue": PHISHING},
@@ -432,10 +520,14 @@ def test_hostile_text_is_shown_as_typed(point_at, hostile_dir: Path) -> None:
     department = html.escape(HOSTILE_DEPARTMENT, quote=False)
     deflection = strings([json.loads(c.proto.spec) for c in page("deflection").get("plotly_chart")])
     assert department in deflection
-    topics = page("topics")
-    assert [e.label for e in topics.expander] == [ui.inert(PHISHING)]
-    assert topics.expander[0].markdown[0].value == ui.inert(HOSTILE_DRAFT)
-    assert html.escape(PHISHING, quote=False) in strings(spec(topics, 0))
+    topics = by_size(mart(hostile_dir, "topics")).head(5)
+    test = page("topics")
+    labels = [e.label for e in test.expander]
+    drafts = [e.markdown[0].value for e in test.expander]
+    assert labels == [ui.inert(title) for title in topics["draft_title"]]
+    assert drafts == [ui.inert(markdown).strip() for markdown in topics["draft_markdown"]]
+    assert any(ui.inert(PHISHING) in label for label in labels)
+    assert any(ui.inert(HOSTILE_REQUEST) in draft for draft in drafts)
 
 
 @pytest.mark.parametrize("state", ["no warehouse", "no marts"])

@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from models.pipeline import MART_SCHEMAS, MartContractError, write_mart
 from models.topics import (
     DRAFT_STATUS,
     TOPICS_SCHEMA,
@@ -130,6 +131,25 @@ def test_topics_frame_has_one_row_per_topic(discovered: list[Topic]) -> None:
     assert frame.schema == pl.Schema(TOPICS_SCHEMA)
     assert frame["size"].sum() == 36 and frame["source"].unique().to_list() == ["interactions"]
     assert topics_frame([], "tickets").is_empty()
+
+
+def test_every_topic_row_carries_its_draft_article(discovered: list[Topic]) -> None:
+    frame = topics_frame(discovered, "interactions")
+    drafts = [draft_article(topic, {}) for topic in discovered]
+    assert frame["draft_title"].to_list() == [draft.title for draft in drafts]
+    assert frame["draft_markdown"].to_list() == [draft.markdown for draft in drafts]
+    assert all(f"status: {DRAFT_STATUS}" in markdown for markdown in frame["draft_markdown"])
+
+
+def test_the_topics_mart_follows_its_declared_schema(discovered: list[Topic]) -> None:
+    connection = duckdb.connect()
+    assert write_mart(connection, "topics", topics_frame(discovered, "interactions")) == 3
+    columns = connection.sql("select * from marts.topics").columns
+    assert columns == list(TOPICS_SCHEMA)
+    hand_made = pl.DataFrame({"cluster_id": [0], "draft_article": ["# Fix the VPN"]})
+    with pytest.raises(MartContractError, match=r"marts\.topics must have the columns"):
+        write_mart(connection, "topics", hand_made)
+    assert MART_SCHEMAS["topics"] is TOPICS_SCHEMA
 
 
 def test_a_draft_article_takes_its_steps_from_the_most_common_resolution_notes(

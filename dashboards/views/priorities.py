@@ -22,8 +22,7 @@ if ranking.source == "automation_model":
         "predicted lost hours per occurrence × automatability; cost = hours × loaded hourly cost."
     )
     value, title = "expected_hours_saved_per_month", "Expected hours saved per month"
-    inputs = [column for column in PRIORITY_COLUMNS if column in rows.columns]
-    rows = rows.select(*inputs, pl.exclude(inputs))
+    rows = rows.select(PRIORITY_COLUMNS)  # the mart's declared columns, the score's inputs
 else:
     ui.empty(f"{ranking.note} For the model's ranking and the what-if, {ui.RUN_PIPELINE}.")
     value, title = "lost_hours", "Lost hours in the period"

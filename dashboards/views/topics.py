@@ -19,25 +19,22 @@ if topics is None or topics.is_empty():
         "Topic discovery has not run yet: run `unticket pipeline run nightly` (its "
         "train-and-score step writes marts.topics)."
     )
-else:
-    label = queries.pick_column(topics, "top_terms", "label", "terms", "topic_id", "cluster_id")
-    size = queries.pick_column(topics, "size", "interactions", "count")
-    if label and size:
-        ranked = topics.sort(size, descending=True).head(20)
-        ranked = ranked.with_columns(topic=queries.text_of(ranked, label))
-        figure = charts.ranking_chart(ranked, size, "topic", "Largest topics")
-        st.plotly_chart(figure, key="chart-topics")
-    ui.table(topics, "topics")
-    draft = queries.pick_column(
-        topics, "draft_article_markdown", "draft_markdown", "draft_article", "article_markdown"
+else:  # the columns of models.topics.TOPICS_SCHEMA
+    ranked = topics.sort("size", descending=True, maintain_order=True)
+    chart = ranked.head(20).with_columns(topic=queries.text_of(ranked.head(20), "top_terms"))
+    st.plotly_chart(
+        charts.ranking_chart(chart, "size", "topic", "Largest topics"), key="chart-topics"
     )
-    if draft and label:
+    ui.table(topics, "topics")
+    drafts = ranked.filter(pl.col("draft_markdown").fill_null("") != "").head(DRAFTS_SHOWN)
+    if not drafts.is_empty():
         st.subheader("Draft knowledge articles")
-        drafts = topics.with_columns(title=queries.text_of(topics, label))
-        drafts = drafts.filter(queries.text_of(topics, draft) != "").head(DRAFTS_SHOWN)
+        st.caption(
+            "Drafted from each topic's requests; a person must review them before publishing."
+        )
         for row in drafts.iter_rows(named=True):
-            with st.expander(ui.inert(row["title"])):
-                st.markdown(ui.inert(row[draft]))  # drafted from what employees wrote
+            with st.expander(ui.inert(row["draft_title"] or "")):
+                st.markdown(ui.inert(row["draft_markdown"]))  # drafted from what employees wrote
 
 st.subheader("Unrecognised requests")
 st.caption("What employees wrote when the engine did not understand them (secrets redacted).")
@@ -56,7 +53,4 @@ if spikes is None or spikes.is_empty():
         "marts.spikes)."
     )
 else:
-    if "is_spike" in spikes.columns:
-        spikes = spikes.filter(pl.col("is_spike"))
-    latest = queries.pick_column(spikes, "bucket_start", "day", "detected_at")
-    ui.table(spikes.sort(latest, descending=True) if latest else spikes, "spikes")
+    ui.table(spikes.sort("started_at", descending=True), "spikes")  # newest episode first
