@@ -1,0 +1,100 @@
+"""The report as one self-contained HTML page (the Jinja template in `pipelines/templates`):
+plotly.js is inlined once, so the file opens offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+from jinja2 import Environment, FileSystemLoader
+from plotly.offline import get_plotlyjs
+
+from pipelines.report.build import Report
+from pipelines.report.charts import deflection_chart, priorities_chart, savings_chart, speed_chart
+from pipelines.report.formatting import change_tone, format_change, format_value
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+
+DEFLECTION_COLUMNS = [
+    ("support_interactions", "support interactions", "count"),
+    ("deflected", "deflected (strict)", "count"),
+    ("strict_deflection_rate", "strict deflection rate", "rate"),
+    ("auto_resolution_rate", "auto-resolution rate", "rate"),
+    ("escalated", "escalated", "count"),
+    ("false_deflections", "false deflections", "count"),
+]
+SPEED_COLUMNS = [
+    ("intent", "intent", "text"),
+    ("resolved_interactions", "resolved", "count"),
+    ("p50_hours", "p50", "duration"),
+    ("p90_hours", "p90", "duration"),
+    ("p50_working_hours", "p50, working time", "duration"),
+    ("p90_working_hours", "p90, working time", "duration"),
+    ("baseline_working_hours", "baseline, working time", "duration"),
+    ("p50_share_of_baseline", "p50 ÷ baseline", "share"),
+    ("baseline_source", "baseline from", "text"),
+]
+SAVINGS_COLUMNS = [
+    ("intent", "intent", "text"),
+    ("interactions", "support interactions", "count"),
+    ("escalations", "escalations", "count"),
+    ("lost_hours", "lost hours", "hours"),
+    ("hours_saved", "hours saved", "hours"),
+    ("cost_saved_usd", "cost saved", "usd"),
+]
+
+
+def _columns_of(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """Columns of rows whose shape is not known in advance (the automation model's table)."""
+    units = {bool: "bool", int: "count", float: "number"}
+
+    def unit(key: str, value: Any) -> str:
+        if "cost" in key or key.endswith("_usd"):
+            return "usd"
+        return "hours" if "hours" in key else units.get(type(value), "text")
+
+    first = rows[0] if rows else {}
+    return [(key, key.replace("_", " "), unit(key, value)) for key, value in first.items()]
+
+
+def _figure_html(figure: go.Figure, div_id: str) -> str:
+    """A figure as a div that draws with the plotly.js already inlined in the page."""
+    return figure.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
+def render_html(report: Report) -> str:
+    """The report as one self-contained HTML page: plotly.js inlined, no network needed."""
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    environment.filters["fmt"] = format_value
+    charts = {
+        "intent": (report.deflection_by_intent, lambda r: deflection_chart(r, "intent")),
+        "channel": (report.deflection_by_channel, lambda r: deflection_chart(r, "channel")),
+        "speed": (report.resolution_speed, speed_chart),
+        "savings": (report.savings_by_intent, savings_chart),
+        "priorities": (report.priorities.rows, lambda _: priorities_chart(report.priorities)),
+    }
+    rendered = {
+        name: _figure_html(chart(rows), f"chart-{name}") if rows else None
+        for name, (rows, chart) in charts.items()
+    }
+    return environment.get_template("report.html").render(
+        report=report,
+        kpis=[
+            {**kpi, "shown": format_value(kpi["value"], kpi["unit"]), "delta": format_change(kpi)}
+            | {"tone": change_tone(kpi), "before": format_value(kpi["previous"], kpi["unit"])}
+            for kpi in report.kpis.values()
+            if kpi["headline"]
+        ],
+        charts=rendered,
+        plotly_js=get_plotlyjs(),
+        deflection_columns=DEFLECTION_COLUMNS,
+        speed_columns=SPEED_COLUMNS,
+        savings_columns=SAVINGS_COLUMNS,
+        priority_columns=_columns_of(report.priorities.rows),
+    )
