@@ -15,7 +15,7 @@ from typing import Any
 from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_API_URL
 
-from pipelines.orchestration import Watchdog
+from pipelines.watchdog import Watchdog
 
 
 class BoundServer(SubprocessASGIServer):
