@@ -571,7 +571,7 @@ def lock_path(settings: Settings) -> Path:
 
 
 @contextmanager
-def _exclusive(settings: Settings) -> Iterator[None]:
+def pipeline_lock(settings: Settings) -> Iterator[None]:
     """One pipeline run at a time per data dir: the next one waits for the lock."""
     settings.work_warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path(settings).open("w") as lock:
@@ -632,7 +632,7 @@ def recorded_run(flow: str, settings: Settings) -> Iterator[PipelineRun]:
     """Run a flow's steps under the pipeline lock and record the run in `ops.pipeline_runs`
     (and the published `ops.duckdb`), whether it succeeds or fails; first record runs that were
     killed as interrupted."""
-    with _exclusive(settings):
+    with pipeline_lock(settings):
         _close_interrupted(settings)
         run = PipelineRun(flow, settings)
         _record(run, "running", None)
