@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from unticket.settings import PROJECT_ROOT, get_settings
+from settings import PROJECT_ROOT, get_settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

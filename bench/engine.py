@@ -25,7 +25,7 @@ from resolver.engine import InboundMessage
 from resolver.identity import SLACK
 from resolver.runtime import Runtime, build_runtime
 from resolver.simulation import load_scenario
-from unticket.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 CODE = re.compile(r"\b(\d{6})\b")
 SLOTS = {

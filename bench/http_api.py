@@ -41,7 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from unticket.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 TEXTS = [
     "my vpn keeps dropping",

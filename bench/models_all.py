@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from unticket.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 BENCHES = ("categorizer", "impact", "ticket_categories", "topics")
 

@@ -17,7 +17,7 @@ import time
 from sklearn.metrics import accuracy_score, classification_report, f1_score
 
 from models.categorizer import read_csv_rows, train_categorizer
-from unticket.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 KAGGLE = (
     PROJECT_ROOT.parent

@@ -42,7 +42,7 @@ from models.priorities import (
 )
 from pipelines.importers.servicenow import import_servicenow
 from pipelines.warehouse import connect
-from unticket.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 UCI = (
     PROJECT_ROOT.parent

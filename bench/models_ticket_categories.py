@@ -33,7 +33,7 @@ from models.ticket_categories import (
     train_with_holdout,
     training_set,
 )
-from unticket.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 SEED_MAP = PROJECT_ROOT / "dbt" / "seeds" / "category_intent_map.csv"
 

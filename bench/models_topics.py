@@ -34,7 +34,7 @@ from pipelines.ingest import ingest_events
 from pipelines.transform import build_warehouse
 from pipelines.warehouse import connect
 from resolver.simulation import run_simulation
-from unticket.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 START = date(2026, 9, 7)
 KAGGLE = (

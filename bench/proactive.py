@@ -52,7 +52,7 @@ from resolver.identity import SIMULATION
 from resolver.proactive import Lockout, poll_lockouts
 from resolver.runtime import Runtime, build_runtime
 from resolver.simulation import ids_from_seed, load_scenario
-from unticket.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 START = date(2026, 11, 2)  # a Monday
 SWEEP = timedelta(minutes=1)  # as the HTTP server closes timed-out conversations

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from unticket.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 
 def main() -> None:

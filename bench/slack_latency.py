@@ -29,8 +29,8 @@ import uvicorn
 from resolver.api import create_app
 from resolver.channels.slack import slack_router
 from resolver.runtime import build_runtime
+from settings import Settings
 from tests.stubs.slack_api import SlackApiStub
-from unticket.settings import Settings
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench-token"

@@ -24,7 +24,7 @@ from resolver.engine import InboundMessage
 from resolver.events import read_events
 from resolver.identity import CLI
 from resolver.runtime import build_runtime
-from unticket.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 RASA = (
     PROJECT_ROOT.parent

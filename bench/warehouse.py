@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from unticket.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 INTENTS = [
     "password_reset",

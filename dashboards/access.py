@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit import config
 
-from unticket.settings import Settings, is_loopback
+from settings import Settings, is_loopback
 
 IT_LEADER = "it_leader"
 ANALYST = "analyst"

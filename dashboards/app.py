@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboards import access, ui
 from dashboards.queries import QueryError
-from unticket.settings import get_settings
+from settings import get_settings
 
 st.set_page_config(page_title="Unticket", page_icon=":material/support_agent:", layout="wide")
 

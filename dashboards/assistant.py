@@ -14,7 +14,7 @@ from resolver.engine import InboundMessage, RequestError
 from resolver.identity import Credential
 from resolver.runtime import Runtime, build_runtime
 from resolver.turn import Reply
-from unticket.settings import get_settings
+from settings import get_settings
 
 CHANNEL = "web"
 HISTORY = "ask_history"

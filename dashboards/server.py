@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from resolver.connectors.embedded import private_file
-from unticket.settings import Settings, is_loopback
+from settings import Settings, is_loopback
 
 APP = Path(__file__).resolve().with_name("app.py")
 DEMO_ADDRESS = "127.0.0.1"

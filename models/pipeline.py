@@ -59,7 +59,7 @@ from models.ticket_categories import (
     uncategorised,
 )
 from models.topics import TOPICS_SCHEMA, topics_table
-from unticket.settings import Settings
+from settings import Settings
 
 SEED = 7
 

@@ -12,7 +12,7 @@ from pipelines.publish import published_files
 from pipelines.steps import lock_path, pipeline_lock
 from resolver.events import event_files
 from resolver.outage import poll_lock_path
-from unticket.settings import Settings
+from settings import Settings
 
 SQLITE_SUFFIXES = ("", "-wal", "-shm")
 

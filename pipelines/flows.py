@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 
 from pipelines import steps
 from pipelines.steps import StepOutcome
-from unticket.settings import Settings, get_settings
+from settings import Settings, get_settings
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from pipelines.watchdog import Watchdog
-from unticket.settings import Settings
+from settings import Settings
 
 if TYPE_CHECKING:
     from pipelines.flows import Schedule

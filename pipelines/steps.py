@@ -28,7 +28,7 @@ import duckdb
 
 from pipelines.publish import publish_ops, publish_warehouse
 from pipelines.warehouse import LoadSummary, connect, excerpt
-from unticket.settings import Settings
+from settings import Settings
 
 if TYPE_CHECKING:
     from pipelines.report import Report, ReportPaths

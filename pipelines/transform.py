@@ -15,7 +15,7 @@ import duckdb
 from catalogue import load_catalogue
 from pipelines.reference import load_reference_data
 from pipelines.warehouse import connect
-from unticket.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT = PROJECT_ROOT / "dbt"
 

@@ -23,7 +23,7 @@ from resolver.connectors.base import Directory
 from resolver.engine import RequestError
 from resolver.identity import OIDC, Credential, Scope, api_key_credential, has_scope
 from resolver.oidc import OidcVerifier, TokenError
-from unticket.settings import Settings
+from settings import Settings
 
 REALM = 'Bearer realm="unticket"'
 

@@ -35,7 +35,7 @@ from resolver.understanding import (
     yes_or_no,
 )
 from resolver.verification import CodesOnHoldError, OneTimeCodes
-from unticket.settings import Settings
+from settings import Settings
 from vocabulary import Channel
 
 PROACTIVE = Channel.PROACTIVE.value  # the channel of interactions the system starts itself

@@ -35,7 +35,7 @@ from resolver.playbooks import Connectors
 from resolver.routing import load_router
 from resolver.understanding import Understander
 from resolver.verification import Limits, OneTimeCodes
-from unticket.settings import Settings
+from settings import Settings
 
 DEFAULT_EMPLOYEES = 2000
 DEFAULT_SEED = 7

@@ -33,7 +33,7 @@ from resolver.identity import SIMULATION
 from resolver.proactive import Lockout, poll_lockouts
 from resolver.runtime import Runtime, build_runtime, create_enterprise
 from resolver.turn import Reply
-from unticket.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 EXPIRY_SWEEP = timedelta(minutes=10)
 _CODE_IN_BODY = re.compile(r"\b(\d{6})\b")

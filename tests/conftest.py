@@ -26,7 +26,7 @@ from resolver.events import read_events
 from resolver.identity import CLI, Credential
 from resolver.runtime import Runtime, build_runtime
 from resolver.turn import Reply
-from unticket.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 EMPLOYEES = 120

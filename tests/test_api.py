@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from resolver.api import background_work, create_app
 from resolver.connectors.embedded import LOCKOUT_THRESHOLD
 from resolver.runtime import Runtime
+from settings import PROJECT_ROOT
 from tests.conftest import api_key, bearer, events_of, make_runtime, make_settings
-from unticket.settings import PROJECT_ROOT
 
 
 def client_for(runtime: Runtime, *scopes: str) -> TestClient:

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from catalogue import CatalogueError, load_catalogue
-from unticket.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 CATALOGUE = PROJECT_ROOT / "data" / "catalogue"
 REQUIRED = {

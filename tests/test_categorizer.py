@@ -40,9 +40,9 @@ from pipelines.warehouse import connect
 from resolver.routing import Router, load_router
 from resolver.runtime import Runtime
 from resolver.simulation import run_simulation
+from settings import PROJECT_ROOT, Settings
 from tests.conftest import Chat, make_runtime, make_settings
 from unticket.cli import app
-from unticket.settings import PROJECT_ROOT, Settings
 
 JSM_MAPPING = PROJECT_ROOT / "data" / "mappings" / "jsm.yml"
 KAGGLE = (

@@ -12,9 +12,9 @@ from typer.testing import CliRunner, Result
 
 from pipelines.warehouse import connect
 from resolver.simulation import run_simulation
+from settings import Settings, get_settings
 from tests.conftest import OtherProcess
 from unticket.cli import app
-from unticket.settings import Settings, get_settings
 
 runner = CliRunner()
 
@@ -39,8 +39,8 @@ def test_every_command_has_help_with_an_example() -> None:
 
 
 def test_ask_answers_as_json(settings, monkeypatch) -> None:
+    from settings import get_settings
     from tests.conftest import make_runtime
-    from unticket.settings import get_settings
 
     make_runtime(settings).close()
     monkeypatch.setenv("UNTICKET_DATA_DIR", str(settings.data_dir))
@@ -54,8 +54,8 @@ def test_ask_answers_as_json(settings, monkeypatch) -> None:
 
 
 def test_simulate_refuses_to_mix_data_without_replace(settings, monkeypatch) -> None:
+    from settings import get_settings
     from tests.conftest import make_runtime
-    from unticket.settings import get_settings
 
     make_runtime(settings).close()
     monkeypatch.setenv("UNTICKET_DATA_DIR", str(settings.data_dir))
@@ -70,7 +70,7 @@ def test_simulate_refuses_to_mix_data_without_replace(settings, monkeypatch) -> 
 def test_sql_reads_the_warehouse_and_nothing_else(settings, monkeypatch, tmp_path) -> None:
     import duckdb
 
-    from unticket.settings import get_settings
+    from settings import get_settings
 
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(settings.warehouse_path)) as connection:

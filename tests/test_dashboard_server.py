@@ -19,7 +19,7 @@ from streamlit import net_util
 from streamlit.testing.v1.util import patch_config_options
 
 from dashboards import server
-from unticket.settings import Settings
+from settings import Settings
 
 SIGN_IN = {
     "oidc_issuer": "https://login.example.com/",

@@ -16,6 +16,7 @@ import duckdb
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from settings import Settings
 from tests.oidc import CLIENT_ID, CLIENT_SECRET, Provider, oidc_provider
 from tests.test_dashboards import employees, published_data_dir
 from tests.test_dashboards_browser import (
@@ -27,7 +28,6 @@ from tests.test_dashboards_browser import (
     free_port,
 )
 from tests.test_dashboards_browser import pytestmark as needs_chromium
-from unticket.settings import Settings
 
 pytestmark = needs_chromium
 

@@ -7,7 +7,7 @@ import time
 
 from pipelines.data_dir import clear_generated
 from pipelines.steps import lock_path, pipeline_lock
-from unticket.settings import Settings
+from settings import Settings
 
 
 def test_starting_over_waits_for_a_running_pipeline_and_keeps_its_lock(

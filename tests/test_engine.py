@@ -10,8 +10,8 @@ from resolver.connectors.embedded import password_matches
 from resolver.engine import InboundMessage, RequestError
 from resolver.identity import CLI
 from resolver.runtime import Runtime
+from settings import Settings
 from tests.conftest import NOW, Chat, events_of, make_runtime
-from unticket.settings import Settings
 
 
 def test_password_reset_verifies_then_resets_only_the_requesters_account(

@@ -16,8 +16,8 @@ import pytest
 from pipelines.orchestration import run_flow
 from pipelines.warehouse import connect
 from resolver.simulation import run_simulation
+from settings import Settings, get_settings
 from tests.conftest import make_settings
-from unticket.settings import Settings, get_settings
 
 READER = """
 import json, sys, time

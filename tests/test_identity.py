@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 from resolver.api import create_app
 from resolver.apikeys import RELOAD_SECONDS
 from resolver.runtime import Runtime
+from settings import Settings, get_settings
 from tests.conftest import Chat, api_key, bearer, events_of, make_runtime, make_settings
 from tests.oidc import CLIENT_ID, Provider, oidc_provider
 from unticket.cli import app as cli
-from unticket.settings import Settings, get_settings
 
 DOMAIN_ADMINS = "domain-admins"
 

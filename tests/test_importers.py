@@ -15,7 +15,7 @@ from pipelines.importers.csv_mapping import import_csv
 from pipelines.importers.roster import import_roster
 from pipelines.importers.servicenow import import_servicenow
 from pipelines.warehouse import connect
-from unticket.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures" / "importers"
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"

@@ -16,7 +16,7 @@ from pipelines import ingest
 from pipelines.ingest import STALE_AFTER_SECONDS, Segment, ingest_events
 from pipelines.warehouse import connect
 from resolver.events import EventLog, new_event
-from unticket.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 START = datetime(2026, 10, 5, 9, tzinfo=UTC)
 

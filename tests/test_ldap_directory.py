@@ -274,8 +274,8 @@ def test_settings_choose_the_ldap_directory_for_the_engine(
     from catalogue import cached_catalogue
     from resolver.connectors.configured import build_directory
     from resolver.connectors.embedded import EnterpriseStore
+    from settings import Settings
     from tests.slapd import GROUPS_DN, PEOPLE_DN, SERVICE_DN
-    from unticket.settings import Settings
 
     settings = Settings(
         data_dir=tmp_path,

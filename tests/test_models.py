@@ -6,7 +6,7 @@ import pytest
 from catalogue import cached_catalogue
 from models.entities import Alias, EntityExtractor
 from models.intents import train_intent_classifier
-from unticket.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from resolver.connectors.embedded import password_matches
 from resolver.runtime import Runtime
+from settings import Settings, get_settings
 from tests.conftest import Chat, events_of, make_runtime, make_settings
 from tests.stubs.sms_gateway import SmsGatewayStub
 from unticket.cli import app as cli
-from unticket.settings import Settings, get_settings
 
 CODE = re.compile(r"\b(\d{6})\b")
 TEMPORARY = re.compile(r"temporary password is (\S+) ")

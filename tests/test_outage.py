@@ -14,8 +14,8 @@ from resolver.identity import SLACK
 from resolver.outage import OutageDetector, poll_lock_path
 from resolver.runtime import Runtime
 from resolver.turn import Reply
+from settings import Settings
 from tests.conftest import NOW, OtherProcess, events_of
-from unticket.settings import Settings
 
 HISTORY_DAYS = 21
 VPN = "my vpn is not working"

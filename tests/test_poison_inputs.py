@@ -20,7 +20,7 @@ from pipelines import steps
 from pipelines.importers.common import ImportFailed
 from pipelines.importers.servicenow import import_servicenow
 from pipelines.warehouse import connect
-from unticket.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 SECRET = "root:$6$s3cr3tHash:19000:0:99999:7:::"
 INCIDENTS = "number,opened_at,priority\nINC1,2026-09-01 09:00,3\nINC2,2026-09-02 10:00,2\n"
@@ -169,7 +169,7 @@ RUNNING = """
 import sys
 from pathlib import Path
 from pipelines.steps import recorded_run
-from unticket.settings import Settings
+from settings import Settings
 with recorded_run("nightly", Settings(data_dir=Path(sys.argv[1]))):
     print("running", flush=True)
     sys.stdin.readline()  # until killed

@@ -18,7 +18,7 @@ from models.priorities import (
     issue_type_expr,
     what_if,
 )
-from unticket.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 AS_OF = datetime(2026, 6, 1)
 INTENTS = pl.DataFrame(

@@ -18,6 +18,7 @@ from resolver.events import format_time
 from resolver.identity import CLI
 from resolver.proactive import Lockout, find_new_lockouts, poll_lockouts, reach_out
 from resolver.runtime import Runtime
+from settings import Settings, get_settings
 from tests.conftest import NOW, Chat, events_of, make_runtime
 from tests.slapd import (
     PEOPLE,
@@ -30,7 +31,6 @@ from tests.slapd import (
     start_slapd,
 )
 from unticket.cli import app
-from unticket.settings import Settings, get_settings
 
 MAX_FAILURE = 3
 CODE = re.compile(r"\b(\d{6})\b")

@@ -28,8 +28,8 @@ from pipelines.quality import (
 from pipelines.transform import build_warehouse
 from pipelines.warehouse import connect
 from resolver.simulation import run_simulation
+from settings import PROJECT_ROOT, Settings
 from tests.conftest import make_settings
-from unticket.settings import PROJECT_ROOT, Settings
 
 JSM_MAPPING = PROJECT_ROOT / "data" / "mappings" / "jsm.yml"
 CATEGORIES = ("VPN", "Password reset", "Email", "Printer", "Hardware", "Request access")

@@ -16,10 +16,10 @@ from resolver.connectors.queued import QueuedTicket, QueuedTicketing
 from resolver.connectors.servicenow import ServiceNowTicketing, servicenow_auth
 from resolver.events import format_time
 from resolver.runtime import Runtime
+from settings import Settings
 from tests.conftest import NOW, Chat, events_of
 from tests.stubs.jira import JiraStub
 from tests.stubs.servicenow import ServiceNowStub
-from unticket.settings import Settings
 
 CONTEXT = "Requester: E000007\nConversation (secrets redacted):\nemployee: the printer ate my badge"
 

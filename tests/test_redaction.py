@@ -7,9 +7,9 @@ import pytest
 
 from redaction import MASK, redact, redact_code, redact_user_ref
 from resolver.runtime import Runtime
+from settings import Settings
 from tests.conftest import Chat, events_of
 from tests.redaction_corpus import ordinary_requests, secret_messages
-from unticket.settings import Settings
 
 
 def test_the_corpora_are_broad_enough() -> None:

@@ -36,11 +36,11 @@ from pipelines.report import (
     write_report,
 )
 from pipelines.warehouse import connect
+from settings import Settings, get_settings
 from tests.conftest import build_published_warehouse, make_settings
 from tests.hostile import PHISHING, live_plotly_markup, strings
 from tests.stubs.slack_webhook import PATH, SlackWebhookStub, shape_problems
 from unticket.cli import app
-from unticket.settings import Settings, get_settings
 
 # Data from Monday 24 Aug to Sunday 4 Oct 2026 (UTC: from the evening of 23 Aug).
 FIRST_DAY = date(2026, 8, 24)

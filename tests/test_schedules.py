@@ -29,7 +29,7 @@ from pipelines.flows import FLOWS, SCHEDULES, TIMEZONE
 from pipelines.orchestration import local_server
 from resolver.events import EventLog, new_event
 from resolver.runtime import create_enterprise
-from unticket.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 FIRES_WITHIN_SECONDS = 150  # the next minute boundary, plus start-up and the run itself
 EVENTS = 40
@@ -161,7 +161,7 @@ def test_a_served_schedule_fires_and_its_run_is_recorded(
     serve = (
         "from pipelines.flows import Schedule\n"
         "from pipelines.orchestration import configure_prefect, serve_schedules\n"
-        "from unticket.settings import get_settings\n"
+        "from settings import get_settings\n"
         "configure_prefect(get_settings())\n"
         "serve_schedules([Schedule('ingest', '* * * * *', 'every minute')])\n"
     )

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from unticket.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 
 def test_defaults_live_under_the_project(monkeypatch) -> None:

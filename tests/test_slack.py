@@ -19,9 +19,9 @@ from pydantic import SecretStr
 from resolver.api import create_app
 from resolver.channels.slack import APPROVE, DENY, FIXED, plain_text, slack_router
 from resolver.runtime import Runtime
+from settings import Settings
 from tests.conftest import Chat, events_of
 from tests.stubs.slack_api import SlackApiStub
-from unticket.settings import Settings
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"

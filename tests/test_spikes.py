@@ -20,8 +20,8 @@ from models.spikes import (
     interaction_counts,
     spike_episodes,
 )
+from settings import PROJECT_ROOT, Settings
 from tests.conftest import build_published_warehouse, make_settings
-from unticket.settings import PROJECT_ROOT, Settings
 
 START = datetime(2026, 9, 7)  # a Monday
 WEEKS = 6

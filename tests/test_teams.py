@@ -21,9 +21,9 @@ from fastapi.testclient import TestClient
 from resolver.api import create_app
 from resolver.channels.teams import plain_text, teams_router
 from resolver.runtime import Runtime
+from settings import Settings
 from tests.conftest import Chat, events_of
 from tests.stubs.bot_connector import BotFrameworkStub
-from unticket.settings import Settings
 
 APP_ID = "3f5c2a9e-6d41-4a8b-9c1e-7b2d0e4f8a61"
 PASSWORD = "app-password-never-logged-5Yq~"

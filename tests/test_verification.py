@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from resolver.identity import SLACK
 from resolver.runtime import Runtime
+from settings import Settings
 from tests.conftest import Chat, events_of
-from unticket.settings import Settings
 
 
 def codes_sent(runtime: Runtime, employee: str) -> list[str]:

@@ -10,7 +10,7 @@ import sys
 
 import yaml
 
-from unticket.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 from vocabulary import (
     FILED,
     RECORDED_OUTCOMES,

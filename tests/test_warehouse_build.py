@@ -24,8 +24,8 @@ from pipelines.transform import (
 )
 from pipelines.warehouse import connect
 from resolver.simulation import run_simulation
+from settings import PROJECT_ROOT, Settings
 from tests.conftest import build_published_warehouse, make_settings
-from unticket.settings import PROJECT_ROOT, Settings
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_rebuilding_is_safe_and_docs_generate(built: Settings) -> None:
 def test_every_mart_column_is_documented(built: Settings) -> None:
     import yaml
 
-    from unticket.settings import PROJECT_ROOT
+    from settings import PROJECT_ROOT
 
     docs = yaml.safe_load((PROJECT_ROOT / "dbt" / "models" / "marts" / "_marts.yml").read_text())
     documented = {

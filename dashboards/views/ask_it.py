@@ -6,7 +6,7 @@ import streamlit as st
 from dashboards import access, assistant, ui
 from resolver.engine import RequestError
 from resolver.identity import DEMO, OIDC
-from unticket.settings import get_settings
+from settings import get_settings
 
 
 def show(message: dict[str, str]) -> None:

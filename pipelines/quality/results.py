@@ -14,7 +14,7 @@ import duckdb
 from pipelines.quality.checks import CRITICAL, WARNING, Severity
 
 if TYPE_CHECKING:
-    from unticket.settings import Settings
+    from settings import Settings
 
 SITE_NAME = "unticket"  # the one Data Docs site of each GX context
 

@@ -13,7 +13,7 @@ from resolver.connectors.embedded import (
     EmbeddedTicketing,
     EnterpriseStore,
 )
-from unticket.settings import Settings
+from settings import Settings
 
 NO_NOTIFIER = (
     "a real directory needs a way to reach people with codes and temporary passwords: set "

@@ -12,8 +12,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from settings import get_settings
 from unticket.cli.common import console, err, fail, open_runtime, recorded_command
-from unticket.settings import get_settings
 
 if TYPE_CHECKING:
     import duckdb

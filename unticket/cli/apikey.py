@@ -16,8 +16,8 @@ from rich.table import Table
 
 from resolver.apikeys import ApiKeyError, ApiKeys
 from resolver.identity import SCOPE_HELP, SCOPES
+from settings import get_settings
 from unticket.cli.common import console, err, fail
-from unticket.settings import get_settings
 
 app = typer.Typer(
     help="API keys for integrations calling the HTTP API (scopes: "

@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from settings import get_settings
 from unticket.cli.common import As, console, count, err, fail, open_runtime
-from unticket.settings import get_settings
 
 app = typer.Typer()
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from pipelines.steps import PipelineRun
     from resolver.runtime import Runtime
-    from unticket.settings import Settings
+    from settings import Settings
 
 console = Console()
 err = Console(stderr=True)
@@ -33,7 +33,7 @@ def open_runtime(settings: Settings | None = None) -> Runtime:
     exit with what is wrong in the configuration."""
     from resolver.connectors.configured import ConfigurationError
     from resolver.runtime import build_runtime
-    from unticket.settings import get_settings
+    from settings import get_settings
 
     try:
         return build_runtime(settings or get_settings())

@@ -9,8 +9,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from settings import Settings, get_settings
 from unticket.cli.common import console, err, fail
-from unticket.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from resolver.simulation import SimulationSummary

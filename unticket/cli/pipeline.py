@@ -8,8 +8,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from settings import Settings, get_settings
 from unticket.cli.common import console, err, fail
-from unticket.settings import Settings, get_settings
 
 app = typer.Typer(
     help="Run the Prefect pipelines once, or serve them on their schedules.", no_args_is_help=True

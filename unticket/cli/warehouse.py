@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
+from settings import get_settings
 from unticket.cli.common import console, err, recorded_command
-from unticket.settings import get_settings
 
 if TYPE_CHECKING:
     import duckdb
