@@ -53,3 +53,8 @@ def rate_columns(*keys: str) -> str:
     """SQL select-list items computing the rates `keys` over the selected rows, each named by
     its key."""
     return ",\n    ".join(f"{rate(key).over_rows()} as {key}" for key in keys)
+
+
+def rate_labels() -> dict[str, str]:
+    """Every KPI rate's label by its key: how charts and tables name a rate."""
+    return {key: definition.label for key, definition in rates().items()}

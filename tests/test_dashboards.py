@@ -22,8 +22,9 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 from typer.testing import CliRunner
 
+import charts
 from catalogue import load_catalogue
-from dashboards import access, charts, filters, queries, ui
+from dashboards import access, filters, queries, ui
 from dashboards.queries import published
 from models.pipeline import JUST_AFTER, SEED, occurrences, train_and_score, write_mart
 from models.priorities import (

@@ -665,6 +665,33 @@ def test_every_consumer_reads_each_rate_from_its_one_definition(cli_env, warehou
         assert row["strict_deflection_rate"] == pytest.approx(by_definition)
 
 
+def _drawn(html: str, div_id: str) -> list[dict[str, Any]]:
+    """The traces the report page draws in one chart's div (the data of its `Plotly.newPlot`)."""
+    call = re.search(rf'Plotly\.newPlot\(\s*"{div_id}",\s*', html)
+    assert call, div_id
+    return json.JSONDecoder().raw_decode(html, call.end())[0]
+
+
+def test_the_report_and_the_dashboards_draw_a_figure_with_one_builder(cli_env, warehouse) -> None:
+    import charts
+    from dashboards import queries
+
+    built = build_report(warehouse, "week", AS_OF)
+    html = render_html(built)
+    period = queries.Filters(built.start, built.end)
+    by_intent = queries.deflection(period).by_intent
+    speed = queries.resolution_speed(period, "intent").percentiles
+    ranking = queries.priorities(period)
+    dashboards = {
+        "chart-intent": charts.deflection_chart(by_intent, "intent"),
+        "chart-speed": charts.percentiles_chart(speed, "intent"),
+        "chart-priorities": charts.priorities_chart(ranking.rows, ranking.source),
+    }
+    for div_id, figure in dashboards.items():
+        expected = json.loads(figure.to_json())["data"]
+        assert _drawn(html, div_id) == expected, div_id
+
+
 @pytest.mark.parametrize(
     ("mart", "grain"),
     [

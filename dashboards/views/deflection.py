@@ -3,8 +3,10 @@ beside it, false deflections and re-contacts, and the interactions behind the fi
 
 import streamlit as st
 
-from dashboards import charts, queries, ui
+import charts
+from dashboards import queries, ui
 from dashboards.filters import sidebar
+from pipelines.metrics import rate_labels
 from vocabulary import RECORDED_OUTCOMES
 
 OUTCOMES = [outcome.value for outcome in RECORDED_OUTCOMES]
@@ -36,7 +38,11 @@ st.caption(
     "(resolved + escalations the bot could have handled). Lenient counts everything not "
     "escalated, abandoned included: never a headline."
 )
-ui.chart(charts.definitions_chart(data.definitions), data.definitions, "deflection-definitions")
+ui.chart(
+    charts.definitions_chart(data.definitions, rate_labels()),
+    data.definitions,
+    "deflection-definitions",
+)
 
 st.subheader("False deflections and re-contacts")
 st.caption("A false deflection is a resolution without a ticket followed by a re-contact.")

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 import polars as pl
 import streamlit as st
 
-from dashboards import charts, queries, ui
+import charts
+from dashboards import queries, ui
 from pipelines.report import format_value
 
 st.title("Pipeline and data health")

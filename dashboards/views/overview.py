@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from dashboards import charts, queries, ui
+import charts
+from dashboards import queries, ui
 from dashboards.filters import sidebar
+from pipelines.metrics import rate_labels
 
 filters = sidebar()
 st.title("Overview")
@@ -22,7 +24,7 @@ left, right = st.columns(2)
 with left:
     ui.chart(charts.volume_chart(trend), trend, "interactions-per-day")
 with right:
-    ui.chart(charts.rates_chart(trend), trend, "rates-per-day")
+    ui.chart(charts.rates_chart(trend, rate_labels()), trend, "rates-per-day")
 ui.chart(charts.savings_chart(trend), trend, "savings-per-day")
 
 if acted is not None:

@@ -4,7 +4,8 @@ for an issue type and an automation rate."""
 import polars as pl
 import streamlit as st
 
-from dashboards import charts, queries, ui
+import charts
+from dashboards import queries, ui
 from dashboards.filters import sidebar
 from models.priorities import PRIORITY_COLUMNS, what_if
 from pipelines.report import format_value
@@ -21,12 +22,10 @@ if ranking.source == "automation_model":
         "Score = expected hours saved per month if automated = forecast monthly volume × "
         "predicted lost hours per occurrence × automatability; cost = hours × loaded hourly cost."
     )
-    value, title = "expected_hours_saved_per_month", "Expected hours saved per month"
     rows = rows.select(PRIORITY_COLUMNS)  # the mart's declared columns, the score's inputs
 else:
     ui.empty(f"{ranking.note} For the model's ranking and the what-if, {ui.RUN_PIPELINE}.")
-    value, title = "lost_hours", "Lost hours in the period"
-ui.chart(charts.ranking_chart(rows, value, "issue_type", title), rows, "automation-priorities")
+ui.chart(charts.priorities_chart(rows, ranking.source), rows, "automation-priorities")
 ui.table(rows, "automation-priorities-table", downloadable=False)
 
 if ranking.source == "automation_model":

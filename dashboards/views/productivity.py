@@ -3,7 +3,8 @@ concentrated lost time is (the Pareto curve)."""
 
 import streamlit as st
 
-from dashboards import charts, queries, ui
+import charts
+from dashboards import queries, ui
 from dashboards.filters import sidebar
 from pipelines.report import format_value
 

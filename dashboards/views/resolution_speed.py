@@ -3,7 +3,8 @@ each intent against its pre-automation baseline."""
 
 import streamlit as st
 
-from dashboards import charts, queries, ui
+import charts
+from dashboards import queries, ui
 from dashboards.filters import sidebar
 
 filters = sidebar()

@@ -4,7 +4,8 @@ not understand, draft knowledge articles, and spikes."""
 import polars as pl
 import streamlit as st
 
-from dashboards import charts, queries, ui
+import charts
+from dashboards import queries, ui
 from dashboards.filters import sidebar
 
 DRAFTS_SHOWN = 5

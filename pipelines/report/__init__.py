@@ -8,22 +8,14 @@ automate next, and the data-quality status. Charts are plotly figures; plotly.js
 so the file opens offline. When a Slack incoming webhook is configured, a short summary is posted.
 
 One module per job: `periods` (bounds, labels, the default as-of day), `figures` (the KPI table
-and the report's SQL over the marts), `build` (`Report`, `build_report`), `formatting`, `charts`
-(plotly figures, `inert_figure`), `html` (`render_html`), `files` (the JSON summary,
-`write_report`) and `slack` (the Slack summary and its delivery). Everything is importable from
-`pipelines.report` itself.
+and the report's SQL over the marts), `build` (`Report`, `build_report`), `formatting`, `html`
+(`render_html`; its charts come from the `charts` package the dashboards draw with), `files`
+(the JSON summary, `write_report`) and `slack` (the Slack summary and its delivery). Everything
+is importable from `pipelines.report` itself.
 """
 
 from pipelines.kpis import deflection_by
 from pipelines.report.build import Report, build_report
-from pipelines.report.charts import (
-    TRACE_TEXTS,
-    deflection_chart,
-    inert_figure,
-    priorities_chart,
-    savings_chart,
-    speed_chart,
-)
 from pipelines.report.figures import (
     DQ_FAILURES_SQL,
     DQ_LATEST_SQL,
@@ -74,7 +66,6 @@ __all__ = [
     "SPEED_SQL",
     "TEMPLATES",
     "TOP_PRIORITIES",
-    "TRACE_TEXTS",
     "DeliveryError",
     "Kpi",
     "Period",
@@ -89,23 +80,18 @@ __all__ = [
     "data_span",
     "default_as_of",
     "deflection_by",
-    "deflection_chart",
     "format_change",
     "format_value",
     "headline_rows",
-    "inert_figure",
     "period_bounds",
     "period_label",
     "post_to_slack",
-    "priorities_chart",
     "rate_kpi",
     "render_html",
     "report_summary",
     "resolution_speed",
     "savings_by_intent",
-    "savings_chart",
     "slack_message",
-    "speed_chart",
     "summarise",
     "summarise_periods",
     "table_exists",

@@ -3,15 +3,18 @@ plotly.js is inlined once, so the file opens offline."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
+import polars as pl
+import polars.selectors as cs
 from jinja2 import Environment, FileSystemLoader
 from plotly.offline import get_plotlyjs
 
+import charts
 from pipelines.report.build import Report
-from pipelines.report.charts import deflection_chart, priorities_chart, savings_chart, speed_chart
 from pipelines.report.formatting import change_tone, format_change, format_value
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -68,20 +71,27 @@ def _figure_html(figure: go.Figure, div_id: str) -> str:
     )
 
 
+def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """The report's rows as the DataFrame a chart takes, decimals as floats."""
+    return pl.DataFrame(rows, infer_schema_length=None).with_columns(cs.decimal().cast(pl.Float64))
+
+
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML page: plotly.js inlined, no network needed."""
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     environment.filters["fmt"] = format_value
-    charts = {
-        "intent": (report.deflection_by_intent, lambda r: deflection_chart(r, "intent")),
-        "channel": (report.deflection_by_channel, lambda r: deflection_chart(r, "channel")),
-        "speed": (report.resolution_speed, speed_chart),
-        "savings": (report.savings_by_intent, savings_chart),
-        "priorities": (report.priorities.rows, lambda _: priorities_chart(report.priorities)),
+    speed_by_intent = [row for row in report.resolution_speed if not row["is_total"]]
+    priorities = report.priorities
+    figures: dict[str, tuple[list[dict[str, Any]], Callable[[pl.DataFrame], go.Figure]]] = {
+        "intent": (report.deflection_by_intent, lambda f: charts.deflection_chart(f, "intent")),
+        "channel": (report.deflection_by_channel, lambda f: charts.deflection_chart(f, "channel")),
+        "speed": (speed_by_intent, lambda f: charts.percentiles_chart(f, "intent")),
+        "savings": (report.savings_by_intent, lambda f: charts.impact_chart(f, "intent")),
+        "priorities": (priorities.rows, lambda f: charts.priorities_chart(f, priorities.source)),
     }
     rendered = {
-        name: _figure_html(chart(rows), f"chart-{name}") if rows else None
-        for name, (rows, chart) in charts.items()
+        name: _figure_html(chart(_frame(rows)), f"chart-{name}") if rows else None
+        for name, (rows, chart) in figures.items()
     }
     return environment.get_template("report.html").render(
         report=report,

@@ -1,61 +1,26 @@
-"""The dashboards' charts: each function takes a query's DataFrame and returns a plotly figure.
+"""The KPI figures: volume, deflection, resolution speed, productivity impact and priorities.
 
-Rates are fractions shown as percentages; durations are hours. No function queries anything.
-Labels may be what employees wrote: every text a figure draws is escaped (`inert_figure`), so
-plotly shows tags such as `<a href>` as typed instead of drawing links.
+Each function takes a DataFrame of the figure's rows (a dashboards query's or the report's) and
+returns a plotly figure; no function queries anything. Rates are fractions shown as
+percentages, durations hours.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import plotly.graph_objects as go
 import polars as pl
 
-from pipelines.report import inert_figure
+from charts.style import COLORS, OUTCOME_COLORS, bar_height, styled
 
-COLORS = {
-    "primary": "#2a9d8f",
-    "secondary": "#8ab17d",
-    "dark": "#264653",
-    "warm": "#f4a261",
-    "alert": "#e76f51",
-    "muted": "#adb5bd",
-}
-OUTCOME_COLORS = {
-    "auto_resolved": COLORS["primary"],
-    "answered": COLORS["secondary"],
-    "escalated": COLORS["alert"],
-    "abandoned": COLORS["muted"],
-    "unrecognized": COLORS["warm"],
-}
-STATUS_COLORS = {
-    "succeeded": COLORS["primary"],
-    "not_published": COLORS["warm"],
-    "failed": COLORS["alert"],
-    "running": COLORS["muted"],
-}
-DEFINITIONS = (
-    ("strict_deflection_rate", "strict (the headline)", COLORS["dark"], 4),
-    ("ai_ran_or_positive_rate", "ServiceNow-style: AI ran or positive", COLORS["primary"], 2),
-    ("bot_effectiveness_rate", "Moveworks-style: bot effectiveness", COLORS["secondary"], 2),
-    ("lenient_deflection_rate", "lenient: not escalated (never a headline)", COLORS["muted"], 2),
+# The four deflection definitions as drawn side by side: strict, the headline, boldest.
+DEFINITION_LINES = (
+    ("strict_deflection_rate", COLORS["dark"], 4),
+    ("ai_ran_or_positive_rate", COLORS["primary"], 2),
+    ("bot_effectiveness_rate", COLORS["secondary"], 2),
+    ("lenient_deflection_rate", COLORS["muted"], 2),
 )
-
-
-def _style(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
-    """The dashboards' look: white, compact, legend below; every text shown as typed."""
-    figure.update_layout(
-        title=title,
-        template="plotly_white",
-        height=height,
-        margin={"l": 10, "r": 10, "t": 50, "b": 30},
-        legend={"orientation": "h", "y": -0.2},
-    )
-    return inert_figure(figure)
-
-
-def _bar_height(rows: int) -> int:
-    """Tall enough for one horizontal bar per row."""
-    return max(260, 90 + 26 * rows)
 
 
 def volume_chart(trend: pl.DataFrame) -> go.Figure:
@@ -77,25 +42,29 @@ def volume_chart(trend: pl.DataFrame) -> go.Figure:
         ]
     )
     figure.update_layout(barmode="overlay")
-    return _style(figure, "Interactions per day")
+    return styled(figure, "Interactions per day")
 
 
-def rates_chart(trend: pl.DataFrame) -> go.Figure:
-    """Strict deflection and auto-resolution rates per day."""
+def rates_chart(trend: pl.DataFrame, labels: Mapping[str, str]) -> go.Figure:
+    """Strict deflection and auto-resolution rates per day, named by `labels` (rate → label)."""
     series = (
-        ("strict_deflection_rate", "strict deflection rate", COLORS["dark"]),
-        ("auto_resolution_rate", "auto-resolution rate", COLORS["primary"]),
+        ("strict_deflection_rate", COLORS["dark"]),
+        ("auto_resolution_rate", COLORS["primary"]),
     )
     figure = go.Figure(
         [
             go.Scatter(
-                x=trend["day"], y=trend[key], name=name, mode="lines+markers", line={"color": color}
+                x=trend["day"],
+                y=trend[key],
+                name=labels[key],
+                mode="lines+markers",
+                line={"color": color},
             )
-            for key, name, color in series
+            for key, color in series
         ]
     )
     figure.update_yaxes(tickformat=".0%", range=[0, 1])
-    return _style(figure, "Deflection (strict) and auto-resolution per day")
+    return styled(figure, "Deflection (strict) and auto-resolution per day")
 
 
 def savings_chart(trend: pl.DataFrame) -> go.Figure:
@@ -110,7 +79,7 @@ def savings_chart(trend: pl.DataFrame) -> go.Figure:
     )
     figure = go.Figure(bar)
     figure.update_yaxes(title="hours saved")
-    return _style(figure, "Employee hours saved per day (baseline lost time − actual)")
+    return styled(figure, "Employee hours saved per day (baseline lost time − actual)")
 
 
 def deflection_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
@@ -120,33 +89,34 @@ def deflection_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
         x=rates,
         y=frame[dimension],
         orientation="h",
-        text=[f"{rate:.0%} of {n:,}" for rate, n in zip(rates, support, strict=True)],
+        text=[f"{rate:.0%} of {n:,.0f}" for rate, n in zip(rates, support, strict=True)],
         textposition="auto",
         marker_color=COLORS["primary"],
     )
     figure = go.Figure(bar)
     figure.update_xaxes(tickformat=".0%", range=[0, 1])
     figure.update_yaxes(autorange="reversed", automargin=True)
-    return _style(figure, f"Strict deflection rate by {dimension}", _bar_height(frame.height))
+    return styled(figure, f"Strict deflection rate by {dimension}", bar_height(frame.height))
 
 
-def definitions_chart(frame: pl.DataFrame) -> go.Figure:
-    """The four deflection definitions by week; strict is drawn boldest."""
+def definitions_chart(frame: pl.DataFrame, labels: Mapping[str, str]) -> go.Figure:
+    """The four deflection definitions by week, named by `labels` (rate → label); strict is
+    drawn boldest."""
     figure = go.Figure(
         [
             go.Scatter(
                 x=frame["week"],
                 y=frame[key],
-                name=name,
+                name=labels[key],
                 mode="lines+markers",
                 line={"color": color, "width": width},
             )
-            for key, name, color, width in DEFINITIONS
+            for key, color, width in DEFINITION_LINES
         ]
     )
     figure.update_yaxes(tickformat=".0%", range=[0, 1])
     figure.update_xaxes(title="week (Monday)")
-    return _style(figure, "Deflection under four definitions, by week")
+    return styled(figure, "Deflection under four definitions, by week")
 
 
 def false_deflection_chart(frame: pl.DataFrame) -> go.Figure:
@@ -172,7 +142,7 @@ def false_deflection_chart(frame: pl.DataFrame) -> go.Figure:
     figure.update_layout(barmode="group")
     figure.update_yaxes(autorange="reversed", automargin=True)
     title = "False deflections and re-contacts by intent"
-    return _style(figure, title, _bar_height(2 * frame.height))
+    return styled(figure, title, bar_height(2 * frame.height))
 
 
 def distribution_chart(frame: pl.DataFrame, buckets: list[str]) -> go.Figure:
@@ -190,7 +160,7 @@ def distribution_chart(frame: pl.DataFrame, buckets: list[str]) -> go.Figure:
     )
     figure.update_layout(barmode="stack")
     figure.update_xaxes(categoryorder="array", categoryarray=buckets, title="time to resolution")
-    return _style(figure, "How long resolution took (calendar time)")
+    return styled(figure, "How long resolution took (calendar time)")
 
 
 def percentiles_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
@@ -210,8 +180,8 @@ def percentiles_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
     figure.update_layout(barmode="group")
     figure.update_xaxes(title="working hours to resolution")
     figure.update_yaxes(autorange="reversed", automargin=True)
-    height = _bar_height(len(series) * frame.height)
-    return _style(figure, f"p50 and p90 time to resolution by {dimension}", height)
+    height = bar_height(len(series) * frame.height)
+    return styled(figure, f"p50 and p90 time to resolution by {dimension}", height)
 
 
 def impact_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
@@ -241,7 +211,7 @@ def impact_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
     figure.update_layout(barmode="group")
     figure.update_yaxes(autorange="reversed", automargin=True)
     title = f"Lost and saved employee hours by {dimension}"
-    return _style(figure, title, _bar_height(2 * frame.height))
+    return styled(figure, title, bar_height(2 * frame.height))
 
 
 def impact_heatmap(frame: pl.DataFrame) -> go.Figure:
@@ -257,7 +227,7 @@ def impact_heatmap(frame: pl.DataFrame) -> go.Figure:
     )
     figure = go.Figure(heatmap)
     figure.update_yaxes(automargin=True)
-    return _style(figure, "Lost hours by department and intent", _bar_height(matrix.height))
+    return styled(figure, "Lost hours by department and intent", bar_height(matrix.height))
 
 
 def pareto_chart(frame: pl.DataFrame, level: str) -> go.Figure:
@@ -286,7 +256,7 @@ def pareto_chart(frame: pl.DataFrame, level: str) -> go.Figure:
     figure.add_vline(x=share, line_dash="dot", line_color=COLORS["alert"])
     figure.update_xaxes(tickformat=".0%", range=[0, 1], title=f"share of {label}, largest first")
     figure.update_yaxes(tickformat=".0%", range=[0, 1.02], title="share of lost time")
-    return _style(figure, f"Impact concentration by {label.removesuffix('s')}", 420)
+    return styled(figure, f"Impact concentration by {label.removesuffix('s')}", 420)
 
 
 def ranking_chart(frame: pl.DataFrame, value: str, label: str, title: str) -> go.Figure:
@@ -299,50 +269,14 @@ def ranking_chart(frame: pl.DataFrame, value: str, label: str, title: str) -> go
     )
     figure = go.Figure(bar)
     figure.update_yaxes(autorange="reversed", automargin=True)
-    return _style(figure, title, _bar_height(frame.height))
+    return styled(figure, title, bar_height(frame.height))
 
 
-def runs_chart(runs: pl.DataFrame) -> go.Figure:
-    """Duration of each pipeline run over time, coloured by status."""
-    figure = go.Figure(
-        [
-            go.Scatter(
-                x=part["started_at"],
-                y=part["duration_seconds"],
-                mode="markers",
-                name=status,
-                marker={"size": 11, "color": STATUS_COLORS.get(status)},
-                customdata=part["flow"],
-                hovertemplate="%{customdata} at %{x}: %{y:,.1f} s<extra></extra>",
-            )
-            for (status,), part in runs.group_by("status", maintain_order=True)
-        ]
-    )
-    figure.update_yaxes(title="seconds", rangemode="tozero")
-    return _style(figure, "Pipeline runs: duration and status")
-
-
-def quality_chart(results: pl.DataFrame) -> go.Figure:
-    """Expectations of the latest data-quality run by suite: passed, warnings, critical."""
-    counted = (
-        results.with_columns(
-            pl.when(pl.col("success"))
-            .then(pl.lit("passed"))
-            .when(pl.col("severity") == "warning")
-            .then(pl.lit("warning"))
-            .otherwise(pl.lit("critical"))
-            .alias("result")
-        )
-        .group_by("suite", "result")
-        .len()
-    )
-    colors = {"passed": COLORS["primary"], "warning": COLORS["warm"], "critical": COLORS["alert"]}
-    figure = go.Figure(
-        [
-            go.Bar(x=part["suite"], y=part["len"], name=result, marker_color=colors[result])
-            for result in colors
-            if not (part := counted.filter(pl.col("result") == result)).is_empty()
-        ]
-    )
-    figure.update_layout(barmode="stack")
-    return _style(figure, "Latest data-quality run: expectations by suite")
+def priorities_chart(rows: pl.DataFrame, source: str) -> go.Figure:
+    """What to automate next, by the measure the ranking comes from: the automation model's
+    expected hours saved per month, or (until the model has run) the period's lost hours."""
+    if source == "automation_model":
+        value, title = "expected_hours_saved_per_month", "Expected hours saved per month"
+    else:
+        value, title = "lost_hours", "Lost hours in the period (not yet the automation model)"
+    return ranking_chart(rows, value, "issue_type", title)
