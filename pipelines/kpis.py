@@ -8,7 +8,52 @@ from typing import Any
 
 import duckdb
 
-from pipelines.metrics import rate_columns
+from pipelines.metrics import rate, rate_columns
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """How one KPI is labelled, formatted and judged (`better`: higher, lower or neutral)."""
+
+    key: str
+    label: str
+    unit: str
+    better: str
+    headline: bool = True
+
+
+def rate_kpi(key: str, headline: bool = True) -> Kpi:
+    """A KPI rate as the dbt project defines it (label, and which way is better)."""
+    definition = rate(key)
+    return Kpi(key, definition.label, "rate", definition.better, headline)
+
+
+# The KPIs a period is summarised by, in the order an IT leader reads them: the report's table
+# and the dashboards' tiles (those with `headline`), compared with the period before.
+KPIS: tuple[Kpi, ...] = (
+    Kpi("interactions", "Interactions", "count", "neutral"),
+    rate_kpi("strict_deflection_rate"),
+    rate_kpi("auto_resolution_rate"),
+    Kpi("median_minutes_to_resolution", "Median time to resolution", "minutes", "lower"),
+    Kpi("hours_saved", "Employee hours saved", "hours", "higher"),
+    Kpi("cost_saved_usd", "Cost saved", "usd", "higher"),
+    rate_kpi("false_deflection_rate"),
+    Kpi("escalations", "Escalations", "count", "lower"),
+    Kpi("support_interactions", "Support interactions", "count", "neutral", headline=False),
+    rate_kpi("escalation_rate", headline=False),
+)
+# `unticket kpis`: every figure of the `Headline` over all time.
+ALL_TIME_KPIS: tuple[Kpi, ...] = (
+    *KPIS,
+    rate_kpi("lenient_deflection_rate", headline=False),
+    Kpi(
+        "tickets_share_driving_80pct",
+        "Share of tickets causing 80 % of lost time",
+        "share",
+        "lower",
+        headline=False,
+    ),
+)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from resolver.known_outages import KnownOutages
 from resolver.playbooks import Connectors, PlaybookRunner
 from resolver.recorder import Recorder
 from resolver.turn import RequestError, Turn
-from vocabulary import FILED, SERVICE_DESK, TicketStatus
+from vocabulary import FILED, FINISHED_TICKET_STATUSES, SERVICE_DESK
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class ServiceDesk:
         now = now or datetime.now(UTC)
         with self.recorder.durably():
             ticket = self.connectors.ticketing.set_status(ticket_id, status, now)
-            if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+            if status in FINISHED_TICKET_STATUSES:
                 self.outages.end_for_ticket({ticket_id, ticket.ticket_id}, now)
             event = self._status_event(
                 now, ticket.interaction_id, ticket.requester_id, ticket.ticket_id, status

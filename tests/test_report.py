@@ -26,6 +26,7 @@ from pipelines.report import (
     compare,
     default_as_of,
     format_change,
+    format_value,
     period_bounds,
     period_label,
     post_to_slack,
@@ -663,6 +664,21 @@ def test_every_consumer_reads_each_rate_from_its_one_definition(cli_env, warehou
             [row["intent"], start, end],
         ).fetchone()[0]
         assert row["strict_deflection_rate"] == pytest.approx(by_definition)
+
+
+def test_kpis_prints_every_headline_figure_as_the_report_names_and_formats_it(
+    cli_env, warehouse
+) -> None:
+    from pipelines.kpis import ALL_TIME_KPIS, headline
+
+    result = runner.invoke(app, ["kpis"])
+    assert result.exit_code == 0, result.output
+    figures = headline(warehouse)
+    lines = {line.strip("│ ").split("│")[0].strip(): line for line in result.output.splitlines()}
+    for kpi in ALL_TIME_KPIS:
+        assert kpi.label in lines, kpi.label
+        assert format_value(getattr(figures, kpi.key), kpi.unit) in lines[kpi.label], kpi.key
+    assert "Deflection rate (strict)" in lines  # the label `vars.kpi_rates` gives it
 
 
 def _drawn(html: str, div_id: str) -> list[dict[str, Any]]:

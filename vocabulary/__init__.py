@@ -64,6 +64,10 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"  # finished (also cancelled or declined)
 
 
+# A ticket is finished once resolved or closed: it leaves the service desk's open queue.
+FINISHED_TICKET_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
+
+
 # Not a ticket status: the `status` of the `ticket_status_changed` event written when a ticket
 # queued while the ITSM was unreachable has been filed in it (its `ticket_id` the ITSM's id,
 # `provisional_ticket_id` the `Q-…` id it had until then). The ticket itself is `new` there.
@@ -95,6 +99,7 @@ class EventType(StrEnum):
 
 __all__ = [
     "FILED",
+    "FINISHED_TICKET_STATUSES",
     "RECORDED_OUTCOMES",
     "SERVICE_DESK",
     "Channel",

@@ -7,48 +7,16 @@ warehouse directly, through a short-lived read-only connection.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 import duckdb
 
-from pipelines.kpis import headlines
-from pipelines.metrics import rate
+from pipelines.kpis import KPIS, headlines
 
 TOP_PRIORITIES = 10
-
-
-@dataclass(frozen=True)
-class Kpi:
-    """How one KPI is labelled, formatted and judged (`better`: higher, lower or neutral)."""
-
-    key: str
-    label: str
-    unit: str
-    better: str
-    headline: bool = True
-
-
-def rate_kpi(key: str, headline: bool = True) -> Kpi:
-    """A KPI rate as the dbt project defines it (label, and which way is better)."""
-    definition = rate(key)
-    return Kpi(key, definition.label, "rate", definition.better, headline)
-
-
-KPIS: tuple[Kpi, ...] = (
-    Kpi("interactions", "Interactions", "count", "neutral"),
-    rate_kpi("strict_deflection_rate"),
-    rate_kpi("auto_resolution_rate"),
-    Kpi("median_minutes_to_resolution", "Median time to resolution", "minutes", "lower"),
-    Kpi("hours_saved", "Employee hours saved", "hours", "higher"),
-    Kpi("cost_saved_usd", "Cost saved", "usd", "higher"),
-    rate_kpi("false_deflection_rate"),
-    Kpi("escalations", "Escalations", "count", "lower"),
-    Kpi("support_interactions", "Support interactions", "count", "neutral", headline=False),
-    rate_kpi("escalation_rate", headline=False),
-)
 
 
 class Priorities(NamedTuple):

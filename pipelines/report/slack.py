@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from markup.slack import escape_mrkdwn
 from pipelines.report.formatting import headline_rows
 
 
@@ -17,16 +18,10 @@ class DeliveryError(Exception):
     """Delivering the report failed; the message says why and never holds the secret URL."""
 
 
-def _mrkdwn(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn reserves (`<url|text>` links, `<!channel>`
-    and `<@user>` mentions start with `<`)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _mrkdwn_text(text: str) -> dict[str, Any]:
     """A Block Kit mrkdwn text object of `text`, escaped and `verbatim`: Slack turns none of
     it into links or mentions (no bare URLs, channel names or `@here`)."""
-    return {"type": "mrkdwn", "text": _mrkdwn(text), "verbatim": True}
+    return {"type": "mrkdwn", "text": escape_mrkdwn(text), "verbatim": True}
 
 
 def slack_message(summary: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +33,7 @@ def slack_message(summary: dict[str, Any]) -> dict[str, Any]:
     context = f"Data quality: {summary['data_quality']['message']} Full report: {file_name}"
     headline_text = ", ".join(f"{label} {value}" for label, value, _ in rows[:3])
     return {
-        "text": _mrkdwn(f"Unticket report, {summary['label']}: {headline_text}. {file_name}"),
+        "text": escape_mrkdwn(f"Unticket report, {summary['label']}: {headline_text}. {file_name}"),
         "blocks": [
             {
                 "type": "header",

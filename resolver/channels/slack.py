@@ -58,6 +58,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
+from markup.slack import escape_mrkdwn
 from resolver.channels import ApprovalRequest, ChatBridge, Recent, RequesterUpdate
 from resolver.identity import SLACK
 from resolver.runtime import Runtime
@@ -91,14 +92,9 @@ def plain_text(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
 
 
-def escape(text: str) -> str:
-    """Escape the three characters Slack treats as markup in message text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def section_blocks(text: str) -> list[dict[str, Any]]:
     """The text as mrkdwn sections of at most Slack's 3,000 characters each."""
-    escaped = escape(text) or " "
+    escaped = escape_mrkdwn(text) or " "
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": escaped[i : i + SECTION_LIMIT]}}
         for i in range(0, len(escaped), SECTION_LIMIT)
@@ -238,7 +234,7 @@ class SlackChannel:
     def _post(self, thread: Thread, text: str, feedback_for: str | None = None) -> None:
         blocks = section_blocks(text) + (feedback_buttons(feedback_for) if feedback_for else [])
         self.client.chat_postMessage(
-            channel=thread.channel, thread_ts=thread.ts, text=escape(text), blocks=blocks
+            channel=thread.channel, thread_ts=thread.ts, text=escape_mrkdwn(text), blocks=blocks
         )
 
     def _spend_buttons(self, body: dict[str, Any], note: str) -> None:
@@ -248,7 +244,7 @@ class SlackChannel:
         self.client.chat_update(
             channel=body["container"]["channel_id"],
             ts=body["container"]["message_ts"],
-            text=message.get("text") or escape(note),
+            text=message.get("text") or escape_mrkdwn(note),
             blocks=[*kept, {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}],
         )
 
@@ -266,7 +262,7 @@ class SlackChannel:
             if thread:
                 self.client.chat_postMessage(
                     channel=thread.channel,
-                    text=escape(f"Approval needed: {request.summary}"),
+                    text=escape_mrkdwn(f"Approval needed: {request.summary}"),
                     blocks=approval_blocks(request),
                 )
 

@@ -34,7 +34,7 @@ from resolver.connectors.base import (
     TicketRequest,
 )
 from resolver.events import format_time, parse_time
-from vocabulary import TicketStatus
+from vocabulary import FINISHED_TICKET_STATUSES, TicketStatus
 
 SCHEMA = """
 create table if not exists people (
@@ -540,6 +540,10 @@ def _ticket(row: sqlite3.Row) -> Ticket:
 
 
 TICKET_STATUSES = tuple(status.value for status in TicketStatus)
+# Selects the tickets still in the service desk's queue.
+UNFINISHED = "status not in ({})".format(
+    ", ".join(f"'{status}'" for status in sorted(FINISHED_TICKET_STATUSES))
+)
 
 
 class EmbeddedTicketing:
@@ -597,9 +601,13 @@ class EmbeddedTicketing:
 
     def open_tickets(self) -> list[Ticket]:
         """Return every ticket that is not resolved or closed, oldest first."""
-        rows = self.store.query(
-            "select * from tickets where status not in ('resolved', 'closed') order by seq"
-        )
+        rows = self.store.query(f"select * from tickets where {UNFINISHED} order by seq")
+        return [_ticket(row) for row in rows]
+
+    def latest_tickets(self, limit: int, open_only: bool = False) -> list[Ticket]:
+        """Return the `limit` newest tickets (only those not resolved or closed, if asked)."""
+        where = f"where {UNFINISHED}" if open_only else ""
+        rows = self.store.query(f"select * from tickets {where} order by seq desc limit ?", limit)
         return [_ticket(row) for row in rows]
 
     def set_status(self, ticket_id: str, status: str, now: datetime) -> Ticket:
@@ -622,8 +630,7 @@ class EmbeddedTicketing:
     def open_outage(self, service: str) -> Ticket | None:
         """Return the open major-incident ticket for a service, if there is one."""
         row = self.store.query_one(
-            "select * from tickets where service = ? and status not in ('resolved', 'closed') "
-            "order by seq limit 1",
+            f"select * from tickets where service = ? and {UNFINISHED} order by seq limit 1",
             service,
         )
         return _ticket(row) if row else None

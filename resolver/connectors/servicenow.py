@@ -35,6 +35,7 @@ import httpx
 
 from resolver.connectors.base import ConnectorError, Directory, Ticket, TicketRequest
 from resolver.connectors.http import Endpoint, request_json
+from vocabulary import FINISHED_TICKET_STATUSES
 
 INCIDENTS = "/api/now/table/incident"
 USERS = "/api/now/table/sys_user"
@@ -181,7 +182,7 @@ class ServiceNowTicketing:
         body = {"state": STATE_CODES[status]}
         if status == "on_hold":
             body["hold_reason"] = HOLD_AWAITING_CALLER
-        if status in ("resolved", "closed"):
+        if status in FINISHED_TICKET_STATUSES:
             body["close_code"] = self.close_code
             body["close_notes"] = f"Marked {status} through Unticket."
         path = f"{INCIDENTS}/{records[0]['sys_id']}"

@@ -106,34 +106,16 @@ def kpis() -> None:
     _print_headline(figures)
 
 
-def _percent(value: float | None) -> str:
-    """A rate as a percentage, or n/a."""
-    return "n/a" if value is None else f"{value:.1%}"
-
-
 def _print_headline(figures: Headline) -> None:
-    """Print the headline KPIs as a table."""
+    """Print every headline KPI over all time, labelled and formatted as the report does."""
+    from pipelines.kpis import ALL_TIME_KPIS
+    from pipelines.report import format_value
+
     table = Table(title="Headline KPIs (all time)")
     table.add_column("KPI")
     table.add_column("value", justify="right")
-    rows = [
-        ("Interactions", f"{figures.interactions:,}"),
-        ("Support interactions (small talk excluded)", f"{figures.support_interactions:,}"),
-        ("Deflection rate, strict (headline)", _percent(figures.strict_deflection_rate)),
-        ("Auto-resolution rate", _percent(figures.auto_resolution_rate)),
-        ("Escalation rate", _percent(figures.escalation_rate)),
-        ("False-deflection rate (of resolved)", _percent(figures.false_deflection_rate)),
-        ("Deflection rate, lenient (never a headline)", _percent(figures.lenient_deflection_rate)),
-        ("Median time to resolution", f"{figures.median_minutes_to_resolution or 0:,.1f} min"),
-        ("Employee hours saved", f"{figures.hours_saved:,.0f} h"),
-        ("Cost saved", f"${figures.cost_saved_usd:,.0f}"),
-        (
-            "Share of tickets causing 80 % of lost time",
-            _percent(figures.tickets_share_driving_80pct),
-        ),
-    ]
-    for name, value in rows:
-        table.add_row(name, value)
+    for kpi in ALL_TIME_KPIS:
+        table.add_row(kpi.label, format_value(getattr(figures, kpi.key), kpi.unit))
     console.print(table)
 
 

@@ -21,16 +21,12 @@ def tickets_list(
 
     Example: unticket tickets list --open
     """
+    from resolver.connectors.embedded import EmbeddedTicketing
+
     runtime = open_runtime()
     try:
-        where = "where status not in ('resolved', 'closed')" if open_only else ""
-        rows = runtime.store.query(
-            "select ticket_id, status, priority, title from tickets "
-            f"{where} order by seq desc limit ?",
-            limit,
-        )
-        for row in rows:
-            line = f"{row['ticket_id']} [{row['status']}] {row['priority']} {row['title']}"
+        for ticket in EmbeddedTicketing(runtime.store).latest_tickets(limit, open_only):
+            line = f"{ticket.ticket_id} [{ticket.status}] {ticket.priority} {ticket.title}"
             console.print(escape(line))
     finally:
         runtime.close()
