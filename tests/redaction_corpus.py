@@ -1,4 +1,4 @@
-"""The redaction corpora (tests/fixtures/redaction/), read by tests/test_redaction.py and
+"""The redaction corpora (tests/fixtures/redaction/), read by tests/redaction/test_redaction.py and
 bench/redaction.py."""
 
 from __future__ import annotations

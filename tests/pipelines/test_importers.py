@@ -17,7 +17,7 @@ from pipelines.importers.servicenow import import_servicenow
 from pipelines.warehouse import connect
 from settings import PROJECT_ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "importers"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "importers"
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 UCI = SHARED_DATA / "uci-incident-management-event-log" / "incident_event_log.csv.gz"
 JSM_MAPPING = PROJECT_ROOT / "data" / "mappings" / "jsm.yml"

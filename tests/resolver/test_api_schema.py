@@ -13,7 +13,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from tests.conftest import api_key, bearer, make_runtime, make_settings
-from tests.test_api import _free_port, _wait_healthy, start_server
+from tests.resolver.test_api import _free_port, _wait_healthy, start_server
 
 EXAMPLES_PER_OPERATION = 60
 # Whether the meaning of a request is acceptable is the API's to judge: a schema-valid message

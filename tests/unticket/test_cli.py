@@ -113,7 +113,7 @@ with open(sys.argv[1], "w") as lock:
     print("locked", flush=True)
     sys.stdin.readline()
 """
-IMPORTS = Path(__file__).parent / "fixtures" / "importers"
+IMPORTS = Path(__file__).parent.parent / "fixtures" / "importers"
 
 
 @pytest.fixture

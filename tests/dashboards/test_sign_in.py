@@ -17,9 +17,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from settings import Settings
-from tests.oidc import CLIENT_ID, CLIENT_SECRET, Provider, oidc_provider
-from tests.test_dashboards import employees, published_data_dir
-from tests.test_dashboards_browser import (
+from tests.dashboards.test_app import employees, published_data_dir
+from tests.dashboards.test_browser import (
     CHART,
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -27,7 +26,8 @@ from tests.test_dashboards_browser import (
     dashboards,
     free_port,
 )
-from tests.test_dashboards_browser import pytestmark as needs_chromium
+from tests.dashboards.test_browser import pytestmark as needs_chromium
+from tests.oidc import CLIENT_ID, CLIENT_SECRET, Provider, oidc_provider
 
 pytestmark = needs_chromium
 

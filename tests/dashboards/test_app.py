@@ -15,14 +15,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
-import plotly.graph_objects as go
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 from typer.testing import CliRunner
 
-import charts
 from catalogue import load_catalogue
 from dashboards import access, filters, queries, ui
 from dashboards.queries import published
@@ -681,146 +679,6 @@ def test_period_choices_are_clipped_to_the_data() -> None:
         LAST_DAY,
     )
     assert filters.period_of((), status) == (FIRST_DAY, LAST_DAY)
-
-
-# --- charts on their own ---------------------------------------------------------------------
-
-
-def test_deflection_chart_draws_the_rates() -> None:
-    frame = pl.DataFrame(
-        {
-            "channel": ["slack", "web"],
-            "strict_deflection_rate": [0.8, 0.5],
-            "support_interactions": [10, 4],
-        }
-    )
-    figure = charts.deflection_chart(frame, "channel")
-    assert isinstance(figure, go.Figure)
-    assert list(figure.data[0].x) == [0.8, 0.5]
-    assert list(figure.data[0].text) == ["80% of 10", "50% of 4"]
-
-
-def test_pareto_chart_marks_the_share_driving_80_percent() -> None:
-    curve = pl.DataFrame(
-        {
-            "cumulative_share_of_items": [0.25, 0.5, 1.0],
-            "cumulative_share_of_lost_time": [0.6, 0.85, 1.0],
-            "share_of_items_driving_80pct": [0.5] * 3,
-        }
-    )
-    figure = charts.pareto_chart(curve, "ticket")
-    assert list(figure.data[0].x) == [0.0, 0.25, 0.5, 1.0]
-    assert figure.data[1].text == ("50% of tickets cause 80 % of lost time",)
-    assert [shape.type for shape in figure.layout.shapes] == ["line", "line"]
-
-
-def test_distribution_and_heatmap_charts() -> None:
-    buckets = [label for _, label in queries.SPEED_BUCKETS]
-    distribution = pl.DataFrame(
-        {
-            "outcome": ["answered", "escalated"],
-            "bucket": ["< 1 min", "> 3 days"],
-            "interactions": [5, 2],
-        }
-    )
-    figure = charts.distribution_chart(distribution, buckets)
-    assert [trace.name for trace in figure.data] == ["answered", "escalated"]
-    assert list(figure.layout.xaxis.categoryarray) == [html.escape(b, quote=False) for b in buckets]
-
-    matrix = pl.DataFrame(
-        {
-            "department": ["eng", "eng", "hr"],
-            "intent": ["vpn", "mfa", "vpn"],
-            "lost_hours": [1.0, 2.0, 3.0],
-        }
-    )
-    heatmap = charts.impact_heatmap(matrix).data[0]
-    assert list(heatmap.y) == ["eng", "hr"]
-    assert heatmap.z.tolist() == [[1.0, 2.0], [3.0, 0.0]]
-
-
-def test_quality_and_runs_charts_group_by_outcome() -> None:
-    results = pl.DataFrame(
-        {
-            "suite": ["raw", "raw", "marts"],
-            "severity": ["critical", "warning", "critical"],
-            "success": [True, False, False],
-        }
-    )
-    names = {trace.name: sum(trace.y) for trace in charts.quality_chart(results).data}
-    assert names == {"passed": 1, "warning": 1, "critical": 1}
-    runs = pl.DataFrame(
-        {
-            "status": ["succeeded", "failed"],
-            "started_at": [datetime(2026, 9, 1)] * 2,
-            "duration_seconds": [10.0, 3.0],
-            "flow": ["nightly", "hourly"],
-        }
-    )
-    assert [trace.name for trace in charts.runs_chart(runs).data] == ["succeeded", "failed"]
-
-
-TEXT_COLUMNS = [
-    "intent",
-    "department",
-    "channel",
-    "outcome",
-    "bucket",
-    "request",
-    "status",
-    "flow",
-    "suite",
-]
-NUMBER_COLUMNS = [
-    "strict_deflection_rate",
-    "support_interactions",
-    "false_deflections",
-    "recontacts",
-    "interactions",
-    "p50_working_hours",
-    "p90_working_hours",
-    "baseline_working_hours",
-    "lost_hours",
-    "lost_cost_usd",
-    "hours_saved",
-    "cost_saved_usd",
-    "times",
-    "duration_seconds",
-]
-
-
-def hostile_frame() -> pl.DataFrame:
-    """Two rows of any query's result as the charts read it: `PHISHING` in every text
-    column, numbers in the others."""
-    return pl.DataFrame(
-        {name: [PHISHING, PHISHING + " 2"] for name in TEXT_COLUMNS}
-        | {name: [1.0, 2.0] for name in NUMBER_COLUMNS}
-        | {"started_at": [datetime(2026, 9, 1), datetime(2026, 9, 2)], "success": [True, False]}
-        | {"severity": ["warning", "critical"]}
-    )
-
-
-HOSTILE_CHARTS = {
-    "deflection": lambda f: charts.deflection_chart(f, "department"),
-    "false deflections": charts.false_deflection_chart,
-    "distribution": lambda f: charts.distribution_chart(f, [PHISHING, PHISHING + " 2"]),
-    "percentiles": lambda f: charts.percentiles_chart(f, "channel"),
-    "impact": lambda f: charts.impact_chart(f, "department"),
-    "heatmap": charts.impact_heatmap,
-    "ranking": lambda f: charts.ranking_chart(f, "times", "request", PHISHING),
-    "runs": charts.runs_chart,
-    "quality": charts.quality_chart,
-}
-
-
-@pytest.mark.parametrize("name", list(HOSTILE_CHARTS))
-def test_every_chart_shows_text_from_the_warehouse_as_typed(name: str) -> None:
-    figure = HOSTILE_CHARTS[name](hostile_frame())
-    shown = figure.to_plotly_json()
-    # plotly draws <a href>, <b>, <br> ... in labels, texts, hovers, legends and titles
-    assert live_plotly_markup(shown) == []
-    escaped = html.escape(PHISHING, quote=False)
-    assert any(text.startswith(escaped) for text in strings(shown))  # shown, as typed
 
 
 def test_the_knowledge_gaps_chart_shows_the_phishing_link_as_typed(settings: Settings) -> None:

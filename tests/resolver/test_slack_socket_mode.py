@@ -16,8 +16,8 @@ from resolver.api import create_app
 from resolver.runtime import Runtime
 from settings import Settings
 from tests.conftest import Chat, events_of, make_settings
+from tests.resolver.test_slack import DM, TOKEN, email_of
 from tests.stubs.slack_socket import SlackSocketStub
-from tests.test_slack import DM, TOKEN, email_of
 
 APP_TOKEN = (
     "xapp-1-A0APP-7341243651-9b1d2c3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1"

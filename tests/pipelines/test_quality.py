@@ -391,7 +391,7 @@ def test_checks_left_to_dbt_are_dbt_tests_and_not_repeated() -> None:
     assert {c.subset for c in event_values().checks}.isdisjoint(
         {"event_type", "outcome", "feedback"}
     )
-    # That their accepted values are the vocabulary's: tests/test_vocabulary.py.
+    # That their accepted values are the vocabulary's: tests/vocabulary/test_vocabulary.py.
     for model, columns in {
         "kpi_deflection_daily": ("strict_deflection_rate", "auto_resolution_rate"),
         "kpi_deflection_definitions": (

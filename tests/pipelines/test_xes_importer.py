@@ -18,7 +18,7 @@ from pipelines.importers.xes import (
 from pipelines.warehouse import connect
 from tests.conftest import SHARED_DATA
 
-FIXTURE = Path(__file__).parent / "fixtures" / "xes" / "tickets.xes"
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "xes" / "tickets.xes"
 BPIC2013 = SHARED_DATA / "bpic2013-volvo-it-incidents-problems" / "bpic2013_incidents.xes.gz"
 HELPDESK_LOG = SHARED_DATA / "helpdesk-italian-software-company" / "helpdesk.xes.gz"
 TABLES = ("tickets", "ticket_activities", "import_quarantine", "import_batches")

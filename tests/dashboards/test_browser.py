@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from tests.dashboards.test_app import published_data_dir
 from tests.hostile import PHISHING
-from tests.test_dashboards import published_data_dir
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # No sandbox (root in a container), and nothing the browser would fetch on its own.

@@ -99,7 +99,7 @@ def test_stopping_the_dashboard_command_stops_streamlit(
     tmp_path: Path, trained_models: Path
 ) -> None:
     from tests.conftest import make_settings
-    from tests.test_dashboards_browser import free_port, wait_for_port
+    from tests.dashboards.test_browser import free_port, wait_for_port
 
     settings = make_settings(tmp_path / "data", trained_models)
     port = free_port()
