@@ -56,7 +56,7 @@ def overview(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Overvie
     current, previous = report.summarise_periods(
         connection, [(filters.start, filters.end), filters.previous]
     )
-    compared = report.compare(current, previous if previous["interactions"] else {})
+    compared = report.compare(current, previous)
     return Overview(
         [compared[key] for key in TILES],
         read_frame(connection, TREND_SQL, filters.span),

@@ -73,7 +73,11 @@ def summarise_periods(
 
 def compare(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each KPI with its value, the previous period's, the change (for rates a difference of
-    fractions, i.e. percentage points ÷ 100) and the relative change (None without a base)."""
+    fractions, i.e. percentage points ÷ 100) and the relative change (None without a base).
+    A previous period without interactions is no base: its figures and every change are None
+    (a first month is not "+2,878 vs 0")."""
+    if not previous.get("interactions"):
+        previous = {}
     compared = {}
     for kpi in KPIS:
         now, before = current.get(kpi.key), previous.get(kpi.key)

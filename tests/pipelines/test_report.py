@@ -499,6 +499,19 @@ def test_hostile_text_in_the_slack_summary_links_and_mentions_nothing(hostile, t
     assert "&lt;!channel&gt; &lt;https://evil.example/sso|re-verify&gt;" in texts[-1]["text"]
 
 
+def test_a_period_after_one_without_data_shows_no_change(warehouse) -> None:
+    first_month = build_report(warehouse, "month", date(2026, 9, 1))  # August; July is empty
+    assert first_month.kpis["interactions"]["value"] > 0
+    for kpi in first_month.kpis.values():
+        assert kpi["previous"] is None and kpi["change"] is None, kpi["key"]
+        assert format_change(kpi) == "n/a" and change_tone(kpi) == "flat", kpi["key"]
+    page = render_html(first_month)
+    assert "vs 0" not in page and "vs n/a" not in page
+    assert page.count("no data in the previous period") == sum(
+        kpi["headline"] for kpi in first_month.kpis.values()
+    )
+
+
 def test_an_empty_period_renders_without_charts(warehouse, tmp_path) -> None:
     report = build_report(warehouse, "week", date(2026, 6, 1))
     assert report.kpis["interactions"]["value"] == 0

@@ -71,9 +71,10 @@ flagged as (
     select
         interaction_id,
         next_same_intent_at,
+        -- the window's end to the microsecond: a next contact 72 h and 0.8 s later is outside
         coalesce(
-            {{ dbt.datediff('started_at', 'next_same_intent_at', 'second') }}
-                <= {{ var('recontact_window_hours') }} * 3600,
+            next_same_intent_at
+                <= {{ dbt.dateadd('hour', var('recontact_window_hours'), 'started_at') }},
             false
         ) as has_recontact
 
