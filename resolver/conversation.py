@@ -30,6 +30,7 @@ class Conversation:
     state: str = "new"
     intent: str | None = None
     confidence: float | None = None
+    request: str | None = None  # the words the need was understood from, redacted
     playbook: str | None = None
     entities: dict[str, str] = field(default_factory=dict)
     options: list[str] = field(default_factory=list)

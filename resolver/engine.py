@@ -355,6 +355,8 @@ class Engine:
             self._restart(turn, text)
             return
         turn.set_intent(intent.id, understanding.confidence)
+        if intent.support and turn.convo.request is None:
+            turn.convo.request = redact(text)
         for entity in understanding.entities:
             turn.convo.entities.setdefault(entity.type, entity.id)
         self._act(turn, intent, text)

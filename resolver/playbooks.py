@@ -505,11 +505,12 @@ class PlaybookRunner:
             for line in convo.transcript
             if line.startswith("employee: ")
         ]
-        first = said[0] if said else ""
+        # titled by the words the need was understood from, not a greeting before them
+        need = convo.request or (said[0] if said else "")
         routed = self.router.suggest(convo.intent, " ".join(said)) if self.router else None
         request = TicketRequest(
             requester_id=convo.employee_id,
-            title=f"{intent.label.capitalize()}: {first[:80]}",
+            title=f"{intent.label.capitalize()}: {need[:80]}",
             description=self._context(turn, reason) + (f"\n{routed.note}" if routed else ""),
             intent=routed.intent if routed else convo.intent,
             priority=ticket_priority(intent.blocking_factor),

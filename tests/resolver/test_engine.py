@@ -204,6 +204,19 @@ def test_talk_to_a_human_escalates_with_the_whole_context(runtime: Runtime, empl
     assert "account_unlock" in description
 
 
+def test_a_tickets_title_names_the_need_not_the_greeting(runtime: Runtime, employee: str) -> None:
+    chat = Chat(runtime, employee)
+    chat.say("good morning, hope all is well")
+    chat.say("my account is locked")
+    reply = chat.say("actually can I talk to a human please")
+    assert reply.outcome == "escalated"
+    ticket = runtime.connectors.ticketing.get_ticket(reply.ticket_id or "")
+    assert ticket is not None
+    assert ticket.title.endswith(": my account is locked"), ticket.title
+    description = runtime.connectors.ticketing.description(ticket.ticket_id)
+    assert "good morning, hope all is well" in description  # the whole conversation stays
+
+
 def test_secrets_typed_in_chat_are_redacted_from_the_log(
     runtime: Runtime, settings: Settings, employee: str
 ) -> None:
