@@ -20,6 +20,7 @@ class Kpi:
     unit: str
     better: str
     headline: bool = True
+    beside: str | None = None  # a figure shown beside this one (the expected savings)
 
 
 def rate_kpi(key: str, headline: bool = True) -> Kpi:
@@ -28,6 +29,14 @@ def rate_kpi(key: str, headline: bool = True) -> Kpi:
     return Kpi(key, definition.label, "rate", definition.better, headline)
 
 
+# Savings come as a range: verified (the headline: actions that succeeded and resolutions the
+# employee confirmed, never more than the intent's baseline) and expected (plus unconfirmed
+# answers, credited at the intent's answer confirmation rate in the period).
+SAVED_HOURS = "Employee hours saved (verified)"
+SAVED_COST = "Cost saved (verified)"
+EXPECTED_HOURS = "Employee hours saved (expected)"
+EXPECTED_COST = "Cost saved (expected)"
+
 # The KPIs a period is summarised by, in the order an IT leader reads them: the report's table
 # and the dashboards' tiles (those with `headline`), compared with the period before.
 KPIS: tuple[Kpi, ...] = (
@@ -35,8 +44,24 @@ KPIS: tuple[Kpi, ...] = (
     rate_kpi("strict_deflection_rate"),
     rate_kpi("auto_resolution_rate"),
     Kpi("median_minutes_to_resolution", "Median time to resolution", "minutes", "lower"),
-    Kpi("hours_saved", "Employee hours saved", "hours", "higher"),
-    Kpi("cost_saved_usd", "Cost saved", "usd", "higher"),
+    Kpi("hours_saved", SAVED_HOURS, "hours", "higher", beside="expected_hours_saved"),
+    Kpi("expected_hours_saved", EXPECTED_HOURS, "hours", "higher", headline=False),
+    Kpi("cost_saved_usd", SAVED_COST, "usd", "higher", beside="expected_cost_saved_usd"),
+    Kpi("expected_cost_saved_usd", EXPECTED_COST, "usd", "higher", headline=False),
+    Kpi(
+        "cost_saved_per_support_interaction",
+        "Cost saved per support interaction (verified)",
+        "usd",
+        "higher",
+        headline=False,
+    ),
+    Kpi(
+        "assumed_baseline_share",
+        "Share of hours saved resting on assumed baselines",
+        "share",
+        "lower",
+        headline=False,
+    ),
     rate_kpi("false_deflection_rate"),
     Kpi("escalations", "Escalations", "count", "lower"),
     Kpi("support_interactions", "Support interactions", "count", "neutral", headline=False),
@@ -70,6 +95,10 @@ class Headline:
     median_minutes_to_resolution: float | None
     hours_saved: float
     cost_saved_usd: float
+    expected_hours_saved: float
+    expected_cost_saved_usd: float
+    cost_saved_per_support_interaction: float | None
+    assumed_baseline_share: float | None
     tickets_share_driving_80pct: float | None
     escalations: int
 
@@ -95,11 +124,33 @@ totals as (
         {rate_columns(*HEADLINE_RATES)},
         coalesce(sum(days.hours_saved), 0) as hours_saved,
         coalesce(sum(days.cost_saved_usd), 0) as cost_saved_usd,
+        sum(days.hours_saved_on_assumed_baselines) / nullif(sum(days.hours_saved), 0)
+            as assumed_baseline_share,
         coalesce(sum(days.escalated), 0) as escalations
     from periods
     left join marts.kpi_deflection_daily as days
         on days.day >= periods.period_start and days.day < periods.period_stop
     group by periods.period_start
+),
+-- the expected range adds unconfirmed answers at their intent's confirmation rate in the period
+unconfirmed_by_intent as (
+    select
+        periods.period_start,
+        sum(days.unconfirmed_hours) as hours,
+        sum(days.unconfirmed_cost_usd) as cost_usd,
+        {rate("answer_confirmation_rate").over_rows()} as confirmation_rate
+    from periods
+    inner join marts.kpi_deflection_daily as days
+        on days.day >= periods.period_start and days.day < periods.period_stop
+    group by periods.period_start, days.intent
+),
+unconfirmed as (
+    select
+        period_start,
+        coalesce(sum(hours * confirmation_rate), 0) as hours,
+        coalesce(sum(cost_usd * confirmation_rate), 0) as cost_usd
+    from unconfirmed_by_intent
+    group by period_start
 ),
 -- the one figure that is not a sum of days: every period's median from one scan
 median_time as (
@@ -120,6 +171,11 @@ select
     median_time.minutes as median_minutes_to_resolution,
     totals.hours_saved,
     totals.cost_saved_usd,
+    totals.hours_saved + coalesce(unconfirmed.hours, 0) as expected_hours_saved,
+    totals.cost_saved_usd + coalesce(unconfirmed.cost_usd, 0) as expected_cost_saved_usd,
+    totals.cost_saved_usd / nullif(totals.support_interactions, 0)
+        as cost_saved_per_support_interaction,
+    totals.assumed_baseline_share,
     (
         select min(share_of_items_driving_80pct) from marts.kpi_impact_pareto
         where level = 'ticket'
@@ -127,6 +183,7 @@ select
     totals.escalations
 from totals
 left join median_time on totals.period_start = median_time.period_start
+left join unconfirmed on totals.period_start = unconfirmed.period_start
 """
 DEFLECTION_BY_SQL = f"""
 select

@@ -12,6 +12,7 @@ import duckdb
 from pipelines.kpis import deflection_by
 from pipelines.report.figures import (
     Priorities,
+    assumptions,
     automation_priorities,
     compare,
     data_quality,
@@ -47,6 +48,7 @@ class Report:
     deflection_by_channel: list[dict[str, Any]]
     resolution_speed: list[dict[str, Any]]
     savings_by_intent: list[dict[str, Any]]
+    assumptions: dict[str, Any]
     priorities: Priorities
     data_quality: dict[str, Any]
     notes: list[str]
@@ -127,6 +129,7 @@ def build_report(
         deflection_by_channel=deflection_by(connection, "channel", start, end),
         resolution_speed=resolution_speed(connection, start, end),
         savings_by_intent=savings,
+        assumptions=assumptions(connection, start, end),
         priorities=automation_priorities(connection, savings),
         data_quality=data_quality(connection),
         notes=notes,

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import duckdb
 
 from pipelines.kpis import KPIS, headlines
+from pipelines.metrics import rate
 
 TOP_PRIORITIES = 10
 
@@ -53,22 +54,17 @@ def summarise(connection: duckdb.DuckDBPyConnection, start: date, end: date) -> 
 def summarise_periods(
     connection: duckdb.DuckDBPyConnection, periods: list[tuple[date, date]]
 ) -> list[dict[str, Any]]:
-    """`summarise` for several periods at once (one pass over the interactions)."""
+    """`summarise` for several periods at once (one pass over the interactions): every KPI of
+    `pipelines.kpis.KPIS`, decimals as floats."""
     return [
-        {
-            "interactions": figures.interactions,
-            "support_interactions": figures.support_interactions,
-            "strict_deflection_rate": figures.strict_deflection_rate,
-            "auto_resolution_rate": figures.auto_resolution_rate,
-            "escalation_rate": figures.escalation_rate,
-            "false_deflection_rate": figures.false_deflection_rate,
-            "median_minutes_to_resolution": figures.median_minutes_to_resolution,
-            "hours_saved": float(figures.hours_saved),
-            "cost_saved_usd": float(figures.cost_saved_usd),
-            "escalations": figures.escalations,
-        }
+        {kpi.key: _plain_number(getattr(figures, kpi.key)) for kpi in KPIS}
         for figures in headlines(connection, periods)
     ]
+
+
+def _plain_number(value: Any) -> Any:
+    """A DuckDB decimal as a float (JSON and arithmetic take it); other values as they are."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def compare(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -255,3 +251,43 @@ def data_quality(connection: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         f"passed, {run['warnings']:,} warnings, {run['critical']:,} critical failures."
     )
     return {"status": status, "message": message, **run, "failures": failures}
+
+
+BASELINES_SQL = f"""
+select
+    intents.intent,
+    intents.baseline_working_hours,
+    intents.blocking_factor,
+    intents.baseline_lost_hours,
+    intents.baseline_source,
+    intents.history_tickets,
+    intents.ticket_cost_usd,
+    {rate("answer_confirmation_rate").over_rows()} as answer_confirmation_rate,
+    coalesce(sum(days.hours_saved), 0) as hours_saved
+from marts.dim_intents as intents
+left join marts.kpi_deflection_daily as days
+    on intents.intent = days.intent and days.day >= $start and days.day < $stop
+where intents.is_support and intents.baseline_lost_hours is not null
+group by all
+order by hours_saved desc, intents.intent
+"""
+HOURLY_COST_SQL = """
+select
+    (select default_loaded_hourly_cost from staging.stg_catalogue__cost_settings)
+        as default_hourly_cost,
+    (
+        select cost_usd from staging.stg_catalogue__support_costs
+        where support_tier = 'self_help'
+    ) as self_help_cost,
+    avg(loaded_hourly_cost) as mean_hourly_cost
+from marts.fct_interactions
+where is_verified_resolution and started_at >= $start and started_at < $stop
+"""
+
+
+def assumptions(connection: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, Any]:
+    """What the period's savings rest on: each support intent's baseline (working hours,
+    blocking factor, lost hours, where it comes from and on how many tickets of history), its
+    ticket cost and answer confirmation rate, the hours it saved; and the hourly costs used."""
+    costs = _rows(connection, HOURLY_COST_SQL, _span(start, end))[0]
+    return {**costs, "baselines": _rows(connection, BASELINES_SQL, _span(start, end))}

@@ -38,13 +38,24 @@ SPEED_COLUMNS = [
     ("p50_share_of_baseline", "p50 ÷ baseline", "share"),
     ("baseline_source", "baseline from", "text"),
 ]
+ASSUMPTION_COLUMNS = [
+    ("intent", "intent", "text"),
+    ("baseline_working_hours", "baseline, working time", "duration"),
+    ("blocking_factor", "blocking factor", "share"),
+    ("baseline_lost_hours", "baseline lost hours", "hours"),
+    ("baseline_source", "baseline from", "text"),
+    ("history_tickets", "history tickets", "count"),
+    ("ticket_cost_usd", "ticket cost", "usd"),
+    ("answer_confirmation_rate", "answers confirmed", "rate"),
+    ("hours_saved", "hours saved (verified)", "hours"),
+]
 SAVINGS_COLUMNS = [
     ("intent", "intent", "text"),
     ("interactions", "support interactions", "count"),
     ("escalations", "escalations", "count"),
     ("lost_hours", "lost hours", "hours"),
-    ("hours_saved", "hours saved", "hours"),
-    ("cost_saved_usd", "cost saved", "usd"),
+    ("hours_saved", "hours saved (verified)", "hours"),
+    ("cost_saved_usd", "cost saved (verified)", "usd"),
 ]
 
 
@@ -76,6 +87,12 @@ def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None).with_columns(cs.decimal().cast(pl.Float64))
 
 
+def _beside(report: Report, kpi: dict[str, Any]) -> str | None:
+    """The figure a KPI is shown with (the expected savings beside the verified), formatted."""
+    beside = report.kpis.get(kpi["beside"]) if kpi["beside"] else None
+    return format_value(beside["value"], beside["unit"]) if beside else None
+
+
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML page: plotly.js inlined, no network needed."""
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
@@ -98,6 +115,7 @@ def render_html(report: Report) -> str:
         kpis=[
             {**kpi, "shown": format_value(kpi["value"], kpi["unit"]), "delta": format_change(kpi)}
             | {"tone": change_tone(kpi), "before": format_value(kpi["previous"], kpi["unit"])}
+            | {"beside_shown": _beside(report, kpi)}
             for kpi in report.kpis.values()
             if kpi["headline"]
         ],
@@ -106,5 +124,6 @@ def render_html(report: Report) -> str:
         deflection_columns=DEFLECTION_COLUMNS,
         speed_columns=SPEED_COLUMNS,
         savings_columns=SAVINGS_COLUMNS,
+        assumption_columns=ASSUMPTION_COLUMNS,
         priority_columns=_columns_of(report.priorities.rows),
     )

@@ -155,9 +155,41 @@ period as (
     where outcome <> 'pending' and started_at >= $start and started_at < $stop
 ),
 support as (
-    select * from period
+    select
+        *,
+        -- what resolving it saved against the baseline ticket, within [0, baseline]
+        greatest(
+            least(
+                baseline_lost_hours
+                    - working_seconds_to_resolution / 3600.0 * blocking_factor,
+                baseline_lost_hours
+            ),
+            0
+        ) as credit,
+        outcome in ('auto_resolved', 'answered')
+            and feedback is distinct from 'rejected' and not has_recontact as resolved_for_good
+    from period
     where intent not in (select intent from marts.dim_intents where not is_support)
         and (channel <> 'proactive' or employee_messages > 0)  -- offers nobody answered
+),
+verified as (
+    select * from support
+    where resolved_for_good and (outcome = 'auto_resolved' or feedback = 'confirmed')
+),
+self_help as (
+    select cost_usd from staging.stg_catalogue__support_costs where support_tier = 'self_help'
+),
+-- unconfirmed answers to needs the system can resolve, at the intent's confirmation rate
+answers as (
+    select
+        intent,
+        sum(case when outcome = 'answered' and feedback is null and resolved_for_good
+            and is_automatable_intent then credit else 0 end) as unconfirmed,
+        count(*) filter (where outcome = 'answered' and feedback = 'confirmed')
+            / nullif(count(*) filter (where was_answered and feedback is not null), 0)
+            as confirmation
+    from support
+    group by intent
 ),
 counted as (
     select
@@ -173,8 +205,16 @@ counted as (
         (select count(*) from support where outcome = 'escalated') as escalations,
         (select median(seconds_to_resolution) / 60.0 from support where resolved_at is not null)
             as median_minutes,
-        (select sum(hours_saved) from support) as hours_saved,
-        (select sum(cost_saved_usd) from support) as cost_saved,
+        (select coalesce(sum(credit), 0) from verified) as hours_saved,
+        (
+            select coalesce(sum(
+                credit * loaded_hourly_cost + ticket_cost_usd - (select cost_usd from self_help)
+            ), 0)
+            from verified
+        ) as cost_saved,
+        (select coalesce(sum(credit), 0) from verified)
+            + (select coalesce(sum(unconfirmed * confirmation), 0) from answers)
+            as expected_hours_saved,
 )
 select
     interactions,
@@ -185,6 +225,7 @@ select
     cost_saved,
     false_deflected / resolved,
     escalations,
+    expected_hours_saved,
 from counted
 """
 HEADLINE = [
@@ -196,6 +237,7 @@ HEADLINE = [
     "cost_saved_usd",
     "false_deflection_rate",
     "escalations",
+    "expected_hours_saved",
 ]
 
 

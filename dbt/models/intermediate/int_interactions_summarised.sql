@@ -56,6 +56,9 @@ summarised as (
         coalesce(bool_or(event_type = 'action_executed' and action_result = 'success'), false)
             as automation_ran,
         coalesce(bool_or(event_type = 'ticket_opened'), false) as ticket_opened,
+        -- an answer was sent, whatever came after it (confirmed, rejected and escalated, ...)
+        coalesce(bool_or(event_type = 'outcome_recorded' and outcome = 'answered'), false)
+            as was_answered,
         max(loaded_at) as last_loaded_at
 
     from ordered
@@ -80,6 +83,7 @@ final as (
         employee_messages,
         automation_ran,
         ticket_opened,
+        was_answered,
         last_loaded_at,
         {{ build_stamp() }} as built_at
 

@@ -75,6 +75,7 @@ flagged as (
         interactions.closed_at,
         interactions.employee_messages,
         interactions.automation_ran,
+        interactions.was_answered,
         -- an offer or notice the system sent on its own (channel proactive) becomes an
         -- interaction of the employee's only once they answer it
         coalesce(intents.is_support, true)
@@ -90,6 +91,7 @@ flagged as (
         timed.working_seconds_to_resolution,
         intents.blocking_factor,
         intents.baseline_lost_hours,
+        intents.baseline_source,
         intents.ticket_cost_usd,
         coalesce(employees.loaded_hourly_cost, cost_settings.default_loaded_hourly_cost)
             as loaded_hourly_cost,
@@ -120,27 +122,50 @@ measured as (
 
 ),
 
+credited as (
+
+    select
+        *,
+        -- a resolution the system verified (an action that succeeded) or the employee
+        -- confirmed, not rejected and not followed by a re-contact
+        is_deflected and (outcome = 'auto_resolved' or feedback = 'confirmed')
+            as is_verified_resolution,
+        -- an answer nobody confirmed or rejected, to a need the system can resolve by itself
+        -- (an article cannot mend a broken device: those count only when confirmed)
+        is_deflected and outcome = 'answered' and feedback is null and is_automatable_intent
+            as is_unconfirmed_answer,
+        -- what resolving it saved against the baseline ticket: never below 0, never more than
+        -- the baseline
+        greatest(least(baseline_lost_hours - lost_hours, baseline_lost_hours), 0)
+            as resolution_credit_hours
+
+    from measured
+
+),
+
 final as (
 
     select
         *,
+        case when is_verified_resolution then coalesce(resolution_credit_hours, 0) else 0 end
+            as hours_saved,
         case
-            when is_support and lost_hours is not null and baseline_lost_hours is not null
-                then baseline_lost_hours - lost_hours
-            else 0
-        end as hours_saved,
-        case
-            when is_support and lost_hours is not null and baseline_lost_hours is not null
-                then (baseline_lost_hours - lost_hours) * loaded_hourly_cost
-            else 0
-        end
-        + case
-            when is_deflected then coalesce(ticket_cost_usd, 0) - (select self_help.cost_usd from self_help)
+            when is_verified_resolution
+                then coalesce(resolution_credit_hours, 0) * loaded_hourly_cost
+                + coalesce(ticket_cost_usd, 0) - (select self_help.cost_usd from self_help)
             else 0
         end as cost_saved_usd,
+        case when is_unconfirmed_answer then coalesce(resolution_credit_hours, 0) else 0 end
+            as unconfirmed_hours,
+        case
+            when is_unconfirmed_answer
+                then coalesce(resolution_credit_hours, 0) * loaded_hourly_cost
+                + coalesce(ticket_cost_usd, 0) - (select self_help.cost_usd from self_help)
+            else 0
+        end as unconfirmed_cost_usd,
         {{ build_stamp() }} as built_at
 
-    from measured
+    from credited
 
 )
 

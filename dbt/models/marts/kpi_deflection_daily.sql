@@ -40,7 +40,19 @@ daily as (
         coalesce(sum(case when is_support then lost_hours * loaded_hourly_cost end), 0)
             as lost_cost_usd,
         coalesce(sum(case when is_support then hours_saved end), 0) as hours_saved,
-        coalesce(sum(case when is_support then cost_saved_usd end), 0) as cost_saved_usd
+        coalesce(sum(case when is_support then cost_saved_usd end), 0) as cost_saved_usd,
+        coalesce(
+            sum(case when is_support and baseline_source <> 'history_intent' then hours_saved end), 0
+        ) as hours_saved_on_assumed_baselines,
+        -- the expected range: unconfirmed answers, credited at the intent's confirmation rate
+        coalesce(sum(case when is_support then unconfirmed_hours end), 0) as unconfirmed_hours,
+        coalesce(sum(case when is_support then unconfirmed_cost_usd end), 0)
+            as unconfirmed_cost_usd,
+        sum(case when is_support and outcome = 'answered' and feedback = 'confirmed' then 1 else 0 end)
+            as answers_confirmed,
+        sum(
+            case when is_support and was_answered and feedback in ('confirmed', 'rejected') then 1 else 0 end
+        ) as answers_with_feedback
 
     from interactions
     group by 1, 2, 3, 4
