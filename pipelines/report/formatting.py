@@ -53,9 +53,20 @@ def change_tone(kpi: dict[str, Any]) -> str:
 
 
 def headline_rows(kpis: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """(label, value, change) of each headline KPI, for the CLI, Slack and the HTML."""
+    """(label, value, change) of each headline KPI, for the CLI and Slack; a figure shown
+    beside another (the expected savings) follows its value."""
     return [
-        (kpi["label"], format_value(kpi["value"], kpi["unit"]), format_change(kpi))
+        (kpi["label"], _value_and_beside(kpi, kpis), format_change(kpi))
         for kpi in kpis.values()
         if kpi["headline"]
     ]
+
+
+def _value_and_beside(kpi: dict[str, Any], kpis: dict[str, dict[str, Any]]) -> str:
+    """A KPI's value, with the figure shown beside it when it has one: '7,310 h (expected
+    7,812 h)'."""
+    value = format_value(kpi["value"], kpi["unit"])
+    beside = kpis.get(kpi["beside"]) if kpi.get("beside") else None
+    if beside is None:
+        return value
+    return f"{value} (expected {format_value(beside['value'], beside['unit'])})"
