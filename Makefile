@@ -71,9 +71,9 @@ bench: $(STAMP) $(CHROMIUM)
 	$(BIN)/python bench/simulation.py
 	$(BIN)/python bench/warehouse.py
 	$(BIN)/python bench/dashboard.py
-	$(BIN)/python bench/models_all.py
+	$(BIN)/python -m bench.models_all
 	$(BIN)/python -m bench.slack_latency
-	$(BIN)/python -m bench.redaction
+	$(BIN)/python -m bench.redaction_speed
 	$(BIN)/python bench/proactive.py
 
 clean:

@@ -10,7 +10,7 @@
 Each runs in a process of its own, so one's memory and threads do not colour the next. (Not
 `bench/models.py`: beside the other scripts that name would hide the `models` package.)
 
-Run: .venv/bin/python bench/models_all.py [--only impact ...]
+Run: .venv/bin/python -m bench.models_all [--only impact ...]
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ import time
 
 from settings import PROJECT_ROOT
 
-BENCHES = ("categorizer", "impact", "ticket_categories", "topics")
+BENCHES = ("categorizer", "impact", "priorities", "ticket_categories", "topics")
 
 
 def run(name: str) -> bool:
     """Run one benchmark, its output going straight to ours; return whether it succeeded."""
-    script = PROJECT_ROOT / "bench" / f"models_{name}.py"
-    print(f"\n=== {script.relative_to(PROJECT_ROOT)} ===", flush=True)
+    module = f"bench.models_{name}"
+    print(f"\n=== {module} ===", flush=True)
     began = time.perf_counter()
-    code = subprocess.call([sys.executable, str(script)], cwd=PROJECT_ROOT)
+    code = subprocess.call([sys.executable, "-m", module], cwd=PROJECT_ROOT)
     print(
         f"=== {name}: {'done' if code == 0 else f'failed ({code})'} in "
         f"{time.perf_counter() - began:.0f} s ===",

@@ -15,13 +15,16 @@ the team wrote), split as shared/data/README.md prescribes: train on incidents o
    beside it.
 3. Pareto: the share of tickets (and of categories) that accounts for 80 % of lost time.
 
-Run: .venv/bin/python bench/models_impact.py
+Run from the project root: .venv/bin/python -m bench.models_impact (as a script, bench/ would
+come first on the import path and its redaction.py would hide the `redaction` package the
+importer uses).
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +32,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import spearmanr
 
-from catalogue import cached_catalogue, load_catalogue
+from catalogue import Catalogue, cached_catalogue, load_catalogue
 from models.impact import ImpactFeatures, add_workload_features, evaluate, train_impact_model
 from models.priorities import (
     MONTH_DAYS,
@@ -37,6 +40,7 @@ from models.priorities import (
     automation_priorities,
     default_loaded_hourly_cost,
     forecast_monthly_volume,
+    history_requests,
     intents_frame,
     issue_type_expr,
 )
@@ -163,13 +167,15 @@ def ranking(train: pl.DataFrame, test: pl.DataFrame, predicted: np.ndarray) -> d
 
 
 def _priorities(history: pl.DataFrame, as_of: datetime, days: float, prior: float) -> pl.DataFrame:
-    """The product's automation priorities of `history` at `as_of` (hours: `TARGET`)."""
+    """The product's automation priorities of `history` at `as_of` (hours: `TARGET`): every
+    ticket is a request, and those with hours are the occurrences."""
     catalogue = cached_catalogue(PROJECT_ROOT / "data" / "catalogue")
     return automation_priorities(
-        history,
+        history.filter(pl.col(TARGET).is_not_null()),
+        history_requests(history),
         intents_frame(catalogue),
         as_of=as_of,
-        loaded_hourly_cost=default_loaded_hourly_cost(catalogue),
+        default_hourly_cost=default_loaded_hourly_cost(catalogue),
         hours=TARGET,
         lookback_days=days,
         prior_occurrences=prior,
@@ -243,28 +249,49 @@ def pareto_share(values: np.ndarray, share: float = 0.8) -> float:
     return float(needed / len(ordered))
 
 
+@dataclass(frozen=True)
+class LostTimeRule:
+    """How the warehouse turns an imported ticket into lost time: the working hours of the
+    catalogue's working day (weekdays) between opening and resolution, × the median blocking
+    factor of the support intents (history maps to no intent), + the context switch of a ticket."""
+
+    work_start: float
+    work_end: float
+    blocking_factor: float
+    context_switch_hours: float
+
+    @classmethod
+    def of(cls, catalogue: Catalogue) -> LostTimeRule:
+        """The rule the catalogue's working hours, blocking factors and costs give."""
+        hours = catalogue.enterprise["working_hours"]
+        start, end = (int(h[:2]) + int(h[3:]) / 60 for h in (hours["start"], hours["end"]))
+        support = [i.blocking_factor for i in catalogue.intents.values() if i.support]
+        switch = catalogue.costs["ticket_context_switch_minutes"] / 60
+        return cls(start, end, float(np.median(support)), switch)
+
+    def lost_hours(self, opened: pl.Series, resolved: pl.Series) -> np.ndarray:
+        """Each ticket's lost hours."""
+        working = working_hours(opened, resolved, self.work_start, self.work_end)
+        return working * self.blocking_factor + self.context_switch_hours
+
+
 def pareto(tickets: pl.DataFrame) -> dict[str, float]:
     """Impact concentration on all UCI tickets: calendar hours to resolve, and lost time as the
-    warehouse defines it (working hours × blocking factor + the context switch of a ticket)."""
+    warehouse defines it (`LostTimeRule`)."""
     catalogue = load_catalogue(PROJECT_ROOT / "data" / "catalogue")
-    hours = catalogue.enterprise["working_hours"]
-    start, end = (int(h[:2]) + int(h[3:]) / 60 for h in (hours["start"], hours["end"]))
-    blocking = float(
-        np.median([i.blocking_factor for i in catalogue.intents.values() if i.support])
-    )
-    switch = catalogue.costs["ticket_context_switch_minutes"] / 60
-    working = working_hours(tickets["opened_at"], tickets["resolved_at"], start, end)
-    lost = working * blocking + switch
+    rule = LostTimeRule.of(catalogue)
+    lost = rule.lost_hours(tickets["opened_at"], tickets["resolved_at"])
     by_type = (
         tickets.with_columns(pl.Series("lost", lost))
         .group_by("issue_type")
         .agg(pl.col("lost").sum())
     )
+    hours = catalogue.enterprise["working_hours"]
     return {
         "tickets, calendar hours": pareto_share(tickets[TARGET].to_numpy()),
         "tickets, lost time": pareto_share(lost),
         "categories, lost time": pareto_share(by_type["lost"].to_numpy()),
-        "blocking_factor": blocking,
+        "blocking_factor": rule.blocking_factor,
         "working_day": f"{hours['start']}-{hours['end']} Mon-Fri",
     }
 

@@ -4,7 +4,7 @@ Scores land in the `marts` schema of the working warehouse, beside the dbt marts
 published with them: `marts.ticket_categories` (the intent the ticket categoriser predicts for
 imported tickets and escalations of an unspecified need), `marts.issue_impact` (lost time per
 occurrence of each issue type: the impact model beside the category-median baseline),
-`marts.automation_priorities` (what to automate next, with every input of the score),
+`marts.automation_priorities` (what is left to automate, with every input of the score),
 `marts.topics` (clusters of unresolved requests and unmapped tickets) and `marts.spikes` (volume
 spikes per intent and office). Each model's run is a row of `ops.model_runs`, with a hash of the
 data it saw; the categoriser's and the impact model's artefacts are versioned in the models
@@ -15,7 +15,7 @@ The marts other code reads are declared once, in `MART_SCHEMAS` (the topics' in
 declaration, and the dashboards select exactly the declared columns.
 
 The categoriser runs first: a ticket it categorises confidently counts toward the predicted
-intent's issue type in the impact and priority models (see `OCCURRENCES_SQL`).
+intent's issue type in the impact and priority models (see `OCCURRENCES_SQL`, `REQUESTS_SQL`).
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ PRIORITIES_MART_SCHEMA: Mapping[str, pl.DataType] = dict(
         PRIORITY_COLUMNS,
         (
             pl.UInt32(), pl.String(), pl.UInt32(), pl.UInt32(), pl.Float64(), pl.Float64(),
-            pl.Float64(), pl.Float64(), pl.String(), pl.Float64(), pl.Float64(), pl.Float64(),
+            pl.Float64(), pl.Float64(), pl.Float64(), pl.String(), pl.UInt32(), pl.Float64(),
+            pl.Float64(), pl.String(), pl.Float64(), pl.Float64(), pl.Float64(), pl.Float64(),
         ),
         strict=True,
     )
@@ -243,8 +244,30 @@ cross join costs
 left join intents on coalesce(categorised.predicted_intent, tickets.intent) = intents.intent
 where tickets.source <> 'unticket' and tickets.working_hours_to_resolve is not null
 """
+# Every request, for the automation priorities (models/priorities.py): the engine's support
+# interactions with a known outcome, deflected or not, with the requester's loaded hourly cost
+# (the roster's, else the catalogue default: the figure the savings use), and every imported
+# ticket; a confidently categorised one with the predicted intent, as in OCCURRENCES_SQL.
+REQUESTS_SQL = """
+with
+categorised as (select * from marts.ticket_categories where is_confident)
+select
+    'unticket' as source, coalesce(categorised.predicted_intent, interactions.intent) as intent,
+    null as category, interactions.started_at as opened_at, true as is_interaction,
+    interactions.is_deflected, interactions.loaded_hourly_cost
+from marts.fct_interactions as interactions
+left join categorised on interactions.interaction_id = categorised.interaction_id
+where interactions.is_support and interactions.outcome <> 'pending'
+union all
+select
+    tickets.source, coalesce(categorised.predicted_intent, tickets.intent), tickets.category,
+    tickets.opened_at, false, false, null
+from marts.fct_tickets as tickets
+left join categorised on tickets.ticket_key = categorised.ticket_key
+where tickets.source <> 'unticket'
+"""
 IMPACT_FEATURES = ImpactFeatures(categorical=("issue_type", "channel", "department"))
-# Priorities are computed as of just after the newest occurrence, so that it counts.
+# Priorities are computed as of just after the newest request, so that it counts.
 JUST_AFTER = timedelta(seconds=1)
 
 
@@ -257,6 +280,26 @@ def occurrences(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     and `is_categorised` true."""
     frame = connection.sql(OCCURRENCES_SQL).pl()
     return frame.with_columns(issue_type_expr()).sort("opened_at")
+
+
+def requests(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every request with its issue type (`REQUESTS_SQL`): what the automation priorities
+    count what is left from, the engine's observed success on, and price by the roster."""
+    return connection.sql(REQUESTS_SQL).pl().with_columns(issue_type_expr()).sort("opened_at")
+
+
+def warehouse_priorities(
+    connection: duckdb.DuckDBPyConnection, catalogue: Catalogue
+) -> pl.DataFrame:
+    """The automation priorities of the warehouse (`models.priorities`), as of just after its
+    newest request: its occurrences' lost hours, its requests, the catalogue's intents, and the
+    catalogue's loaded hourly cost where the roster has none."""
+    asked = requests(connection)
+    return automation_priorities(
+        occurrences(connection), asked, intents_frame(catalogue),
+        as_of=asked["opened_at"].max() + JUST_AFTER,
+        default_hourly_cost=default_loaded_hourly_cost(catalogue),
+    )  # fmt: skip
 
 
 def _impact_model(
@@ -307,12 +350,7 @@ def _score_impact(
         pl.col("is_categorised").sum().alias("categorised_occurrences"),
     )
     write_mart(connection, "issue_impact", impact.sort("total_lost_hours", descending=True))
-    # volume × hours per occurrence must be an expected total, so the hours are the observed
-    # mean (shrunk, see models.priorities), not the impact model's typical occurrence
-    priorities = automation_priorities(
-        scored, intents_frame(catalogue), as_of=frame["opened_at"].max() + JUST_AFTER,
-        loaded_hourly_cost=default_loaded_hourly_cost(catalogue), hours="lost_hours",
-    )  # fmt: skip
+    priorities = warehouse_priorities(connection, catalogue)
     rows = write_mart(connection, "automation_priorities", priorities)
     return f"impact model on {frame.height:,} occurrences; {rows} issue types ranked"
 

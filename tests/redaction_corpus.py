@@ -1,5 +1,5 @@
 """The redaction corpora (tests/fixtures/redaction/), read by tests/redaction/test_redaction.py and
-bench/redaction.py."""
+bench/redaction_speed.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Automation priorities: what to automate next, each score beside its inputs, and a what-if
-for an issue type and an automation rate."""
+"""Automation priorities: what is left to automate, each score beside its inputs, and a what-if
+for an issue type and an automation rate that starts where comparable automation stands."""
 
 import polars as pl
 import streamlit as st
@@ -19,8 +19,11 @@ if ranking.rows.is_empty():
 rows = ranking.rows
 if ranking.source == "automation_model":
     st.caption(
-        "Score = expected hours saved per month if automated = forecast monthly volume × "
-        "predicted lost hours per occurrence × automatability; cost = hours × loaded hourly cost."
+        "Score = expected hours saved per month if what is left were automated = remaining lost "
+        "hours per month (forecast volume not deflected × lost hours per occurrence) × the "
+        "automatable share of what is left: (automatability × comparable success − observed "
+        "success) ÷ (1 − observed success), at least 0. Cost = hours × the loaded hourly cost "
+        "(the roster's mean for the issue type's requesters, else the catalogue default)."
     )
     rows = rows.select(PRIORITY_COLUMNS)  # the mart's declared columns, the score's inputs
 else:
@@ -33,8 +36,8 @@ if ranking.source == "automation_model":
     left, right = st.columns(2)
     issue = left.selectbox("Issue type", rows["issue_type"].to_list(), key="what_if_issue")
     row = rows.filter(pl.col("issue_type") == issue).row(0, named=True)
-    suggested = round(100 * (row.get("automatability") or 0.5))
-    rate = right.slider("Automation rate", 0, 100, suggested, step=5, format="%d%%")
+    start = round(100 * row["comparable_success"])  # where comparable automation stands
+    rate = right.slider("Automation rate", 0, 100, start, step=1, format="%d%%")
     projected = what_if(row, issue, rate / 100)
     hours, cost = st.columns(2)
     hours.metric(
@@ -43,4 +46,10 @@ if ranking.source == "automation_model":
     cost.metric(
         "Projected cost saved per month", format_value(projected.cost_saved_per_month, "usd")
     )
-    st.caption("Forecast monthly volume × lost hours per occurrence × the rate; × hourly cost.")
+    st.caption(
+        f"The rate starts at the observed success of comparable automated intents "
+        f"({row['comparable_basis']}); the engine resolves "
+        f"{format_value(row['observed_success'], 'rate')} of these requests today. Remaining "
+        "lost hours per month × (rate − observed success) ÷ (1 − observed success); cost = "
+        "hours × the issue type's loaded hourly cost."
+    )

@@ -38,6 +38,19 @@ SPEED_COLUMNS = [
     ("p50_share_of_baseline", "p50 ÷ baseline", "share"),
     ("baseline_source", "baseline from", "text"),
 ]
+# The automation model's ranking: the score and the inputs a reader checks it by.
+MODEL_PRIORITY_COLUMNS = [
+    ("rank", "rank", "count"),
+    ("issue_type", "issue type", "text"),
+    ("remaining_lost_hours_per_month", "lost hours left a month", "hours"),
+    ("automatability", "automatable", "share"),
+    ("observed_success", "resolved now", "share"),
+    ("comparable_success", "comparable intents resolve", "share"),
+    ("automatable_share_of_remaining", "share still automatable", "share"),
+    ("loaded_hourly_cost", "hourly cost", "usd"),
+    ("expected_hours_saved_per_month", "hours saved a month", "hours"),
+    ("expected_cost_saved_per_month", "cost saved a month", "usd"),
+]
 ASSUMPTION_COLUMNS = [
     ("intent", "intent", "text"),
     ("baseline_working_hours", "baseline, working time", "duration"),
@@ -125,5 +138,7 @@ def render_html(report: Report) -> str:
         speed_columns=SPEED_COLUMNS,
         savings_columns=SAVINGS_COLUMNS,
         assumption_columns=ASSUMPTION_COLUMNS,
-        priority_columns=_columns_of(report.priorities.rows),
+        priority_columns=MODEL_PRIORITY_COLUMNS
+        if report.priorities.source == "automation_model"
+        else _columns_of(report.priorities.rows),
     )

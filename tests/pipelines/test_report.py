@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 import pytest
 from plotly.offline import get_plotlyjs
 from typer.testing import CliRunner
 
+from models.pipeline import MART_SCHEMAS, write_mart
 from pipelines.report import (
     DeliveryError,
     build_report,
@@ -367,16 +369,21 @@ def test_priorities_fall_back_to_lost_hours_and_say_so(bare) -> None:
     assert report.data_quality == {"status": "none", "message": "No data-quality results yet."}
 
 
+def declared_frame(mart: str, values: dict[str, list[Any]]) -> pl.DataFrame:
+    """Rows of a model-written mart in its declared schema: the values given, every other
+    declared column filled with ones (numbers) or its name (text)."""
+    schema = pl.Schema(MART_SCHEMAS[mart])
+    rows = len(next(iter(values.values())))
+    filler = {name: [name if dtype == pl.String else 1] * rows for name, dtype in schema.items()}
+    return pl.DataFrame(filler | values).cast(dict(schema))
+
+
 def test_priorities_and_data_quality_come_from_their_tables_once_they_exist(writable) -> None:
+    ranked = {"issue_type": ["vpn_issue", "printer_issue", "wifi_issue"], "rank": [2, 1, 3]}
+    ranked |= {"expected_hours_saved_per_month": [40.0, 55.5, 12.0]}
+    write_mart(writable, "automation_priorities", declared_frame("automation_priorities", ranked))
     writable.execute(
         """
-        create table marts.automation_priorities as
-        select * from (values
-            ('vpn_issue', 2, 40.0, 3200.0, 120),
-            ('printer_issue', 1, 55.5, 4100.0, 80),
-            ('wifi_issue', 3, 12.0, 900.0, 30)
-        ) as t(issue_type, rank, expected_hours_saved_per_month, expected_cost_saved_per_month,
-               forecast_volume);
         create schema if not exists ops;
         create or replace table ops.dq_results (
             run_id varchar, suite varchar, expectation varchar, severity varchar,
@@ -405,7 +412,8 @@ def test_priorities_and_data_quality_come_from_their_tables_once_they_exist(writ
         {"suite": "tickets", "expectation": "priority present", "severity": "warning"}
     ]
     html = render_html(report)
-    assert "expected hours saved per month" in html and "priority present" in html
+    assert "hours saved a month" in html and "priority present" in html
+    assert "55.5 h" in html
     assert "not run yet" not in html and "No data-quality results yet" not in html
     writable.execute(
         "insert into ops.dq_results values "
@@ -475,11 +483,8 @@ def hostile(writable) -> duckdb.DuckDBPyConnection:
                 f"update {table} set {column} = $text where {column} = $busiest",
                 {"text": PHISHING, "busiest": busiest},
             )
-    writable.execute(
-        "create table marts.automation_priorities as select 1 as rank, $text as issue_type, "
-        "40.0 as expected_hours_saved_per_month",
-        {"text": PHISHING},
-    )
+    ranked = {"issue_type": [PHISHING], "rank": [1], "expected_hours_saved_per_month": [40.0]}
+    write_mart(writable, "automation_priorities", declared_frame("automation_priorities", ranked))
     writable.execute("create schema if not exists ops")
     writable.execute(
         "create or replace table ops.dq_results as select $run as run_id, 'events' as suite, "

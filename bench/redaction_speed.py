@@ -7,7 +7,7 @@
 3. Cost: microseconds per call of `redact` on the ordinary requests (median and p90 over
    `--rounds` passes), the figure the engine pays on every message.
 
-Run from the project root (it reads the tests' corpora): .venv/bin/python -m bench.redaction
+Run from the project root (it reads the tests' corpora): .venv/bin/python -m bench.redaction_speed
 [--rounds 200] [--show]
 """
 
