@@ -73,7 +73,10 @@ def page_queries() -> dict[str, Callable[[], object]]:
         "Overview": lambda: queries.overview(chosen),
         "Deflection": lambda: (queries.deflection(chosen), queries.interactions(chosen)),
         "Resolution speed": lambda: queries.resolution_speed(chosen),
-        "Productivity impact": lambda: (queries.productivity(chosen), queries.pareto("ticket")),
+        "Productivity impact": lambda: (
+            queries.productivity(chosen),
+            queries.pareto(chosen, "ticket"),
+        ),
         "Automation priorities": lambda: queries.priorities(chosen),
         "Knowledge gaps and topics": lambda: queries.knowledge(chosen),
         "Pipeline and data health": queries.health,

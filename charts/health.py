@@ -28,8 +28,11 @@ def runs_chart(runs: pl.DataFrame) -> go.Figure:
     return styled(figure, "Pipeline runs: duration and status")
 
 
-def quality_chart(results: pl.DataFrame) -> go.Figure:
-    """Expectations of the latest data-quality run by suite: passed, warnings, critical."""
+def quality_chart(
+    results: pl.DataFrame, title: str = "Data-quality checks: expectations by suite"
+) -> go.Figure:
+    """Expectations of one data-quality run by suite: passed, warnings, critical; `title` says
+    which run."""
     counted = (
         results.with_columns(
             pl.when(pl.col("success"))
@@ -51,4 +54,4 @@ def quality_chart(results: pl.DataFrame) -> go.Figure:
         ]
     )
     figure.update_layout(barmode="stack")
-    return styled(figure, "Latest data-quality run: expectations by suite")
+    return styled(figure, title)

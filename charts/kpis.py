@@ -2,17 +2,21 @@
 
 Each function takes a DataFrame of the figure's rows (a dashboards query's or the report's) and
 returns a plotly figure; no function queries anything. Rates are fractions shown as
-percentages, durations hours.
+percentages, durations hours. Rows name intents, outcomes and channels as the reader should
+read them (`vocabulary.names.named`). Daily rows may say `is_partial_day`: the day the data
+runs through, still incomplete: its column is marked, its bars hatched, and rate lines
+leave it out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, time, timedelta
 
 import plotly.graph_objects as go
 import polars as pl
 
-from charts.style import COLORS, OUTCOME_COLORS, bar_height, styled
+from charts.style import COLORS, OUTCOME_COLORS, bar_height, duration_label, styled
 
 # The four deflection definitions as drawn side by side: strict, the headline, boldest.
 DEFINITION_LINES = (
@@ -23,8 +27,39 @@ DEFINITION_LINES = (
 )
 
 
+def _partial_days(trend: pl.DataFrame) -> pl.Series:
+    """Whether each day is the incomplete day the data runs through (none, when the rows do
+    not say)."""
+    if "is_partial_day" not in trend.columns:
+        return pl.Series([False] * trend.height, dtype=pl.Boolean)
+    return trend["is_partial_day"].fill_null(False)
+
+
+def _mark_partial_day(figure: go.Figure, trend: pl.DataFrame, note: str) -> None:
+    """Shade the partial day's column of a daily chart and say in it what it is (`note`)."""
+    for day in trend.filter(_partial_days(trend))["day"]:
+        start = datetime.combine(day, time()) - timedelta(hours=12)  # the day's bar is centred
+        figure.add_vrect(
+            x0=start,
+            x1=start + timedelta(days=1),
+            fillcolor=COLORS["muted"],
+            opacity=0.2,
+            line_width=0,
+            annotation_text=note,
+            annotation_position="top right",
+        )
+
+
+def _hatch_partial_day(figure: go.Figure, trend: pl.DataFrame) -> None:
+    """Hatch the bars of the partial day and mark its column: its data is incomplete."""
+    partial = _partial_days(trend)
+    figure.update_traces(marker_pattern_shape=["/" if p else "" for p in partial])
+    _mark_partial_day(figure, trend, "partial day: data so far")
+
+
 def volume_chart(trend: pl.DataFrame) -> go.Figure:
-    """Interactions per day, support interactions beside all (small talk included)."""
+    """Interactions per day, support interactions beside all (small talk included); the
+    partial day hatched."""
     figure = go.Figure(
         [
             go.Bar(
@@ -42,20 +77,24 @@ def volume_chart(trend: pl.DataFrame) -> go.Figure:
         ]
     )
     figure.update_layout(barmode="overlay")
+    _hatch_partial_day(figure, trend)
     return styled(figure, "Interactions per day")
 
 
 def rates_chart(trend: pl.DataFrame, labels: Mapping[str, str]) -> go.Figure:
-    """Strict deflection and auto-resolution rates per day, named by `labels` (rate → label)."""
+    """Strict deflection and auto-resolution rates per complete day, named by `labels` (rate
+    → label): the partial day is left out (a rate over its first few interactions is noise),
+    its column marked so."""
     series = (
         ("strict_deflection_rate", COLORS["dark"]),
         ("auto_resolution_rate", COLORS["primary"]),
     )
+    complete = trend.filter(~_partial_days(trend))
     figure = go.Figure(
         [
             go.Scatter(
-                x=trend["day"],
-                y=trend[key],
+                x=complete["day"],
+                y=complete[key],
                 name=labels[key],
                 mode="lines+markers",
                 line={"color": color},
@@ -64,11 +103,12 @@ def rates_chart(trend: pl.DataFrame, labels: Mapping[str, str]) -> go.Figure:
         ]
     )
     figure.update_yaxes(tickformat=".0%", range=[0, 1])
+    _mark_partial_day(figure, trend, "partial day: left out")
     return styled(figure, "Deflection (strict) and auto-resolution per day")
 
 
 def savings_chart(trend: pl.DataFrame) -> go.Figure:
-    """Employee hours saved per day, with the cost saved on hover."""
+    """Employee hours saved per day, with the cost saved on hover; the partial day hatched."""
     bar = go.Bar(
         x=trend["day"],
         y=trend["hours_saved"],
@@ -79,6 +119,7 @@ def savings_chart(trend: pl.DataFrame) -> go.Figure:
     )
     figure = go.Figure(bar)
     figure.update_yaxes(title="hours saved")
+    _hatch_partial_day(figure, trend)
     return styled(figure, "Employee hours saved per day (baseline lost time − actual)")
 
 
@@ -164,7 +205,9 @@ def distribution_chart(frame: pl.DataFrame, buckets: list[str]) -> go.Figure:
 
 
 def percentiles_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
-    """p50 and p90 working hours to resolution by a dimension; for intents, the baseline too."""
+    """p50 and p90 working hours to resolution by a dimension; for intents, the baseline too
+    (its source on hover, when the rows give `baseline_source`). Every bar is labelled with its
+    value, so a resolution in 0 s of working time reads "0 s" where its bar has no length."""
     series = [
         ("p50_working_hours", "p50", COLORS["primary"]),
         ("p90_working_hours", "p90", COLORS["secondary"]),
@@ -173,10 +216,26 @@ def percentiles_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
         series.append(("baseline_working_hours", "baseline: a ticket, before", COLORS["alert"]))
     figure = go.Figure(
         [
-            go.Bar(y=frame[dimension], x=frame[key], name=name, orientation="h", marker_color=color)
+            go.Bar(
+                y=frame[dimension],
+                x=frame[key],
+                name=name,
+                orientation="h",
+                marker_color=color,
+                text=[duration_label(hours) for hours in frame[key]],
+                textposition="outside",
+                cliponaxis=False,
+                hovertemplate=f"%{{y}}: %{{text}} ({name})<extra></extra>",
+            )
             for key, name, color in series
         ]
     )
+    if "baseline_source" in frame.columns:
+        figure.update_traces(
+            selector={"name": "baseline: a ticket, before"},
+            customdata=frame["baseline_source"],
+            hovertemplate="%{y}: %{text} (baseline from %{customdata})<extra></extra>",
+        )
     figure.update_layout(barmode="group")
     figure.update_xaxes(title="working hours to resolution")
     figure.update_yaxes(autorange="reversed", automargin=True)

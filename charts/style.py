@@ -6,6 +6,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from charts.inert import inert_figure
+from vocabulary.names import OUTCOME_NAMES
 
 COLORS = {
     "primary": "#2a9d8f",
@@ -15,13 +16,15 @@ COLORS = {
     "alert": "#e76f51",
     "muted": "#adb5bd",
 }
-OUTCOME_COLORS = {
+_OUTCOME_COLORS = {
     "auto_resolved": COLORS["primary"],
     "answered": COLORS["secondary"],
     "escalated": COLORS["alert"],
     "abandoned": COLORS["muted"],
     "unrecognized": COLORS["warm"],
 }
+# By id and by display name: an outcome has its colour however the rows name it.
+OUTCOME_COLORS = _OUTCOME_COLORS | {OUTCOME_NAMES[o]: c for o, c in _OUTCOME_COLORS.items()}
 STATUS_COLORS = {
     "succeeded": COLORS["primary"],
     "not_published": COLORS["warm"],
@@ -40,6 +43,16 @@ def styled(figure: go.Figure, title: str, height: int = 360) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
     )
     return inert_figure(figure)
+
+
+def duration_label(hours: float | None) -> str:
+    """Hours as a bar's label, in the unit that reads best: 0 s, 40 s, 12 min, 2.5 h; none
+    for a missing value."""
+    if hours is None:
+        return ""
+    if hours < 1 / 60:
+        return f"{hours * 3600:.0f} s"
+    return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:,.1f} h"
 
 
 def bar_height(rows: int) -> int:

@@ -1,5 +1,6 @@
 """The shared sidebar: period, departments, channels and intents, kept for the whole session
-so they follow the reader from page to page."""
+so they follow the reader from page to page. Channels and intents are shown by their display
+names and filtered by their ids."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from dashboards.queries import Filters, WarehouseStatus, warehouse_status
 
 DEFAULT_DAYS = 28
 PERIOD = "filter_period"
-CHOICES = {
-    "filter_departments": ("Departments", "All departments", "departments"),
-    "filter_channels": ("Channels", "All channels", "channels"),
-    "filter_intents": ("Intents", "All intents", "intents"),
+CHOICES = {  # key: (label, placeholder, options of the warehouse status, column)
+    "filter_departments": ("Departments", "All departments", "departments", "department"),
+    "filter_channels": ("Channels", "All channels", "channels", "channel"),
+    "filter_intents": ("Intents", "All intents", "intents", "intent"),
 }
 
 
@@ -41,7 +42,7 @@ def period_of(value: Any, status: WarehouseStatus) -> tuple[date, date]:
 def _sanitize(status: WarehouseStatus) -> None:
     """Drop remembered choices the newly published data no longer has."""
     state = st.session_state
-    for key, (_, _, options) in CHOICES.items():
+    for key, (_, _, options, _) in CHOICES.items():
         if key in state:
             state[key] = [v for v in state[key] if v in getattr(status, options)]
     first, last = status.first_day, status.last_day
@@ -76,12 +77,13 @@ def sidebar() -> Filters:
         chosen = {
             key: st.multiselect(
                 label,
-                getattr(status, options),
+                sorted(getattr(status, options), key=ui.name_of(column)),
+                format_func=ui.name_of(column),
                 key=key,
                 placeholder=placeholder,
                 persist_state="session",
             )
-            for key, (label, placeholder, options) in CHOICES.items()
+            for key, (label, placeholder, options, column) in CHOICES.items()
         }
         st.button(
             "Reset filters", on_click=reset, icon=":material/restart_alt:", key="filter_reset"

@@ -1,10 +1,11 @@
-"""Building blocks every page uses: KPI tiles, charts and tables with a CSV download, and
-empty states that say what to run."""
+"""Building blocks every page uses: KPI tiles, charts and tables with a CSV download, the
+display names of ids, and empty states that say what to run."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import plotly.graph_objects as go
@@ -12,8 +13,9 @@ import polars as pl
 import polars.selectors as cs
 import streamlit as st
 
-from dashboards.queries import CORE_MARTS, WarehouseStatus
+from dashboards.queries import CORE_MARTS, WarehouseStatus, warehouse_status
 from pipelines.report import format_change, format_value
+from vocabulary import names
 
 RUN_PIPELINE = "run `unticket pipeline run nightly`"
 NO_WAREHOUSE = (
@@ -54,6 +56,19 @@ def empty(message: str) -> None:
     st.info(message, icon=":material/info:")
 
 
+def named(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame as the pages show it: intents (and issue types), outcomes, channels, feedback
+    and baseline sources by their display names (`vocabulary.names`; intents by the published
+    warehouse's catalogue labels). Downloads keep the ids."""
+    return names.named(frame, warehouse_status().intent_labels)
+
+
+def name_of(column: str) -> Callable[[str], str]:
+    """How a filter or picker shows the ids of a column: by their display names."""
+    shown = names.column_names(warehouse_status().intent_labels).get(column, {})
+    return lambda value: names.display_name(value, shown)
+
+
 def _text(value: Any) -> str:
     """A nested value (list, struct) as JSON text for a CSV cell."""
     return json.dumps(value.to_list() if isinstance(value, pl.Series) else value, default=str)
@@ -85,15 +100,15 @@ def download(frame: pl.DataFrame, name: str) -> None:
 
 
 def chart(figure: go.Figure, frame: pl.DataFrame, name: str) -> None:
-    """A chart and the download of the data it draws."""
+    """A chart and the download of the data it draws (`frame`, with the ids)."""
     st.plotly_chart(figure, key=f"chart-{name}", config={"displaylogo": False})
     download(frame, name)
 
 
 def table(frame: pl.DataFrame, name: str, downloadable: bool = True) -> None:
-    """A table and its download (`downloadable=False` when a chart just above already offers
-    the same rows)."""
-    st.dataframe(frame, hide_index=True, key=f"table-{name}")
+    """A table, ids shown by their display names, and its download with the ids
+    (`downloadable=False` when a chart just above already offers the same rows)."""
+    st.dataframe(named(frame), hide_index=True, key=f"table-{name}")
     if downloadable:
         download(frame, name)
 

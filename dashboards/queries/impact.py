@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Literal, NamedTuple
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from dashboards.queries.published import Filters, optional_mart, query, read_frame
+from models.priorities import issue_type_expr
 from pipelines import report
 
 PARETO_POINTS = 400
@@ -60,25 +62,69 @@ def productivity(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Pro
     )
 
 
-PARETO_SQL = """
-select item_rank, item, lost_hours, cumulative_share_of_items, cumulative_share_of_lost_time,
-    drives_80pct, share_of_items_driving_80pct, items
-from marts.kpi_impact_pareto
-where level = $level
-    and (items <= $points or item_rank = 1 or item_rank = items
-        or item_rank % greatest(1, items // $points) = 0
-        or cumulative_share_of_items = share_of_items_driving_80pct)
-order by item_rank
+# Each ticket's lost time as the impact mart defines it, for the tickets opened in the period
+# (of the chosen intents; with a department or channel chosen, only the engine's tickets of
+# those interactions: imported history has neither).
+PARETO_TICKETS_SQL = """
+select tickets.ticket_key, tickets.source, tickets.category, tickets.intent, lost.lost_hours
+from marts.fct_tickets as tickets
+inner join marts.kpi_impact_pareto as lost
+    on lost.level = 'ticket' and lost.item = tickets.ticket_key
+where tickets.opened_at >= $start and tickets.opened_at < $stop
+    and (not $by_interaction or tickets.source = 'unticket' and tickets.ticket_id in (
+        select ticket_id from marts.fct_interactions where ticket_id is not null
+    ))
 """
 
 
+def concentration(items: pl.DataFrame, points: int = PARETO_POINTS) -> pl.DataFrame:
+    """The concentration curve of `item`s by their summed `lost_hours`: ranked largest first,
+    cumulative shares of items and of lost time, and the smallest share of items reaching
+    80 % of lost time; sampled to about `points` points, its ends and the 80 % point kept.
+    Empty when there is no lost time to rank."""
+    ranked = (
+        items.group_by("item")
+        .agg(pl.col("lost_hours").sum())
+        .sort(["lost_hours", "item"], descending=[True, False])
+    )
+    hours = ranked["lost_hours"].to_numpy()
+    count, total = len(hours), hours.sum()
+    if not total:
+        return pl.DataFrame()
+    curve = ranked.with_columns(  # shares divided element by element, as the mart divides
+        item_rank=pl.int_range(1, count + 1),
+        cumulative_share_of_items=pl.Series(np.arange(1, count + 1) / count),
+        cumulative_share_of_lost_time=pl.Series(np.cumsum(hours) / total),
+        items=pl.lit(count),
+    )
+    reaching = curve.filter(pl.col("cumulative_share_of_lost_time") >= 0.8)
+    share = reaching["cumulative_share_of_items"].min()
+    rank = pl.col("item_rank")
+    return curve.with_columns(
+        drives_80pct=pl.col("cumulative_share_of_items") <= share,
+        share_of_items_driving_80pct=pl.lit(share),
+    ).filter(
+        pl.lit(count <= points)
+        | (rank == 1)
+        | (rank == count)
+        | (rank % max(1, count // points) == 0)
+        | (pl.col("cumulative_share_of_items") == share)
+    )
+
+
 @query("warehouse")
-def pareto(connection: duckdb.DuckDBPyConnection, level: str) -> pl.DataFrame:
-    """The impact-concentration curve of tickets or issue types (all time), sampled to about
-    `PARETO_POINTS` points, its ends and the 80 % point kept."""
+def pareto(connection: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> pl.DataFrame:
+    """The impact-concentration curve of the tickets opened in the period, or of their issue
+    types (the intent, else `source:category`), with the intent filter and (for the engine's
+    tickets) the department and channel filters applied; sampled to about `PARETO_POINTS`."""
     if level not in ("ticket", "issue_type"):
         raise ValueError(f"level must be ticket or issue_type, not {level!r}")
-    return read_frame(connection, PARETO_SQL, {"level": level, "points": PARETO_POINTS})
+    by_interaction = bool(filters.departments or filters.channels)
+    tickets = read_frame(
+        connection, PARETO_TICKETS_SQL, {**filters.span, "by_interaction": by_interaction}
+    )
+    item = pl.col("ticket_key") if level == "ticket" else issue_type_expr()
+    return concentration(tickets.select(item.alias("item"), "lost_hours"))
 
 
 @query("warehouse")

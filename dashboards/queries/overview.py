@@ -33,6 +33,8 @@ class Overview(NamedTuple):
     proactive: dict[str, Any] | None
 
 
+# The day the data runs through (that of the newest event in the log, whatever the filters)
+# is still incomplete: `is_partial_day` lets the charts hatch it and leave it out of rate lines.
 TREND_SQL = f"""
 select
     day,
@@ -41,6 +43,7 @@ select
     {rate_columns("strict_deflection_rate", "auto_resolution_rate")},
     sum(hours_saved) as hours_saved,
     sum(cost_saved_usd) as cost_saved_usd,
+    day >= (select cast(max(occurred_at) as date) from warehouse.raw.events) as is_partial_day,
 from marts.kpi_deflection_daily
 where day >= $start and day < $stop
 group by day

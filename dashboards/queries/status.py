@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import duckdb
@@ -14,7 +14,8 @@ from settings import get_settings
 
 @dataclass(frozen=True)
 class WarehouseStatus:
-    """What the published warehouse holds: its marts, the days it covers, filter options."""
+    """What the published warehouse holds: its marts, the days it covers, filter options, and
+    the catalogue's label of each intent as the warehouse was built with (`dim_intents`)."""
 
     exists: bool
     marts: frozenset[str] = frozenset()
@@ -25,6 +26,7 @@ class WarehouseStatus:
     departments: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     intents: tuple[str, ...] = ()
+    intent_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
@@ -34,7 +36,7 @@ class WarehouseStatus:
 
 @query("warehouse")
 def _status(connection: duckdb.DuckDBPyConnection) -> WarehouseStatus:
-    """The marts present, the days covered and the filter options."""
+    """The marts present, the days covered, the filter options and the intents' labels."""
     marts = frozenset(mart_names(connection))
     if not marts >= CORE_MARTS:
         return WarehouseStatus(exists=True, marts=marts)
@@ -56,6 +58,9 @@ def _status(connection: duckdb.DuckDBPyConnection) -> WarehouseStatus:
         departments=distinct("department"),
         channels=distinct("channel"),
         intents=distinct("intent"),
+        intent_labels=dict(
+            connection.execute("select intent, intent_label from marts.dim_intents").fetchall()
+        ),
     )
 
 

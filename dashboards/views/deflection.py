@@ -29,7 +29,8 @@ for tab, dimension, frame in zip(
     strict=True,
 ):
     with tab:
-        ui.chart(charts.deflection_chart(frame, dimension), frame, f"deflection-by-{dimension}")
+        figure = charts.deflection_chart(ui.named(frame), dimension)
+        ui.chart(figure, frame, f"deflection-by-{dimension}")
 
 st.subheader("The definitions side by side")
 st.caption(
@@ -47,13 +48,26 @@ ui.chart(
 st.subheader("False deflections and re-contacts")
 st.caption("A false deflection is a resolution without a ticket followed by a re-contact.")
 recontacts = data.false_deflections
-ui.chart(charts.false_deflection_chart(recontacts), recontacts, "false-deflections")
+ui.chart(charts.false_deflection_chart(ui.named(recontacts)), recontacts, "false-deflections")
 
 st.subheader("Drill down to interactions")
 left, middle, right = st.columns([2, 3, 1])
 intents = data.by_intent["intent"].to_list()
-intent = left.selectbox("Intent", intents, index=None, placeholder="All", key="drill_intent")
-outcomes = middle.multiselect("Outcomes", OUTCOMES, placeholder="All", key="drill_outcomes")
+intent = left.selectbox(
+    "Intent",
+    intents,
+    index=None,
+    format_func=ui.name_of("intent"),
+    placeholder="All",
+    key="drill_intent",
+)
+outcomes = middle.multiselect(
+    "Outcomes",
+    OUTCOMES,
+    format_func=ui.name_of("outcome"),
+    placeholder="All",
+    key="drill_outcomes",
+)
 false_only = right.toggle("Only false deflections", key="drill_false_only")
 rows = queries.interactions(filters, intent, tuple(outcomes), false_only)
 st.caption(f"The newest {rows.height:,} interactions matching (at most 500).")

@@ -34,22 +34,30 @@ with left:
         charts.impact_chart(by_department, "department"), by_department, "impact-by-department"
     )
 with right:
-    ui.chart(charts.impact_chart(by_intent, "intent"), by_intent, "impact-by-intent")
-ui.chart(charts.impact_heatmap(matrix), matrix, "lost-hours-department-intent")
+    ui.chart(charts.impact_chart(ui.named(by_intent), "intent"), by_intent, "impact-by-intent")
+ui.chart(charts.impact_heatmap(ui.named(matrix)), matrix, "lost-hours-department-intent")
 
 st.subheader("Where lost time concentrates")
 level = st.radio(
     "Items", ["ticket", "issue_type"], horizontal=True, format_func=lambda v: v.replace("_", " ")
 )
-curve = queries.pareto(level)
+curve = queries.pareto(filters, level)
 if curve.is_empty():
-    ui.empty(f"No resolved tickets yet to rank: {ui.RUN_PIPELINE} once tickets are resolved.")
+    ui.empty(
+        "No resolved tickets opened in this period to rank: widen the period or clear a filter."
+    )
     st.stop()
 share = curve["share_of_items_driving_80pct"][0]
 noun = "tickets" if level == "ticket" else "issue types"
 st.markdown(f"### {share:.0%} of {noun} cause 80 % of lost time")
+whose = (
+    "only the engine's, of the chosen departments and channels (imported history has neither)"
+    if filters.departments or filters.channels
+    else "imported history and the engine's tickets"
+)
+items = f"{curve['items'][0]:,} {noun}" + ("" if level == "ticket" else " of the tickets")
 st.caption(
-    f"All time, all {curve['items'][0]:,} {noun} (imported history and the engine's tickets). "
-    "HappySignals' benchmark: about 13 % of tickets drive 80 % of lost time."
+    f"All {items} opened {filters.start} – {filters.end} and resolved: {whose}. HappySignals' "
+    "benchmark: about 13 % of tickets drive 80 % of lost time."
 )
 ui.chart(charts.pareto_chart(curve, level), curve, f"pareto-{level}")

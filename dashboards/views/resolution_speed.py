@@ -30,16 +30,17 @@ if distribution.is_empty():
     ui.empty(ui.NO_ROWS)
     st.stop()
 buckets = [label for _, label in queries.SPEED_BUCKETS]
-ui.chart(charts.distribution_chart(distribution, buckets), distribution, "speed-distribution")
+figure = charts.distribution_chart(ui.named(distribution), buckets)
+ui.chart(figure, distribution, "speed-distribution")
 
 st.subheader(f"p50 and p90 by {dimension}")
 ui.chart(
-    charts.percentiles_chart(speed.percentiles, dimension),
+    charts.percentiles_chart(ui.named(speed.percentiles), dimension),
     speed.percentiles,
     f"speed-by-{dimension}",
 )
 st.caption(
     "The baseline is the working hours a ticket for the intent took before automation: the "
-    "median of imported ticket history, else the catalogue's assumption (column "
-    "baseline_source)."
+    "median of imported ticket history, else the catalogue's assumption (on hover, and the "
+    "download's column baseline_source)."
 )

@@ -4,13 +4,14 @@ from the warehouse shown as typed."""
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from datetime import date, datetime
 
 import plotly.graph_objects as go
 import polars as pl
 import pytest
 
 import charts
+from charts.style import COLORS
 from dashboards.queries import SPEED_BUCKETS
 from tests.hostile import PHISHING, live_plotly_markup, strings
 
@@ -183,3 +184,74 @@ def test_rate_lines_are_named_by_the_labels_given() -> None:
     )
     names = [trace.name for trace in charts.rates_chart(days, labels).data]
     assert names == [labels["strict_deflection_rate"], labels["auto_resolution_rate"]]
+
+
+def test_a_resolution_in_no_working_time_is_labelled_on_its_bar() -> None:
+    speed = pl.DataFrame(
+        {
+            "intent": ["Fix a VPN connection problem", "Reset your password"],
+            "p50_working_hours": [0.0, 2.5],
+            "p90_working_hours": [0.004, 30.0],
+            "baseline_working_hours": [6.0, 2.0],
+            "baseline_source": ["Catalogue assumption", "Company history"],
+        }
+    )
+    p50, p90, baseline = charts.percentiles_chart(speed, "intent").data
+    assert list(p50.x) == [0.0, 2.5]  # the true values: no bar drawn longer than it is
+    assert list(p50.text) == ["0 s", "2.5 h"]  # ... and the bar of 0 s reads "0 s"
+    assert list(p90.text) == ["14 s", "30.0 h"]
+    assert (p50.textposition, p50.cliponaxis) == ("outside", False)
+    assert list(baseline.customdata) == ["Catalogue assumption", "Company history"]
+    assert "baseline from %{customdata}" in baseline.hovertemplate
+
+
+def partial_trend() -> pl.DataFrame:
+    """Three days of the overview's trend, the last one the partial day the data runs through:
+    its three interactions so far all deflected."""
+    return pl.DataFrame(
+        {
+            "day": [date(2026, 9, 25), date(2026, 9, 26), date(2026, 9, 27)],
+            "interactions": [40, 38, 3],
+            "support_interactions": [30, 28, 3],
+            "strict_deflection_rate": [0.6, 0.5, 1.0],
+            "auto_resolution_rate": [0.3, 0.25, 1.0],
+            "hours_saved": [5.0, 4.0, 0.5],
+            "cost_saved_usd": [500.0, 400.0, 50.0],
+            "is_partial_day": [False, False, True],
+        }
+    )
+
+
+def test_the_partial_day_is_left_out_of_the_rate_lines_and_hatched_in_the_bars() -> None:
+    trend = partial_trend()
+    labels = {"strict_deflection_rate": "strict", "auto_resolution_rate": "auto"}
+    rates = charts.rates_chart(trend, labels)
+    for line in rates.data:
+        assert [str(day)[:10] for day in line.x] == ["2026-09-25", "2026-09-26"]
+        assert 1.0 not in list(line.y)  # no spike
+    volume, savings = charts.volume_chart(trend), charts.savings_chart(trend)
+    for figure in (volume, savings):
+        assert [list(bar.marker.pattern.shape) for bar in figure.data] == [["", "", "/"]] * len(
+            figure.data
+        )
+    for figure, note in (
+        (rates, "partial day: left out"),
+        (volume, "partial day: data so far"),
+        (savings, "partial day: data so far"),
+    ):
+        (column,) = figure.layout.shapes  # the partial day's column, shaded
+        assert (str(column.x0), str(column.x1)) == ("2026-09-26 12:00:00", "2026-09-27 12:00:00")
+        assert [annotation.text for annotation in figure.layout.annotations] == [note]
+    whole = trend.drop("is_partial_day")  # rows that do not say (the report's): every day drawn
+    assert len(charts.rates_chart(whole, labels).data[0].x) == 3
+    assert not charts.volume_chart(whole).layout.shapes
+
+
+def test_outcomes_keep_their_colours_when_named() -> None:
+    rows = pl.DataFrame(
+        {"outcome": ["Auto-resolved", "escalated"], "bucket": ["< 1 min"] * 2}
+        | {"interactions": [3, 1]}
+    )
+    named, by_id = charts.distribution_chart(rows, ["< 1 min"]).data
+    assert (named.name, named.marker.color) == ("Auto-resolved", COLORS["primary"])
+    assert (by_id.name, by_id.marker.color) == ("escalated", COLORS["alert"])

@@ -11,7 +11,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -24,13 +24,14 @@ from typer.testing import CliRunner
 from catalogue import load_catalogue
 from dashboards import access, filters, queries, ui
 from dashboards.queries import published
-from models.pipeline import JUST_AFTER, SEED, occurrences, train_and_score, write_mart
-from models.priorities import (
-    PRIORITY_COLUMNS,
-    automation_priorities,
-    default_loaded_hourly_cost,
-    intents_frame,
+from models.pipeline import (
+    SEED,
+    occurrences,
+    train_and_score,
+    warehouse_priorities,
+    write_mart,
 )
+from models.priorities import PRIORITY_COLUMNS, what_if
 from models.spikes import detect_spikes, interaction_counts, spike_episodes
 from models.topics import DRAFT_STATUS, topics_table
 from pipelines.report import format_value, summarise
@@ -39,6 +40,7 @@ from settings import PROJECT_ROOT, Settings, get_settings
 from tests.conftest import build_published_warehouse, make_settings
 from tests.hostile import FORMULA, LIVE_MARKDOWN, PHISHING, live_plotly_markup, strings
 from unticket.cli import app
+from vocabulary.names import CHANNEL_NAMES
 
 APP = str(PROJECT_ROOT / "dashboards" / "app.py")
 FIRST_DAY = date(2026, 9, 7)
@@ -91,7 +93,8 @@ def plant_phishing(settings: Settings) -> None:
 
 
 def record_pipeline_run(settings: Settings) -> None:
-    """Record a nightly run with two data-quality results and publish ops.duckdb."""
+    """Record a nightly run that checked the data (two data-quality results) and published
+    the warehouse, and publish ops.duckdb."""
     from pipelines.quality import DQ_RESULTS_DDL
     from pipelines.steps import StepOutcome, recorded_run
 
@@ -111,6 +114,7 @@ def record_pipeline_run(settings: Settings) -> None:
                 [run.run_id, expectation, severity, success, datetime.now(UTC)],
             )
         connection.close()
+        run.published = True
 
 
 @pytest.fixture(autouse=True)
@@ -177,15 +181,10 @@ def extended_dir(
 
 
 def score_priorities(settings: Settings, connection: duckdb.DuckDBPyConnection) -> None:
-    """Write `marts.automation_priorities` as the train-and-score step does, from the same
-    occurrences, without its floor of 50 occurrences (the fixture has fewer)."""
-    catalogue = load_catalogue(settings.catalogue_dir)
-    frame = occurrences(connection)
-    assert 0 < frame.height < 50  # else train_and_score has written it already
-    ranked = automation_priorities(
-        frame, intents_frame(catalogue), as_of=frame["opened_at"].max() + JUST_AFTER,
-        loaded_hourly_cost=default_loaded_hourly_cost(catalogue), hours="lost_hours",
-    )  # fmt: skip
+    """Write `marts.automation_priorities` as the train-and-score step does
+    (`warehouse_priorities`), without its floor of 50 occurrences (the fixture has fewer)."""
+    assert 0 < occurrences(connection).height < 50  # else train_and_score has written it already
+    ranked = warehouse_priorities(connection, load_catalogue(settings.catalogue_dir))
     write_mart(connection, "automation_priorities", ranked)
 
 
@@ -346,7 +345,9 @@ def test_deflection_drills_down_to_interactions(settings: Settings, warehouse) -
         "and outcome = 'auto_resolved' and started_at >= date '2026-09-07'"
     ).fetchone()[0]
     assert len(rows) == expected > 0
-    assert set(rows["intent"]) == {"password_reset"} and set(rows["outcome"]) == {"auto_resolved"}
+    assert set(rows["intent"]) == {"Reset your password"} and set(rows["outcome"]) == {
+        "Auto-resolved"
+    }
 
 
 def test_pareto_marks_the_80_percent_point(settings: Settings, warehouse) -> None:
@@ -358,6 +359,145 @@ def test_pareto_marks_the_80_percent_point(settings: Settings, warehouse) -> Non
     assert f"{share:.0%} of tickets cause 80 % of lost time" in texts(test)
     figure = spec(test, 3)
     assert figure["data"][1]["x"] == [share] and figure["data"][1]["y"] == [0.8]
+
+
+TICKET_LOST_HOURS_SQL = """
+select tickets.ticket_id, lost.lost_hours
+from marts.fct_tickets as tickets
+inner join marts.kpi_impact_pareto as lost
+    on lost.level = 'ticket' and lost.item = tickets.ticket_key
+where tickets.opened_at >= ? and tickets.opened_at < ?
+"""
+
+
+def share_driving_80pct(lost_hours: list[float]) -> float:
+    """The smallest share of items, largest first, whose lost hours reach 80 % of the total."""
+    ranked = sorted(lost_hours, reverse=True)
+    running = 0.0
+    for rank, hours in enumerate(ranked, 1):
+        running += hours
+        if running / sum(ranked) >= 0.8:
+            return rank / len(ranked)
+    raise AssertionError("no lost time")
+
+
+def test_the_pareto_curve_follows_the_period(settings: Settings, warehouse) -> None:
+    last = warehouse.execute("select max(day) from marts.kpi_deflection_daily").fetchone()[0]
+    start = last - timedelta(days=6)
+    rows = warehouse.execute(TICKET_LOST_HOURS_SQL, [start, last + timedelta(days=1)])
+    week = [hours for _, hours in rows.fetchall()]
+    all_time = warehouse.execute(
+        "select count(*) from marts.kpi_impact_pareto where level = 'ticket'"
+    ).fetchone()[0]
+    assert 0 < len(week) < all_time
+    share = share_driving_80pct(week)
+    test = page("productivity")
+    test.date_input(key=filters.PERIOD).set_value((start, last)).run()
+    assert f"{share:.0%} of tickets cause 80 % of lost time" in texts(test)
+    assert f"All {len(week)} tickets opened {start} – {last} and resolved" in texts(test)
+    figure = spec(test, 3)
+    assert figure["data"][1]["x"] == [pytest.approx(share)]
+
+
+def test_the_pareto_curve_follows_the_intent_department_and_channel_filters(
+    settings: Settings, warehouse
+) -> None:
+    period = (FIRST_DAY, LAST_DAY + timedelta(days=1))
+    tickets = dict(warehouse.execute(TICKET_LOST_HOURS_SQL, period).fetchall())
+    interactions = [
+        row
+        for row in warehouse.execute(
+            "select ticket_id, intent, department, channel from marts.fct_interactions"
+        ).fetchall()
+        if row[0] in tickets  # the tickets resolved, whose working time is known
+    ]
+    for column, chosen in enumerate(
+        ({"intents": ("vpn_issue",)}, {"departments": ("eng",)}, {"channels": ("slack",)}), 1
+    ):
+        ((value,),) = chosen.values()
+        expected = [tickets[row[0]] for row in interactions if row[column] == value]
+        assert 0 < len(expected) < len(tickets)
+        curve = queries.pareto(queries.Filters(FIRST_DAY, LAST_DAY, **chosen), "ticket")
+        assert curve["items"][0] == len(expected)
+        assert curve["share_of_items_driving_80pct"][0] == pytest.approx(
+            share_driving_80pct(expected)
+        )
+
+
+def test_p50_bars_of_no_working_time_read_0_s(settings: Settings) -> None:
+    speed = queries.resolution_speed(queries.Filters(FIRST_DAY, LAST_DAY)).percentiles
+    instant = speed.filter(pl.col("p50_working_hours") == 0)["intent"].to_list()
+    assert instant  # answered in 0 s of working time: a bar of no length
+    p50 = spec(page("resolution_speed"), 1)["data"][0]
+    labels = dict(zip(p50["y"], p50["text"], strict=True))
+    names = ui.name_of("intent")
+    assert {labels[names(intent)] for intent in instant} == {"0 s"}
+    assert p50["textposition"] == "outside"
+
+
+def test_the_partial_last_day_is_no_spike(point_at, tmp_path: Path, data_dir: Path) -> None:
+    copy = tmp_path / "data"
+    copy.mkdir()
+    shutil.copy(data_dir / "warehouse.duckdb", copy / "warehouse.duckdb")
+    connection = duckdb.connect(str(copy / "warehouse.duckdb"))
+    through = connection.execute("select max(started_at) from marts.fct_interactions").fetchone()[0]
+    # published mid-day: the log runs through the newest interaction's first message
+    connection.execute("delete from raw.events where occurred_at > ?", [through])
+    connection.close()
+    point_at(copy)
+    test = page("overview")
+    volume, rates = spec(test, 0), spec(test, 1)
+    partial = str(through.date())
+    for line in rates["data"]:
+        assert partial not in {day[:10] for day in line["x"]}
+    for bars in volume["data"]:
+        assert [day[:10] for day in bars["x"]][-1] == partial
+        shapes = bars["marker"]["pattern"]["shape"]
+        assert shapes[-1] == "/" and set(shapes[:-1]) == {""}
+    for figure, note in ((volume, "partial day: data so far"), (rates, "partial day: left out")):
+        assert [shape["x0"][:10] for shape in figure["layout"]["shapes"]] == [
+            str(through.date() - timedelta(days=1))  # the column from noon before
+        ]
+        assert [annotation["text"] for annotation in figure["layout"]["annotations"]] == [note]
+
+
+def test_pages_show_names_and_downloads_keep_the_ids(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    downloads: dict[str, pl.DataFrame] = {}  # the latest frame offered under each name
+    offer = ui.download
+
+    def keep(frame: pl.DataFrame, name: str) -> None:
+        downloads[name] = frame
+        offer(frame, name)
+
+    monkeypatch.setattr(ui, "download", keep)
+    test = page("deflection")
+    by_intent, by_channel = spec(test, 0)["data"][0]["y"], spec(test, 1)["data"][0]["y"]
+    assert "Fix a VPN connection problem" in by_intent and "vpn_issue" not in by_intent
+    assert "Microsoft Teams" in by_channel and "teams" not in by_channel
+    assert "vpn_issue" in downloads["deflection-by-intent"]["intent"].to_list()
+    assert "teams" in downloads["deflection-by-channel"]["channel"].to_list()
+
+    intents = test.multiselect(key="filter_intents")
+    assert "Fix a VPN connection problem" in intents.options and "vpn_issue" not in intents.options
+    intents.set_value(["vpn_issue"]).run()  # shown by name, filtered by id
+    assert spec(test, 0)["data"][0]["y"] == ["Fix a VPN connection problem"]
+    drill = test.multiselect(key="drill_outcomes")
+    assert drill.options[:2] == ["Auto-resolved", "Answered"]
+    drill.set_value(["auto_resolved"]).run()
+    rows = test.dataframe[-1].value
+    assert set(rows["intent"]) == {"Fix a VPN connection problem"}
+    assert set(rows["outcome"]) == {"Auto-resolved"}
+    assert set(rows["channel"]) <= set(CHANNEL_NAMES.values())
+    shown = downloads["interactions"]
+    assert set(shown["intent"]) == {"vpn_issue"} and set(shown["outcome"]) == {"auto_resolved"}
+
+    speed = page("resolution_speed")
+    assert {bars["name"] for bars in spec(speed, 0)["data"]} >= {"Auto-resolved", "Answered"}
+    baseline = spec(speed, 1)["data"][2]
+    assert set(baseline["customdata"]) == {"Catalogue assumption"}  # no history imported
+    assert set(downloads["speed-by-intent"]["baseline_source"]) == {"catalogue_assumption"}
 
 
 def test_ask_it_chats_with_the_engine_over_several_turns(settings: Settings) -> None:
@@ -395,14 +535,47 @@ def test_priorities_show_inputs_and_a_what_if(point_at, extended_dir: Path) -> N
     assert spec(test, 0)["data"][0]["y"] == ranked["issue_type"].to_list()
     top = ranked.row(0, named=True)
     test.selectbox(key="what_if_issue").set_value(top["issue_type"]).run()
-    assert test.slider[0].value == round(100 * top["automatability"])  # the model's, suggested
+    # the rate starts where comparable automated intents stand, not at 100 %
+    assert test.slider[0].value == round(100 * top["comparable_success"]) < 100
+    assert top["observed_success"] < 0.9
     test.slider[0].set_value(90).run()
     projected = {m.label: m.value for m in test.metric}
-    # forecast a month × lost hours per occurrence × 90 %; × the loaded hourly cost
-    hours = top["forecast_monthly_volume"] * top["predicted_lost_hours_per_occurrence"] * 0.9
+    # what is left × the share of it that resolving 90 % of the requests would add; × the
+    # requesters' loaded hourly cost
+    share = (0.9 - top["observed_success"]) / (1 - top["observed_success"])
+    hours = top["remaining_lost_hours_per_month"] * share
     assert projected["Projected hours saved per month"] == format_value(hours, "hours")
     cost = format_value(hours * top["loaded_hourly_cost"], "usd")
     assert projected["Projected cost saved per month"] == cost
+    assert what_if(top, top["issue_type"], 0.9).hours_saved_per_month == pytest.approx(hours)
+
+
+def test_priorities_price_hours_at_the_rosters_cost_and_rank_what_is_left(
+    extended_dir: Path,
+) -> None:
+    ranked = mart(extended_dir, "automation_priorities")
+    connection = duckdb.connect(str(extended_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        interactions = connection.sql(
+            "select intent as issue_type, loaded_hourly_cost, is_deflected "
+            "from marts.fct_interactions where is_support and outcome <> 'pending'"
+        ).pl()
+        categorised = connection.sql(
+            "select count(*) from marts.ticket_categories where is_confident"
+        ).fetchall()[0][0]
+    finally:
+        connection.close()
+    assert categorised == 0  # so an interaction's issue type is its intent
+    by_type = interactions.group_by("issue_type").agg(
+        pl.col("loaded_hourly_cost").mean().alias("roster"),
+        (~pl.col("is_deflected")).sum().alias("left"),
+    )
+    joined = ranked.join(by_type, on="issue_type")
+    assert joined.height == ranked.height
+    assert (joined["loaded_hourly_cost"] - joined["roster"]).abs().max() < 1e-9
+    assert (joined["remaining_occurrences"] == joined["left"]).all()
+    catalogue = load_catalogue(PROJECT_ROOT / "data" / "catalogue")
+    assert (joined["loaded_hourly_cost"] != catalogue.costs["default_loaded_hourly_cost"]).all()
 
 
 def by_size(topics: pl.DataFrame) -> pl.DataFrame:
@@ -421,7 +594,9 @@ def test_topics_show_the_producers_clusters_drafts_and_spikes(point_at, extended
     assert shown == [ui.inert(m).strip() for m in topics["draft_markdown"].head(5)]
     assert len(test.dataframe) == 3  # topics, unrecognised requests, spikes
     spikes = test.dataframe[2].value
-    assert ("vpn_issue", "lon") in zip(spikes["intent"], spikes["location_id"], strict=True)
+    assert ("Fix a VPN connection problem", "lon") in zip(
+        spikes["intent"], spikes["location_id"], strict=True
+    )
 
 
 def test_the_topics_page_renders_the_draft_article_the_producer_writes(
@@ -628,12 +803,12 @@ def test_productivity_sums_lost_hours_and_their_cost(settings: Settings, warehou
 
 
 def test_pareto_curve_keeps_its_ends_and_the_80_percent_point(settings: Settings) -> None:
-    curve = queries.pareto("issue_type")
+    curve = queries.pareto(queries.Filters(FIRST_DAY, LAST_DAY), "issue_type")
     share = curve["share_of_items_driving_80pct"][0]
     assert curve["cumulative_share_of_lost_time"][-1] == pytest.approx(1.0)
     assert share in curve["cumulative_share_of_items"].to_list()
     with pytest.raises(ValueError, match="level"):
-        queries.pareto("department")
+        queries.pareto(queries.Filters(FIRST_DAY, LAST_DAY), "department")
 
 
 def test_interactions_drill_down_filters(settings: Settings) -> None:
@@ -650,11 +825,50 @@ def test_knowledge_reads_unrecognised_requests(settings: Settings) -> None:
 
 
 def test_health_reads_the_ops_file(settings: Settings) -> None:
-    runs, quality, builds, _ = queries.health()
+    runs, published, checks, latest, builds, _ = queries.health()
     assert runs["status"].to_list() == ["succeeded"]
     assert queries.steps_of(runs, runs["run_id"][0])["step"].to_list() == ["transform"]
-    assert quality.height == 2 and quality["success"].to_list() == [False, True]
+    assert published["run_id"].to_list() == runs["run_id"].to_list()  # the nightly run
+    assert checks.height == 2 and checks["success"].to_list() == [False, True]
+    assert checks.equals(latest) and set(checks["flow"]) == {"nightly"}
     assert builds.height >= 1
+
+
+def test_health_shows_the_checks_of_the_run_that_published(settings: Settings) -> None:
+    test = page("health")
+    run = queries.health().published_run["run_id"][0]
+    assert {m.label: m.value for m in test.metric}["Checks of this warehouse"] == "1 of 2 failed"
+    shown = texts(test)
+    assert f"The warehouse now published comes from run {run[:8]} (nightly)" in shown
+    assert f"The checks of the warehouse now published: run {run[:8]} (nightly)" in shown
+    assert not test.warning[1:]  # the demo-mode notice only
+
+
+def test_health_says_plainly_that_the_published_warehouse_ran_no_checks(
+    point_at, tmp_path: Path, data_dir: Path
+) -> None:
+    from pipelines.steps import recorded_run
+
+    point_at(data_dir)
+    nightly = queries.health().published_run["run_id"][0]  # it checked the data
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy)
+    with recorded_run("cli:build", point_at(copy)) as build:  # `unticket build`: no checks
+        build.published = True
+    test = page("health")
+    assert {m.label: m.value for m in test.metric}["Checks of this warehouse"] == "none ran"
+    assert f"comes from run {build.run_id[:8]} (cli:build)" in texts(test)
+    assert (
+        f"(run {build.run_id[:8]} (cli:build)) ran no data-quality checks" in test.warning[1].value
+    )
+    checked = queries.health().latest_checks["checked_at"][0]
+    older = (
+        f"Older checks, of an earlier warehouse, not the one now published: run "
+        f"{nightly[:8]} (nightly), checked {checked:%Y-%m-%d %H:%M} UTC."
+    )
+    assert older in texts(test)
+    title = spec(test, 1)["layout"]["title"]["text"]
+    assert title.startswith(f"Older checks, run {nightly[:8]} (nightly), {checked:%Y-%m-%d}")
 
 
 def test_a_new_publish_is_picked_up(point_at, tmp_path: Path, data_dir: Path) -> None:

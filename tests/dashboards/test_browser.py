@@ -167,3 +167,12 @@ def test_tables_offer_no_export_but_the_download_whose_cells_cannot_run(tab: Pag
     table.get_by_role("button", name="Search").wait_for(timeout=10_000)
     assert table.get_by_role("button", name="Download as CSV").count() == 0
     assert tab.get_by_test_id("stDownloadButton").count() >= 1
+
+
+def test_a_p50_of_no_working_time_reads_0_s_in_chromium(tab: Page) -> None:
+    open_page(tab, "Resolution speed", CHART)
+    by_intent = tab.locator('[data-testid="stPlotlyChart"]').nth(1)
+    labels = by_intent.locator(".bartext").all_text_contents()
+    assert "0 s" in labels  # drawn beside a bar of no length
+    names = by_intent.locator(".ytick text").all_text_contents()
+    assert "Fix a VPN connection problem" in names and "vpn_issue" not in names
