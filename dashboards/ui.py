@@ -126,6 +126,9 @@ def tiles(kpis: list[dict[str, Any]], per_row: int = 4) -> None:
                 help=f"Previous period: {format_value(kpi['previous'], kpi['unit'])}",
                 border=True,
             )
+            if beside := kpi.get("beside_kpi"):
+                shown = format_value(beside["value"], beside["unit"])
+                column.caption(f"expected: {shown}", help=beside["label"])
 
 
 def figures(values: dict[str, tuple[Any, str]]) -> None:

@@ -13,7 +13,15 @@ views over the marts in an in-memory database that attaches the warehouse: the K
 
 from dashboards.queries.deflection import Deflection, deflection, interactions
 from dashboards.queries.health import Health, health, steps_of
-from dashboards.queries.impact import Productivity, Ranking, pareto, priorities, productivity
+from dashboards.queries.impact import (
+    Productivity,
+    Ranking,
+    SavingsBasis,
+    pareto,
+    priorities,
+    productivity,
+    savings_basis,
+)
 from dashboards.queries.knowledge import Knowledge, knowledge, text_of
 from dashboards.queries.overview import TILES, Overview, overview
 from dashboards.queries.published import CORE_MARTS, Filters, QueryError, clear_cache
@@ -33,6 +41,7 @@ __all__ = [
     "Productivity",
     "QueryError",
     "Ranking",
+    "SavingsBasis",
     "Speed",
     "WarehouseStatus",
     "clear_cache",
@@ -45,6 +54,7 @@ __all__ = [
     "priorities",
     "productivity",
     "resolution_speed",
+    "savings_basis",
     "steps_of",
     "text_of",
     "warehouse_status",

@@ -3,7 +3,7 @@ what to automate next."""
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import duckdb
 import numpy as np
@@ -22,6 +22,15 @@ class Productivity(NamedTuple):
     by_department: pl.DataFrame
     by_intent: pl.DataFrame
     by_department_intent: pl.DataFrame
+
+
+class SavingsBasis(NamedTuple):
+    """What the period's savings rest on: the verified and expected figures, the share resting
+    on assumed baselines, the hourly and self-help costs, and each intent's baseline."""
+
+    figures: dict[str, Any]
+    costs: dict[str, Any]
+    baselines: pl.DataFrame
 
 
 class Ranking(NamedTuple):
@@ -60,6 +69,26 @@ def productivity(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Pro
     return Productivity(
         impact_by("department"), impact_by("intent"), impact_by("department", "intent")
     )
+
+
+SAVINGS_FIGURES = (
+    "hours_saved",
+    "expected_hours_saved",
+    "cost_saved_usd",
+    "expected_cost_saved_usd",
+    "cost_saved_per_support_interaction",
+    "assumed_baseline_share",
+)
+
+
+@query("warehouse")
+def savings_basis(connection: duckdb.DuckDBPyConnection, filters: Filters) -> SavingsBasis:
+    """The savings of the period as a range and what they rest on, as the report gives them
+    (`pipelines.report.assumptions`)."""
+    figures = report.summarise(connection, filters.start, filters.end)
+    basis = report.assumptions(connection, filters.start, filters.end)
+    baselines = pl.DataFrame(basis.pop("baselines"), infer_schema_length=None)
+    return SavingsBasis({key: figures[key] for key in SAVINGS_FIGURES}, basis, baselines)
 
 
 # Each ticket's lost time as the impact mart defines it, for the tickets opened in the period

@@ -55,13 +55,19 @@ order by day
 def overview(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Overview:
     """The headline KPIs of the period beside the previous period of the same length, as
     `pipelines.report.compare` gives them (value, previous, change, unit, better; no change
-    when the previous period holds no interactions), and the same figures day by day."""
+    when the previous period holds no interactions; a KPI shown with another, the verified
+    savings with the expected, carries it as `beside_kpi`), and the same figures day by day."""
     current, previous = report.summarise_periods(
         connection, [(filters.start, filters.end), filters.previous]
     )
     compared = report.compare(current, previous)
+    tiles = [
+        compared[key]
+        | ({"beside_kpi": compared[compared[key]["beside"]]} if compared[key]["beside"] else {})
+        for key in TILES
+    ]
     return Overview(
-        [compared[key] for key in TILES],
+        tiles,
         read_frame(connection, TREND_SQL, filters.span),
         _proactive(connection, filters),
     )

@@ -28,6 +28,8 @@ FILTERED_MARTS = {
     "kpi_productivity": ("department", "intent"),
     "fct_tickets": ("intent",),
 }
+# The catalogue's settings the savings rest on (`pipelines.report.assumptions` reads them).
+CATALOGUE_SETTINGS = ("stg_catalogue__cost_settings", "stg_catalogue__support_costs")
 # Marts the models write (after the dbt marts), read with the columns they declare.
 OPTIONAL_MARTS = tuple(MART_SCHEMAS)
 
@@ -92,8 +94,8 @@ def filter_condition(filters: Filters | None, columns: tuple[str, ...]) -> str:
 @contextmanager
 def _warehouse(path: Path, filters: Filters | None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The published warehouse attached read-only as `warehouse` to an in-memory database.
-    With filters, every mart is a view `marts.<name>` restricted to them where it applies;
-    without, `marts.<name>` are the warehouse's own tables."""
+    With filters, every mart is a view `marts.<name>` restricted to them where it applies (the
+    catalogue's cost settings are views as they are); without, the warehouse's own tables."""
     connection = duckdb.connect()
     try:
         connection.execute(f"attach {_quote(str(path))} as warehouse (read_only)")
@@ -106,6 +108,11 @@ def _warehouse(path: Path, filters: Filters | None) -> Iterator[duckdb.DuckDBPyC
                 connection.execute(
                     f'create view marts."{name}" as select * from warehouse.marts."{name}" '
                     f"where {where}"
+                )
+            connection.execute("create schema staging")
+            for name in CATALOGUE_SETTINGS:
+                connection.execute(
+                    f'create view staging."{name}" as select * from warehouse.staging."{name}"'
                 )
         yield connection
     finally:

@@ -12,8 +12,9 @@ filters = sidebar()
 st.title("Productivity impact")
 st.caption(
     "Lost time = working hours to resolution × the intent's blocking factor, plus a context "
-    "switch per ticket; its cost uses each employee's loaded hourly cost. Hours saved = the "
-    "intent's baseline lost time − actual."
+    "switch per ticket; its cost uses each employee's loaded hourly cost. Hours saved "
+    "(verified) = for resolutions that were verified or confirmed, the intent's baseline lost "
+    "time − actual, at most the baseline."
 )
 by_department, by_intent, matrix = queries.productivity(filters)
 if by_department.is_empty():
@@ -22,8 +23,8 @@ if by_department.is_empty():
 totals = {
     ("Lost hours", "hours"): by_department["lost_hours"].sum(),
     ("Cost of lost time", "usd"): by_department["lost_cost_usd"].sum(),
-    ("Hours saved", "hours"): by_department["hours_saved"].sum(),
-    ("Cost saved", "usd"): by_department["cost_saved_usd"].sum(),
+    ("Hours saved (verified)", "hours"): by_department["hours_saved"].sum(),
+    ("Cost saved (verified)", "usd"): by_department["cost_saved_usd"].sum(),
 }
 for column, ((label, unit), value) in zip(st.columns(4), totals.items(), strict=True):
     column.metric(label, format_value(value, unit), border=True)
@@ -36,6 +37,30 @@ with left:
 with right:
     ui.chart(charts.impact_chart(ui.named(by_intent), "intent"), by_intent, "impact-by-intent")
 ui.chart(charts.impact_heatmap(ui.named(matrix)), matrix, "lost-hours-department-intent")
+
+st.subheader("What the savings rest on")
+basis = queries.savings_basis(filters)
+ui.figures(
+    {
+        "Hours saved (verified)": (basis.figures["hours_saved"], "hours"),
+        "Hours saved (expected)": (basis.figures["expected_hours_saved"], "hours"),
+        "Cost saved per support interaction": (
+            basis.figures["cost_saved_per_support_interaction"],
+            "usd",
+        ),
+        "Verified hours on assumed baselines": (basis.figures["assumed_baseline_share"], "share"),
+    }
+)
+st.caption(
+    "Verified: actions that succeeded and resolutions the employee confirmed, with no re-contact. "
+    "Expected adds answers nobody confirmed, at the share of that intent's answers employees "
+    "confirmed, for needs the system can resolve by itself. A baseline is assumed unless the "
+    "company's own ticket history maps to the intent. An hour costs each employee's loaded "
+    "hourly cost from the roster, else the catalogue default "
+    f"({format_value(basis.costs['default_hourly_cost'], 'usd')}); this period's verified "
+    f"resolutions averaged {format_value(basis.costs['mean_hourly_cost'], 'usd')} an hour."
+)
+ui.table(basis.baselines, "savings-basis")
 
 st.subheader("Where lost time concentrates")
 level = st.radio(

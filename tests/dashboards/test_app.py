@@ -741,6 +741,35 @@ def test_filter_values_are_quoted() -> None:
     assert published.filter_condition(None, ("department",)) == "true"
 
 
+def test_the_verified_savings_tiles_show_the_expected_figure_beside_them(
+    settings: Settings, warehouse
+) -> None:
+    period = queries.Filters(FIRST_DAY, LAST_DAY)
+    tiles = {tile["key"]: tile for tile in queries.overview(period).tiles}
+    expected = summarise(warehouse, FIRST_DAY, LAST_DAY)
+    assert tiles["hours_saved"]["beside_kpi"]["value"] == expected["expected_hours_saved"]
+    assert expected["expected_hours_saved"] >= expected["hours_saved"] > 0
+    test = page("overview")
+    test.date_input(key=filters.PERIOD).set_value((FIRST_DAY, LAST_DAY)).run()
+    shown = format_value(expected["expected_cost_saved_usd"], "usd")
+    assert f"expected: {shown}" in [caption.value for caption in test.caption]
+
+
+def test_productivity_says_what_the_savings_rest_on(settings: Settings, warehouse) -> None:
+    basis = queries.savings_basis(queries.Filters(FIRST_DAY, LAST_DAY))
+    expected = summarise(warehouse, FIRST_DAY, LAST_DAY)
+    assert basis.figures["assumed_baseline_share"] == expected["assumed_baseline_share"] == 1.0
+    assert basis.costs["default_hourly_cost"] == 65.0
+    test = page("productivity")
+    test.date_input(key=filters.PERIOD).set_value((FIRST_DAY, LAST_DAY)).run()
+    assert "What the savings rest on" in texts(test)
+    figures = {metric.label: metric.value for metric in test.metric}
+    assert figures["Verified hours on assumed baselines"] == "100.0%"
+    table = next(frame.value for frame in test.dataframe if "baseline_source" in frame.value)
+    assert set(table["baseline_source"]) == {"Catalogue assumption"}  # named, not the id
+    assert "Fix a VPN connection problem" in set(table["intent"])
+
+
 def test_overview_tiles_are_the_reports_headline(settings: Settings, warehouse) -> None:
     tiles, trend, _ = queries.overview(queries.Filters(FIRST_DAY, LAST_DAY))
     expected = summarise(warehouse, FIRST_DAY, LAST_DAY)
