@@ -16,6 +16,7 @@ from pipelines.report.figures import (
     automation_priorities,
     compare,
     data_quality,
+    intent_labels,
     resolution_speed,
     savings_by_intent,
     summarise_periods,
@@ -50,6 +51,7 @@ class Report:
     savings_by_intent: list[dict[str, Any]]
     assumptions: dict[str, Any]
     priorities: Priorities
+    intent_labels: dict[str, str]
     data_quality: dict[str, Any]
     notes: list[str]
 
@@ -131,6 +133,7 @@ def build_report(
         savings_by_intent=savings,
         assumptions=assumptions(connection, start, end),
         priorities=automation_priorities(connection, savings),
+        intent_labels=intent_labels(connection),
         data_quality=data_quality(connection),
         notes=notes,
     )

@@ -291,3 +291,9 @@ def assumptions(connection: duckdb.DuckDBPyConnection, start: date, end: date) -
     ticket cost and answer confirmation rate, the hours it saved; and the hourly costs used."""
     costs = _rows(connection, HOURLY_COST_SQL, _span(start, end))[0]
     return {**costs, "baselines": _rows(connection, BASELINES_SQL, _span(start, end))}
+
+
+def intent_labels(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each intent's catalogue label, as the warehouse holds it (`marts.dim_intents`)."""
+    sql = "select intent, intent_label from marts.dim_intents where intent_label is not null"
+    return dict(connection.execute(sql).fetchall())

@@ -16,6 +16,7 @@ from plotly.offline import get_plotlyjs
 import charts
 from pipelines.report.build import Report
 from pipelines.report.formatting import change_tone, format_change, format_value
+from vocabulary import names
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
@@ -100,6 +101,12 @@ def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None).with_columns(cs.decimal().cast(pl.Float64))
 
 
+def _named(rows: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows as the page shows them: intents, outcomes, channels and baseline sources by their
+    names (`vocabulary.names`); the JSON summary keeps the ids."""
+    return names.named(_frame(rows), labels).to_dicts() if rows else rows
+
+
 def _beside(report: Report, kpi: dict[str, Any]) -> str | None:
     """The figure a KPI is shown with (the expected savings beside the verified), formatted."""
     beside = report.kpis.get(kpi["beside"]) if kpi["beside"] else None
@@ -110,6 +117,7 @@ def render_html(report: Report) -> str:
     """The report as one self-contained HTML page: plotly.js inlined, no network needed."""
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     environment.filters["fmt"] = format_value
+    labels = report.intent_labels
     speed_by_intent = [row for row in report.resolution_speed if not row["is_total"]]
     priorities = report.priorities
     figures: dict[str, tuple[list[dict[str, Any]], Callable[[pl.DataFrame], go.Figure]]] = {
@@ -120,7 +128,7 @@ def render_html(report: Report) -> str:
         "priorities": (priorities.rows, lambda f: charts.priorities_chart(f, priorities.source)),
     }
     rendered = {
-        name: _figure_html(chart(_frame(rows)), f"chart-{name}") if rows else None
+        name: _figure_html(chart(_frame(_named(rows, labels))), f"chart-{name}") if rows else None
         for name, (rows, chart) in figures.items()
     }
     return environment.get_template("report.html").render(
@@ -133,6 +141,14 @@ def render_html(report: Report) -> str:
             if kpi["headline"]
         ],
         charts=rendered,
+        shown={
+            "deflection_by_intent": _named(report.deflection_by_intent, labels),
+            "deflection_by_channel": _named(report.deflection_by_channel, labels),
+            "resolution_speed": _named(report.resolution_speed, labels),
+            "savings_by_intent": _named(report.savings_by_intent, labels),
+            "baselines": _named(report.assumptions["baselines"], labels),
+            "priorities": _named(priorities.rows, labels),
+        },
         plotly_js=get_plotlyjs(),
         deflection_columns=DEFLECTION_COLUMNS,
         speed_columns=SPEED_COLUMNS,

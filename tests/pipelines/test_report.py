@@ -44,6 +44,7 @@ from tests.conftest import build_published_warehouse, make_settings
 from tests.hostile import PHISHING, live_plotly_markup, strings
 from tests.stubs.slack_webhook import PATH, SlackWebhookStub, shape_problems
 from unticket.cli import app
+from vocabulary.names import named
 
 # Data from Monday 24 Aug to Sunday 4 Oct 2026 (UTC: from the evening of 23 Aug).
 FIRST_DAY = date(2026, 8, 24)
@@ -440,6 +441,17 @@ class Scripts(HTMLParser):
                 self.fetches.append(f"{tag} {value}")
 
 
+def test_the_report_names_intents_and_baseline_sources_and_its_json_keeps_the_ids(
+    warehouse, tmp_path
+) -> None:
+    report = build_report(warehouse, "week", AS_OF)
+    page = render_html(report)
+    assert "Catalogue assumption" in page and "catalogue_assumption" not in page
+    assert "Reset your password" in page and "password_reset" not in page
+    summary = json.loads(write_report(report, tmp_path).json.read_text())
+    assert "password_reset" in {row["intent"] for row in summary["deflection_by_intent"]}
+
+
 def test_html_is_self_contained_with_plotly_inlined(bare) -> None:
     html = render_html(build_report(bare, "week", AS_OF))
     assert get_plotlyjs() in html  # the whole library, once
@@ -758,10 +770,11 @@ def test_the_report_and_the_dashboards_draw_a_figure_with_one_builder(cli_env, w
     by_intent = queries.deflection(period).by_intent
     speed = queries.resolution_speed(period, "intent").percentiles
     ranking = queries.priorities(period)
-    dashboards = {
-        "chart-intent": charts.deflection_chart(by_intent, "intent"),
-        "chart-speed": charts.percentiles_chart(speed, "intent"),
-        "chart-priorities": charts.priorities_chart(ranking.rows, ranking.source),
+    labels = built.intent_labels
+    dashboards = {  # as the dashboards' pages draw them: ids shown by their names
+        "chart-intent": charts.deflection_chart(named(by_intent, labels), "intent"),
+        "chart-speed": charts.percentiles_chart(named(speed, labels), "intent"),
+        "chart-priorities": charts.priorities_chart(named(ranking.rows, labels), ranking.source),
     }
     for div_id, figure in dashboards.items():
         expected = json.loads(figure.to_json())["data"]
