@@ -68,7 +68,7 @@ bench: $(STAMP) $(CHROMIUM)
 	$(BIN)/python bench/understanding.py
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/http_api.py
-	$(BIN)/python bench/simulation.py
+	$(BIN)/python -m bench.simulation
 	$(BIN)/python bench/warehouse.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python -m bench.models_all

@@ -26,7 +26,8 @@ Response, to a spike of an intent at an office that has no open known outage:
    connector, carrying the evidence: actual and expected counts, the score, the reports and the
    tickets they already opened. If the reports are already linked to one open incident (the VPN
    playbook links reports to the gateway's incident when it diagnoses the gateway as down),
-   that incident is adopted instead;
+   that incident is adopted instead: one that several reports share, or a major incident that
+   even one report is linked to;
 2. it is recorded as a known outage in the enterprise store (`KnownOutages`);
 3. while it is open, the engine links new requests of that intent from that office to the
    incident instead of handling each on its own (`Engine._act`, which uses the VPN playbook's
@@ -174,7 +175,13 @@ class OutageDetector:
 
     def spikes(self, reports: list[Report], now: datetime) -> list[dict[str, Any]]:
         """The spikes among the window's counts of the outage intents, as `detect_spikes` rows
-        (intent, location_id, actual, expected, score, ...)."""
+        (intent, location_id, actual, expected, score, ...).
+
+        Nothing is scored while no series of the outage intents without an open outage has
+        `min_count` reports in the window: none could be a new spike (this keeps a poll of a
+        quiet hour, or of an outage already known, to a query)."""
+        if not self._could_spike(reports):
+            return []
         bucket = (
             (now - WINDOW / 2)
             .astimezone(UTC)
@@ -196,6 +203,17 @@ class OutageDetector:
         wanted = pl.col("intent").is_in(self.engine.settings.outage_intents)
         current = (pl.col("bucket_start") == bucket) & pl.col("is_spike")
         return scored.filter(current & wanted).to_dicts()
+
+    def _could_spike(self, reports: list[Report]) -> bool:
+        """Whether some intent × office of the outage intents with no open outage has
+        `min_count` reports."""
+        wanted = set(self.engine.settings.outage_intents)
+        counts = Counter((r.intent, r.location) for r in reports if r.intent in wanted)
+        return any(
+            count >= self.parameters.min_count
+            and self.engine.outages.open_for(intent, location) is None
+            for (intent, location), count in counts.items()
+        )
 
     def _history_before(self, day: datetime) -> pl.DataFrame:
         """Hourly counts per intent × office over the baseline's weeks before `day`."""
@@ -264,13 +282,15 @@ class OutageDetector:
         return outage
 
     def _adopted(self, reports: list[Report]) -> Ticket | None:
-        """An open incident that several of the reports are already linked to."""
+        """An open incident the reports are already linked to: one that several of them share,
+        or a major incident (P1, opened for an outage rather than for one employee) that one of
+        them is linked to, as when a gateway's probe saw it down just before this poll."""
         shared = Counter(report.ticket_id for report in reports if report.ticket_id)
         for ticket_id, links in shared.most_common():
-            if links < 2:
-                break
             ticket = self.engine.connectors.ticketing.get_ticket(ticket_id)
-            if ticket is not None and ticket.status not in CLOSED_STATUSES:
+            if ticket is None or ticket.status in CLOSED_STATUSES:
+                continue
+            if links >= 2 or (ticket.priority == "P1" and ticket.requester_id is None):
                 return ticket
         return None
 

@@ -4,10 +4,13 @@ Employees start conversations on a simulated clock (weekday and hour seasonality
 time zone, holidays, a documented intent mix), phrase them in varied ways with typos, answer the
 engine's questions (one-time codes read from their phone's outbox, clarifications, app names),
 confirm, reject, come back, give up or ask for a person. Approvers decide, the service desk works
-tickets, and VPN gateway outages flood the engine. Accounts get locked out some time before
+tickets (heavy-tailed working times measured on real incident history, in the requester's
+office hours), and VPN gateway outages flood the engine. Accounts get locked out some time before
 their owner asks for an unlock, and the lock-out watcher offers a verified unlock first: an
-employee who reads the offer in time answers it instead of asking. Nothing here writes an event:
-every event comes from the engine. The same seed and start date give the same events.
+employee who reads the offer in time answers it instead of asking. The outage detector polls on
+the same clock as under `unticket serve`: it declares the gateway outages from the burst of
+reports and tells the reporters not told yet. Nothing here writes an event: every event comes
+from the engine. The same seed and start date give the same events.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ import yaml
 
 from resolver.engine import InboundMessage, RequestError
 from resolver.identity import SIMULATION
-from resolver.proactive import Lockout, poll_lockouts
+from resolver.outage import OutageDetector
+from resolver.proactive import UNLOCK_INTENT, Lockout, poll_lockouts
 from resolver.runtime import Runtime, build_runtime, create_enterprise
 from resolver.turn import Reply
 from settings import PROJECT_ROOT, Settings
@@ -68,11 +72,28 @@ class SimulationSummary:
     seconds: float = 0.0
     proactive_offers: int = 0  # unlocks the watcher offered
     resolved_before_asked: int = 0  # of those, the ones that unlocked the account
+    outages_detected: int = 0  # known outages the detector declared
+    outage_notices: int = 0  # reporters it told (proactive interactions of the outage's intent)
 
     @property
     def interactions_per_second(self) -> float:
         """Throughput of the run."""
         return self.interactions / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class OfficeCalendar:
+    """An office's working time: its time zone, working day, working weekdays and holidays."""
+
+    zone: ZoneInfo
+    opens: time
+    closes: time
+    weekdays: frozenset[int]
+    holidays: frozenset[date]
+
+    def is_working_day(self, day: date) -> bool:
+        """Whether the office works on `day` (a working weekday and no holiday)."""
+        return day.weekday() in self.weekdays and day not in self.holidays
 
 
 @dataclass(order=True)
@@ -86,6 +107,50 @@ def ids_from_seed(seed: int) -> Callable[[], str]:
     """A deterministic id factory for reproducible simulations."""
     rng = random.Random(f"ids-{seed}")
     return lambda: f"{rng.getrandbits(128):032x}"
+
+
+def office_calendars(enterprise: dict[str, Any]) -> dict[str, OfficeCalendar]:
+    """Each office's calendar from the catalogue's enterprise (an office may override the
+    enterprise's `working_hours`), as the warehouse's working calendar reads it."""
+    calendars = {}
+    for location in enterprise["locations"]:
+        hours = location.get("working_hours", enterprise["working_hours"])
+        calendars[location["id"]] = OfficeCalendar(
+            zone=ZoneInfo(location["timezone"]),
+            opens=time.fromisoformat(hours["start"]),
+            closes=time.fromisoformat(hours["end"]),
+            weekdays=frozenset(hours["weekdays"]),
+            holidays=frozenset(date.fromisoformat(str(d)) for d in location.get("holidays", [])),
+        )
+    return calendars
+
+
+def add_working_hours(
+    start: datetime, hours: float, calendar: OfficeCalendar, until: datetime
+) -> datetime | None:
+    """The moment `hours` of the office's working time after `start` (UTC); None when it is not
+    before `until`."""
+    remaining = timedelta(hours=hours)
+    local = start.astimezone(calendar.zone)
+    day = local.date()
+    while datetime.combine(day, time(), calendar.zone) < until:
+        if calendar.is_working_day(day):
+            opens = max(local, datetime.combine(day, calendar.opens, calendar.zone))
+            closes = datetime.combine(day, calendar.closes, calendar.zone)
+            if opens + remaining <= closes:
+                moment = (opens + remaining).astimezone(UTC)
+                return moment if moment < until else None
+            remaining -= max(closes - opens, timedelta())
+        day += timedelta(days=1)
+    return None
+
+
+def desk_working_hours(rng: random.Random, resolution: dict[str, float], quick: float) -> float:
+    """Working hours from a ticket's opening to its resolution: within `quick` hours (uniform) at
+    the desk's first touch with probability `first_touch`, else lognormal (`median`, `sigma`)."""
+    if rng.random() < resolution["first_touch"]:
+        return rng.uniform(0.0, quick)
+    return resolution["median"] * math.exp(rng.gauss(0.0, resolution["sigma"]))
 
 
 def add_typos(text: str, rng: random.Random, count: int) -> str:
@@ -124,6 +189,8 @@ class Simulator:
         self.behaviour = scenario["behaviour"]
         self.phrasings = phrasings
         self.rng = random.Random(seed)
+        # the desk's own stream: calibrating it leaves every conversation as it was
+        self.desk_rng = random.Random(f"desk-{seed}")
         self.start = start
         self.days = days
         self.end = datetime.combine(start + timedelta(days=days), time(), UTC)
@@ -135,14 +202,14 @@ class Simulator:
         self.lockouts = scenario["lockouts"]
         self._lockouts_seen: set[Lockout] = set()
         self._employees = self._load_employees()
-        self._timezones = {
-            loc["id"]: ZoneInfo(loc["timezone"])
-            for loc in self.engine.catalogue.enterprise["locations"]
-        }
-        self._holidays = {
-            loc["id"]: {date.fromisoformat(str(d)) for d in loc.get("holidays", [])}
-            for loc in self.engine.catalogue.enterprise["locations"]
-        }
+        self._offices = {e["employee_id"]: e["location"] for e in self._employees}
+        self._calendars = office_calendars(self.engine.catalogue.enterprise)
+        self.desk = scenario["service_desk"]
+        self.detector = OutageDetector(self.engine)
+        self._detecting = self.engine.settings.detect_outages
+        self._outage_poll = timedelta(seconds=self.engine.settings.outage_poll_seconds)
+        self._outage_poll_due = False
+        self._degraded: set[str] = set()  # offices whose VPN gateway is failing right now
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -156,7 +223,7 @@ class Simulator:
         heapq.heappush(self._queue, _Scheduled(at, next(self._seq), action))
 
     def _local(self, employee: dict[str, Any], day: date, hour: float) -> datetime:
-        local = datetime.combine(day, time(), self._timezones[employee["location"]])
+        local = datetime.combine(day, time(), self._calendars[employee["location"]].zone)
         return (local + timedelta(hours=hour)).astimezone(UTC)
 
     def _plan_day(self, day: date) -> None:
@@ -167,7 +234,7 @@ class Simulator:
         hours = list(range(24))
         for _ in range(count):
             employee = self.rng.choice(self._employees)
-            if day in self._holidays[employee["location"]] and self.rng.random() < 0.85:
+            if day in self._calendars[employee["location"]].holidays and self.rng.random() < 0.85:
                 continue
             hour = (
                 self.rng.choices(hours, weights=self.scenario["hour_weight"])[0] + self.rng.random()
@@ -236,19 +303,22 @@ class Simulator:
         return self.rng.choices(list(mix), weights=list(mix.values()))[0]
 
     def _plan_incidents(self) -> None:
+        """Each gateway outage: it fails at its start (employees notice at once), its health
+        probe sees it down `probe_lag_minutes` later, and it is fixed after `hours`."""
         for incident in self.scenario["incidents"]:
             if incident["day"] >= self.days:
                 continue
-            location = incident["gateway"].removeprefix("gw-")
+            gateway = incident["gateway"]
+            location = gateway.removeprefix("gw-")
             day = self.start + timedelta(days=incident["day"])
-            anchor = {"location": location}
-            begin = self._local(anchor, day, incident["local_start_hour"])
+            begin = self._local({"location": location}, day, incident["local_start_hour"])
             finish = begin + timedelta(hours=incident["hours"])
+            self._schedule(begin, lambda now, o=location: self._degraded.add(o))
             self._schedule(
-                begin,
-                lambda now, g=incident["gateway"]: self.connectors.vpn.set_gateway_health(g, False),
+                begin + timedelta(minutes=incident["probe_lag_minutes"]),
+                lambda now, g=gateway: self.connectors.vpn.set_gateway_health(g, False),
             )
-            self._schedule(finish, lambda now, g=incident["gateway"]: self._end_outage(g, now))
+            self._schedule(finish, lambda now, g=gateway, o=location: self._end_outage(g, o, now))
             affected = [e for e in self._employees if e["location"] == location]
             extra = round(len(affected) * incident["extra_vpn_contacts_per_employee"])
             window = incident["hours"] * 3600
@@ -258,11 +328,42 @@ class Simulator:
                 employee = self.rng.choice(affected)
                 self._schedule(at, lambda now, e=employee: self._begin(e, "vpn_issue", now))
 
-    def _end_outage(self, gateway: str, now: datetime) -> None:
+    def _end_outage(self, gateway: str, location: str, now: datetime) -> None:
+        """The gateway is fixed: the desk resolves its incident and the office's known outage's
+        (the detector's own incident when it declared the outage before the probe saw it)."""
+        self._degraded.discard(location)
         self.connectors.vpn.set_gateway_health(gateway, True)
         incident = self.connectors.ticketing.open_outage(f"vpn:{gateway}")
-        if incident is not None:
-            self.engine.update_ticket(incident.ticket_id, "resolved", now)
+        known = self.engine.outages.open_for("vpn_issue", location)
+        for ticket_id in sorted({t.ticket_id for t in (incident, known) if t is not None}):
+            self.engine.update_ticket(ticket_id, "resolved", now)
+
+    def _outage_poll_after(self, reply: Reply, now: datetime) -> None:
+        """Poll the outage detector at its next tick (every `outage_poll_seconds` from the
+        start, as `unticket serve` polls) after an interaction of an outage intent. The ticks
+        with no new report are skipped: only a new report can make a spike (to stay fast)."""
+        if not self._detecting or self._outage_poll_due:
+            return
+        if reply.intent not in self.engine.settings.outage_intents:
+            return
+        origin = datetime.combine(self.start, time(), UTC)
+        self._outage_poll_due = True
+        self._schedule(
+            origin + ((now - origin) // self._outage_poll + 1) * self._outage_poll,
+            self._detect_outages,
+        )
+
+    def _detect_outages(self, now: datetime) -> None:
+        """One poll of the outage detector. An outage with no simulated cause (a chance burst)
+        is resolved by the desk after `unfounded_outage_hours`."""
+        self._outage_poll_due = False
+        for outage in self.detector.poll(now):
+            if outage.intent != "vpn_issue" or outage.location not in self._degraded:
+                hours = self.desk["unfounded_outage_hours"]
+                self._schedule(
+                    now + timedelta(hours=hours),
+                    lambda at, t=outage.ticket_id: self.engine.update_ticket(t, "resolved", at),
+                )
 
     def _sweep(self, now: datetime) -> None:
         self.engine.expire(now)
@@ -344,7 +445,8 @@ class Simulator:
             return
         self._messages += 1
         session.interaction_id = reply.interaction_id
-        self._watch_ticket(reply, now)
+        self._watch_ticket(reply, session.employee_id, now)
+        self._outage_poll_after(reply, now)
         if then_request and reply.state == "new":
             self._later(session, now, lambda at: self._send(session, self._phrase(session), at))
             return
@@ -509,7 +611,9 @@ class Simulator:
 
     # -- service desk -----------------------------------------------------------------------
 
-    def _watch_ticket(self, reply: Reply, now: datetime) -> None:
+    def _watch_ticket(self, reply: Reply, employee_id: str, now: datetime) -> None:
+        """The desk picks a new ticket up and resolves it after a working time drawn for its
+        priority, both counted in the working hours of the employee's office."""
         ticket_id = reply.ticket_id
         if not ticket_id or ticket_id in self._tickets_seen:
             return
@@ -517,12 +621,17 @@ class Simulator:
         ticket = self.connectors.ticketing.get_ticket(ticket_id)
         if ticket is None or ticket.priority == "P1":
             return  # major incidents close when the outage ends
-        median = self.scenario["desk_hours_median"].get(ticket.priority, 16.0)
-        business_hours = median * math.exp(self.rng.gauss(0, 0.8))
-        pickup = now + timedelta(minutes=self.rng.uniform(5, 90))
-        done = pickup + timedelta(hours=business_hours * 24 / 9)  # nine working hours a day
-        self._schedule(pickup, lambda at: self.engine.update_ticket(ticket_id, "in_progress", at))
-        self._schedule(done, lambda at: self.engine.update_ticket(ticket_id, "resolved", at))
+        resolution = self.desk["resolution_working_hours"][ticket.priority]
+        rng = self.desk_rng
+        hours = desk_working_hours(rng, resolution, self.desk["first_touch_within_hours"])
+        pickup = min(hours / 2, rng.uniform(*self.desk["pickup_working_minutes"]) / 60)
+        calendar = self._calendars[self._offices[employee_id]]
+        for after, status in ((pickup, "in_progress"), (hours, "resolved")):
+            at = add_working_hours(now, after, calendar, self.end)
+            if at is not None:
+                self._schedule(
+                    at, lambda when, s=status: self.engine.update_ticket(ticket_id, s, when)
+                )
 
     def _weighted(self, shares: dict[str, float]) -> str:
         return self.rng.choices(list(shares), weights=list(shares.values()))[0]
@@ -553,8 +662,10 @@ class Simulator:
             "select channel, json_extract(state, '$.outcome') as outcome, "
             "json_extract(state, '$.intent') as intent from conversations"
         )
-        offers = [r["outcome"] for r in rows if r["channel"] == "proactive"]
+        proactive = [r for r in rows if r["channel"] == "proactive"]
+        offers = [r["outcome"] for r in proactive if r["intent"] == UNLOCK_INTENT]
         tickets = self.runtime.store.query_one("select count(*) as n from tickets")
+        outages = self.runtime.store.query_one("select count(*) as n from known_outages")
         return SimulationSummary(
             interactions=len(rows),
             messages=self._messages,
@@ -565,6 +676,8 @@ class Simulator:
             days=self.days,
             proactive_offers=len(offers),
             resolved_before_asked=offers.count("auto_resolved"),
+            outages_detected=outages["n"] if outages else 0,
+            outage_notices=len(proactive) - len(offers),
         )
 
 

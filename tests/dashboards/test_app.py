@@ -272,11 +272,12 @@ def test_every_page_renders_its_key_elements_and_says_demo_mode(
 
 
 def test_overview_tiles_compare_with_the_previous_period(settings: Settings, warehouse) -> None:
+    last = warehouse.execute("select max(day) from marts.kpi_deflection_daily").fetchone()[0]
     test = page("overview")
-    test.date_input(key=filters.PERIOD).set_value((date(2026, 9, 21), LAST_DAY)).run()
+    test.date_input(key=filters.PERIOD).set_value((date(2026, 9, 21), last)).run()
     tiles = {m.label: m for m in test.metric}
-    current = summarise(warehouse, date(2026, 9, 21), LAST_DAY)
-    previous = summarise(warehouse, date(2026, 9, 14), date(2026, 9, 20))
+    current = summarise(warehouse, date(2026, 9, 21), last)
+    previous = summarise(warehouse, *queries.Filters(date(2026, 9, 21), last).previous)
     assert tiles["Interactions"].value == f"{current['interactions']:,}"
     change = current["interactions"] - previous["interactions"]
     assert tiles["Interactions"].delta.startswith("+" if change >= 0 else "-")

@@ -200,3 +200,27 @@ def test_a_poll_while_another_process_polls_the_store_does_nothing(
     [outage] = detector.poll(NOW + timedelta(minutes=11))
     assert ticket_count(runtime) == tickets + 1 and outbox_count(runtime) == messages + 8
     assert runtime.engine.outages.open_outages() == [outage]
+
+
+def test_a_single_report_linked_to_a_gateway_incident_adopts_it_and_is_not_told_again(
+    runtime: Runtime, settings: Settings, detector: OutageDetector
+) -> None:
+    london = staff(runtime, "lon")
+    for n, employee in enumerate(london[:7]):  # before the gateway's probe sees it down
+        assert report(runtime, employee, NOW + timedelta(minutes=n)).ticket_id is None
+    runtime.connectors.vpn.set_gateway_health("gw-lon", False)  # type: ignore[attr-defined]
+    linked = report(runtime, london[7], NOW + timedelta(minutes=8))
+    assert linked.ticket_id is not None
+    tickets, messages = ticket_count(runtime), outbox_count(runtime)
+
+    [outage] = detector.poll(NOW + timedelta(minutes=10))
+
+    assert outage.ticket_id == linked.ticket_id  # one incident for one outage
+    assert ticket_count(runtime) == tickets
+    assert outbox_count(runtime) == messages + 7  # the linked reporter was told when reporting
+    started = [
+        e
+        for e in events_of(settings)
+        if e["channel"] == "proactive" and e["event_type"] == "interaction_started"
+    ]
+    assert sorted(e["employee_id"] for e in started) == london[:7]

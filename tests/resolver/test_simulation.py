@@ -1,37 +1,68 @@
-"""The simulator drives the real engine: deterministic, varied, and with an outage spike."""
+"""The simulator drives the real engine: deterministic, varied, with heavy-tailed ticket times in
+office hours, and with an outage spike that the outage detector declares and tells its reporters
+about."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
+import pytest
+
+from catalogue import cached_catalogue
+from resolver.connectors.embedded import EnterpriseStore
 from resolver.events import parse_time, read_events
-from resolver.simulation import SimulationSummary, add_typos, run_simulation
+from resolver.simulation import (
+    SimulationSummary,
+    add_typos,
+    add_working_hours,
+    desk_working_hours,
+    load_scenario,
+    office_calendars,
+    run_simulation,
+)
+from settings import PROJECT_ROOT, Settings
 from tests.conftest import make_settings
 
 START = date(2026, 9, 1)
+OUTAGE_DAY = START + timedelta(days=38)  # London's VPN gateway, in data/simulation/scenario.yml
+
+
+class Simulated(NamedTuple):
+    """A simulation's summary, its events and its data dir's settings."""
+
+    summary: SimulationSummary
+    events: list[dict]
+    settings: Settings
 
 
 def simulate(
     data_dir: Path, trained_models: Path, days: int = 45, employees: int = 300
-) -> tuple[SimulationSummary, list[dict]]:
+) -> Simulated:
+    """Simulate a company from START into `data_dir`."""
     settings = make_settings(data_dir, trained_models)
     summary = run_simulation(settings, employees=employees, days=days, seed=5, start=START)
-    return summary, list(read_events(settings.events_dir))
+    return Simulated(summary, list(read_events(settings.events_dir)), settings)
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Simulated:
+    """Six and a half weeks of a 300-employee company, with London's VPN outage on day 38."""
+    return simulate(tmp_path_factory.mktemp("sim"), trained_models)
 
 
 def test_same_seed_same_events(tmp_path: Path, trained_models: Path) -> None:
-    _, first = simulate(tmp_path / "a", trained_models, days=10, employees=150)
-    _, second = simulate(tmp_path / "b", trained_models, days=10, employees=150)
+    first = simulate(tmp_path / "a", trained_models, days=10, employees=150).events
+    second = simulate(tmp_path / "b", trained_models, days=10, employees=150).events
     key = lambda e: (e["occurred_at"], e["event_id"])  # noqa: E731
     assert sorted(first, key=key) == sorted(second, key=key)
 
 
-def test_simulation_covers_every_outcome_and_the_outage(
-    tmp_path: Path, trained_models: Path
-) -> None:
-    summary, events = simulate(tmp_path / "sim", trained_models)
+def test_simulation_covers_every_outcome_and_the_outage(simulated: Simulated) -> None:
+    summary, events, _ = simulated
     assert summary.interactions > 500
     assert set(summary.outcomes) >= {
         "auto_resolved",
@@ -51,9 +82,8 @@ def test_simulation_covers_every_outcome_and_the_outage(
         for e in events
         if e["event_type"] == "intent_detected" and e["intent"] == "vpn_issue"
     )
-    outage_day = "2026-10-09"  # day 38 of the scenario
     typical = sorted(vpn_by_day.values())[len(vpn_by_day) // 2]
-    assert vpn_by_day[outage_day] > 5 * typical
+    assert vpn_by_day[OUTAGE_DAY.isoformat()] > 5 * typical
     weekdays = Counter(
         parse_time(e["occurred_at"]).weekday()
         for e in events
@@ -62,9 +92,120 @@ def test_simulation_covers_every_outcome_and_the_outage(
     assert weekdays[0] > 4 * weekdays[6]
 
 
-def test_typos_change_words_but_not_their_number() -> None:
-    import random
+def interactions_of(events: list[dict]) -> dict[str, dict]:
+    """Each interaction's channel, employee, trigger, start, intent, the ticket it was escalated
+    or linked to, and why it closed."""
+    interactions: dict[str, dict] = {}
+    for event in events:
+        if not event["interaction_id"]:
+            continue
+        row = interactions.setdefault(event["interaction_id"], {"ticket_id": None})
+        if event["event_type"] == "interaction_started":
+            row.update(
+                channel=event["channel"],
+                employee_id=event["employee_id"],
+                trigger=event.get("trigger") or {},
+                started_at=parse_time(event["occurred_at"]),
+            )
+        elif event["event_type"] == "intent_detected":
+            row["intent"] = event["intent"]
+        elif event["event_type"] == "outcome_recorded" and event.get("ticket_id"):
+            row["ticket_id"] = event["ticket_id"]
+        elif event["event_type"] == "interaction_closed":
+            row["reason"] = event["reason"]
+    return interactions
 
+
+def offices(settings: Settings) -> dict[str, str]:
+    """Each simulated employee's office."""
+    store = EnterpriseStore(settings.state_db)
+    try:
+        return {r["employee_id"]: r["location"] for r in store.query("select * from people")}
+    finally:
+        store.close()
+
+
+def test_the_outage_detector_tells_each_reporter_not_yet_told_once(simulated: Simulated) -> None:
+    summary, events, settings = simulated
+    interactions = interactions_of(events)
+    notices = [
+        row
+        for row in interactions.values()
+        if row["channel"] == "proactive" and row["trigger"].get("type") == "outage_detected"
+    ]
+    assert notices, "the simulated VPN outage was not declared, or nobody was told"
+    assert (summary.outages_detected, summary.outage_notices) == (1, len(notices))
+    [(incident, office, detected_at)] = {
+        (n["ticket_id"], n["trigger"]["location"], n["started_at"]) for n in notices
+    }
+    assert office == "lon" and detected_at.date() == OUTAGE_DAY
+    assert {(n["trigger"]["ticket_id"], n["intent"]) for n in notices} == {(incident, "vpn_issue")}
+
+    office_of = offices(settings)
+    reports = [
+        row
+        for row in interactions.values()
+        if row["channel"] != "proactive"
+        and row.get("intent") == "vpn_issue"
+        and office_of[row["employee_id"]] == office
+        and detected_at - timedelta(hours=1) <= row["started_at"] < detected_at
+    ]
+    linked = [r for r in reports if r.get("reason") == "linked_to_incident"]
+    assert {r["ticket_id"] for r in linked} <= {incident}  # one incident for one outage
+    told_when_reporting = {r["employee_id"] for r in linked}
+    told_by_notice = [n["employee_id"] for n in notices]
+    assert len(set(told_by_notice)) == len(told_by_notice)  # once each
+    assert set(told_by_notice) == {r["employee_id"] for r in reports} - told_when_reporting
+    resolved = {
+        e["ticket_id"]
+        for e in events
+        if e["event_type"] == "ticket_status_changed" and e["status"] == "resolved"
+    }
+    assert incident in resolved  # by the desk, when the gateway was fixed
+
+
+def pareto_share(values: list[float], share: float = 0.8) -> float:
+    """The smallest share of the values that adds up to `share` of their total."""
+    ordered = sorted(values, reverse=True)
+    total, running = sum(ordered), 0.0
+    for count, value in enumerate(ordered, start=1):
+        running += value
+        if running >= share * total:
+            return count / len(ordered)
+    return 1.0
+
+
+def test_desk_times_are_heavy_tailed_like_real_incident_history() -> None:
+    scenario, _ = load_scenario(PROJECT_ROOT / "data" / "simulation")
+    desk = scenario["service_desk"]
+    rng = random.Random(3)
+    for priority, resolution in desk["resolution_working_hours"].items():
+        hours = sorted(
+            desk_working_hours(rng, resolution, desk["first_touch_within_hours"])
+            for _ in range(20_000)
+        )
+        quick = sum(h < desk["first_touch_within_hours"] for h in hours) / len(hours)
+        assert quick == pytest.approx(resolution["first_touch"], abs=0.02), priority
+        # UCI: about a fifth of the tickets carry 80 % of the working hours
+        assert 0.08 < pareto_share(hours) < 0.25, priority
+
+
+def test_working_hours_count_in_the_office_calendar() -> None:
+    calendars = office_calendars(cached_catalogue(PROJECT_ROOT / "data" / "catalogue").enterprise)
+    london = calendars["lon"]  # 09:00-17:30 Europe/London, Monday to Friday
+    until = datetime(2027, 1, 1, tzinfo=UTC)
+    friday = datetime(2026, 10, 9, 15, 30, tzinfo=UTC)  # 16:30 in London (summer time)
+    assert add_working_hours(friday, 2, london, until) == datetime(
+        2026, 10, 12, 9, 0, tzinfo=UTC
+    )  # one hour on Friday, one on Monday from 09:00 (08:00 UTC)
+    christmas_eve = datetime(2026, 12, 24, 17, 0, tzinfo=UTC)  # GMT: 17:00 in London
+    assert add_working_hours(christmas_eve, 1, london, until) == datetime(
+        2026, 12, 29, 9, 30, tzinfo=UTC
+    )  # half an hour on the 24th; the 25th, the weekend and the 28th are off
+    assert add_working_hours(friday, 10_000, london, until) is None
+
+
+def test_typos_change_words_but_not_their_number() -> None:
     text = "please reset my password because it expired"
     typed = add_typos(text, random.Random(1), 2)
     assert typed != text and len(typed.split()) == len(text.split())

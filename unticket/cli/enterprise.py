@@ -84,7 +84,9 @@ def _print_summary(summary: SimulationSummary, settings: Settings) -> None:
     console.print(table)
     console.print(
         f"{summary.proactive_offers:,} unlocks offered before anyone asked (channel proactive), "
-        f"{summary.resolved_before_asked:,} taken up and resolved."
+        f"{summary.resolved_before_asked:,} taken up and resolved; "
+        f"{summary.outages_detected:,} outages detected, {summary.outage_notices:,} reporters "
+        "told."
     )
     console.print(
         f"{summary.messages:,} messages, {summary.tickets:,} tickets, "
