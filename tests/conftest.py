@@ -209,3 +209,28 @@ def build_published_warehouse(settings: Settings, **simulation: object) -> None:
     result = build_warehouse(settings)
     assert result.success, result.failures
     publish_warehouse(settings.work_warehouse_path, settings.warehouse_path)
+
+
+def build_scored_warehouse(settings: Settings, history: Path, mapping: Path, run_id: str) -> None:
+    """A two-week simulation of 120 employees and an imported ticket history, ingested, built
+    and then trained and scored by the pipeline's own train-and-score step (as run `run_id`)."""
+    from datetime import date
+
+    from models.pipeline import train_and_score
+    from pipelines.importers.csv_mapping import import_csv
+    from pipelines.ingest import ingest_events
+    from pipelines.transform import build_warehouse
+    from pipelines.warehouse import connect
+    from resolver.simulation import run_simulation
+
+    run_simulation(settings, employees=120, days=14, seed=5, start=date(2026, 9, 7))
+    connection = connect(settings.work_warehouse_path)
+    ingest_events(settings.events_dir, connection)
+    import_csv(history, mapping, connection)
+    connection.close()
+    assert build_warehouse(settings).success
+    connection = connect(settings.work_warehouse_path)
+    try:
+        train_and_score(settings, connection, run_id)
+    finally:
+        connection.close()

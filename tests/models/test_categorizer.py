@@ -4,7 +4,7 @@ import json
 import pickle
 import random
 import shutil
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -33,15 +33,11 @@ from models.ticket_categories import (
     no_categories,
     training_set,
 )
-from pipelines.importers.csv_mapping import import_csv
-from pipelines.ingest import ingest_events
-from pipelines.transform import build_warehouse
 from pipelines.warehouse import connect
 from resolver.routing import Router, load_router
 from resolver.runtime import Runtime
-from resolver.simulation import run_simulation
 from settings import PROJECT_ROOT, Settings
-from tests.conftest import Chat, make_runtime, make_settings
+from tests.conftest import Chat, build_scored_warehouse, make_runtime, make_settings
 from unticket.cli import app
 
 JSM_MAPPING = PROJECT_ROOT / "data" / "mappings" / "jsm.yml"
@@ -307,17 +303,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Se
     and scored by the pipeline's train-and-score step (run "first")."""
     root = tmp_path_factory.mktemp("categories")
     settings = make_settings(root / "data", trained_models)
-    run_simulation(settings, employees=120, days=14, seed=5, start=date(2026, 9, 7))
-    connection = connect(settings.work_warehouse_path)
-    ingest_events(settings.events_dir, connection)
-    import_csv(write_jsm_history(root / "jsm.csv"), JSM_MAPPING, connection)
-    connection.close()
-    assert build_warehouse(settings).success
-    connection = connect(settings.work_warehouse_path)
-    try:
-        train_and_score(settings, connection, "first")
-    finally:
-        connection.close()
+    build_scored_warehouse(settings, write_jsm_history(root / "jsm.csv"), JSM_MAPPING, "first")
     return settings
 
 

@@ -1,5 +1,5 @@
 import csv
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -7,7 +7,6 @@ import polars as pl
 import pytest
 
 from catalogue import cached_catalogue, load_catalogue
-from models.pipeline import train_and_score
 from models.priorities import (
     ASSUMED_SUCCESS,
     DEFAULT_AUTOMATABILITY,
@@ -25,13 +24,8 @@ from models.priorities import (
     issue_type_expr,
     what_if,
 )
-from pipelines.importers.csv_mapping import import_csv
-from pipelines.ingest import ingest_events
-from pipelines.transform import build_warehouse
-from pipelines.warehouse import connect
-from resolver.simulation import run_simulation
 from settings import PROJECT_ROOT, Settings
-from tests.conftest import make_settings
+from tests.conftest import build_scored_warehouse, make_settings
 
 AS_OF = datetime(2026, 6, 1)
 INTENTS = pl.DataFrame(
@@ -464,17 +458,9 @@ def scored(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Se
     scored by the pipeline's own train-and-score step."""
     root = tmp_path_factory.mktemp("priorities")
     settings = make_settings(root / "data", trained_models)
-    run_simulation(settings, employees=120, days=14, seed=5, start=date(2026, 9, 7))
-    connection = connect(settings.work_warehouse_path)
-    ingest_events(settings.events_dir, connection)
-    import_csv(write_history(root / "jsm.csv"), JSM_MAPPING, connection)
-    connection.close()
-    assert build_warehouse(settings).success
-    connection = connect(settings.work_warehouse_path)
-    try:
-        train_and_score(settings, connection, "priorities-test")
-    finally:
-        connection.close()
+    build_scored_warehouse(
+        settings, write_history(root / "jsm.csv"), JSM_MAPPING, "priorities-test"
+    )
     return settings
 
 
