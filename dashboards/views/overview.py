@@ -6,6 +6,7 @@ import charts
 from dashboards import queries, ui
 from dashboards.filters import sidebar
 from pipelines.metrics import rate_labels
+from pipelines.report import format_value
 
 filters = sidebar()
 st.title("Overview")
@@ -15,11 +16,17 @@ st.caption(
     "interaction counts on the day it started). Strict deflection is the headline: resolved "
     "without a ticket, not rejected, and no re-contact within the window. Savings count "
     "verified resolutions only (an action that succeeded, or confirmed by the employee); the "
-    "expected figure adds unconfirmed answers at their intent's confirmation rate. What they "
-    "rest on: Productivity impact."
+    "expected figure adds unconfirmed answers at their intent's confirmation rate."
 )
 tiles, trend, acted = queries.overview(filters)
 ui.tiles(tiles)
+assumed = queries.savings_basis(filters).figures["assumed_baseline_share"]
+if assumed:
+    st.caption(
+        f"{format_value(assumed, 'share')} of the verified hours saved rest on assumed "
+        "baselines, not the company's own ticket history: see *What the savings rest on* under "
+        "Productivity impact."
+    )
 if trend.is_empty():
     ui.empty(ui.NO_ROWS)
     st.stop()

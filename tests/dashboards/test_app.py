@@ -754,6 +754,7 @@ def test_the_verified_savings_tiles_show_the_expected_figure_beside_them(
     test.date_input(key=filters.PERIOD).set_value((FIRST_DAY, LAST_DAY)).run()
     shown = format_value(expected["expected_cost_saved_usd"], "usd")
     assert f"expected: {shown}" in [caption.value for caption in test.caption]
+    assert "100.0% of the verified hours saved rest on assumed baselines" in texts(test)
 
 
 def test_productivity_says_what_the_savings_rest_on(settings: Settings, warehouse) -> None:
