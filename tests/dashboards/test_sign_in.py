@@ -178,7 +178,7 @@ def test_an_analyst_chats_in_ask_it_as_themselves(
     tab.get_by_test_id("stSidebarNav").get_by_role("link", name="Ask IT").click()
     tab.get_by_role("heading", name="Ask IT", exact=True).wait_for(timeout=WAIT)
     settled(tab)
-    assert tab.get_by_text(f"({employee_id})").is_visible()
+    tab.get_by_text(f"({employee_id})").wait_for(timeout=WAIT)  # who they are, once drawn
     assert tab.get_by_label("You are").count() == 0  # no one else to choose
     assert tab.get_by_text("Your phone").count() == 0  # no simulated phone
 
