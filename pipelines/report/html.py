@@ -128,7 +128,9 @@ def render_html(report: Report) -> str:
         "priorities": (priorities.rows, lambda f: charts.priorities_chart(f, priorities.source)),
     }
     rendered = {
-        name: _figure_html(chart(_frame(_named(rows, labels))), f"chart-{name}") if rows else None
+        name: _figure_html(chart(names.named(_frame(rows), labels)), f"chart-{name}")
+        if rows
+        else None
         for name, (rows, chart) in figures.items()
     }
     return environment.get_template("report.html").render(
