@@ -4,7 +4,7 @@ The catalogue is data, not code. This package only reads and validates it; the e
 (`resolver`), the models (`models`) and the pipelines all read it from here.
 """
 
-from catalogue.loading import CatalogueError, cached_catalogue, load_catalogue
+from catalogue.loading import CatalogueError, cached_catalogue, load_catalogue, read_by_language
 from catalogue.schema import Article, Catalogue, Intent, Playbook
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "Playbook",
     "cached_catalogue",
     "load_catalogue",
+    "read_by_language",
 ]

@@ -82,7 +82,7 @@ class Article(BaseModel):
 
     id: str
     title: str
-    intents: list[str] = []
+    intents: list[str] = []  # the needs it answers: sent for them when the request is about it
     keywords: list[str] = []
     questions: list[str] = []
     body: str
@@ -95,9 +95,22 @@ class Catalogue(BaseModel):
     playbooks: dict[str, Playbook]
     articles: dict[str, Article]
     examples: dict[str, list[str]]
+    languages: list[str]  # the language codes the examples are written in (`examples/<code>.yml`)
+    messages: dict[str, dict[str, str]] = {}  # what the engine says: {language: {key: text}}
     policy: dict[str, Any]
     costs: dict[str, Any]
     enterprise: dict[str, Any]
+
+    def articles_for(self, intent_id: str) -> list[str]:
+        """The articles that answer an intent: its own first, then those whose front matter
+        names it."""
+        own = self.intents[intent_id].article_id
+        named = [a.id for a in self.articles.values() if intent_id in a.intents and a.id != own]
+        return [own, *named] if own else named
+
+    def background_texts(self) -> list[str]:
+        """Every example utterance, in every language: how employees write."""
+        return [text for texts in self.examples.values() for text in texts]
 
     def intent(self, intent_id: str) -> Intent:
         """Return one intent by id."""

@@ -1,9 +1,8 @@
 from pathlib import Path
 
 import pytest
-import yaml
 
-from catalogue import CatalogueError, load_catalogue
+from catalogue import CatalogueError, load_catalogue, read_by_language
 from settings import PROJECT_ROOT
 
 CATALOGUE = PROJECT_ROOT / "data" / "catalogue"
@@ -38,13 +37,19 @@ def test_catalogue_is_complete() -> None:
 
 
 def test_held_out_paraphrases_are_not_in_the_training_examples() -> None:
-    training = {
-        t.lower().strip()
-        for ts in yaml.safe_load((CATALOGUE / "examples.yml").read_text()).values()
-        for t in ts
-    }
-    held_out = yaml.safe_load((PROJECT_ROOT / "data" / "eval" / "paraphrases.yml").read_text())
-    assert not training & {t.lower().strip() for ts in held_out.values() for t in ts}
+    training = read_by_language(CATALOGUE / "examples")
+    held_out = read_by_language(PROJECT_ROOT / "data" / "eval" / "paraphrases")
+    assert set(held_out) == set(training) and "en" in training
+    for language, by_intent in held_out.items():
+        trained = {t.lower().strip() for texts in training[language].values() for t in texts}
+        assert not trained & {t.lower().strip() for texts in by_intent.values() for t in texts}
+
+
+def test_every_language_has_examples_of_every_intent() -> None:
+    catalogue = load_catalogue(CATALOGUE)
+    for language, by_intent in read_by_language(CATALOGUE / "examples").items():
+        assert set(by_intent) == set(catalogue.intents), language
+        assert all(len(texts) >= 10 for texts in by_intent.values()), language
 
 
 def test_a_broken_link_fails_loudly(tmp_path: Path) -> None:
