@@ -1,8 +1,16 @@
-"""Intent classifier: word and character n-gram TF-IDF with a multinomial logistic regression.
+"""Intent classifier: word and character n-gram TF-IDF with a linear support-vector machine.
 
-Trained from the catalogue's example utterances (`data/catalogue/examples.yml`). Character
-n-grams make it tolerant of typos; the probability of the top class is the confidence the engine
-compares with its thresholds.
+Trained from the catalogue's example utterances (`data/catalogue/examples/<language>.yml`, every
+language in one model). Character n-grams make it tolerant of typos and of inflected words; the
+probability of the top class is the confidence the engine compares with its thresholds.
+
+That confidence is calibrated: the machine's one-vs-rest scores become probabilities through a
+softmax at a temperature fitted on out-of-fold predictions of the training examples (the least
+log-loss), so "0.9" means right about nine times in ten on phrasing the model has not seen. (A
+linear SVM trains in seconds on the four languages' examples, where a logistic regression took
+minutes, and scores better on the held-out paraphrases of every language.)
+`bench/understanding.py` prints the reliability table and the expected calibration error on the
+held-out paraphrases.
 
 Training and batch scoring use scikit-learn as is. Scoring one message (the engine's hot path)
 computes the same TF-IDF features directly from the fitted vocabularies and IDF weights, which
@@ -18,14 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
+from sklearn.svm import LinearSVC
 
 from models.text import FastTfidf, normalise
 
 SEED = 7
-ARTEFACT_FORMAT = 2  # raise when what is pickled changes: older files are then retrained
+CALIBRATION_FOLDS = 3
+ARTEFACT_FORMAT = 3  # raise when what is pickled changes: older files are then retrained
 
 
 @dataclass(frozen=True)
@@ -40,12 +51,13 @@ class Prediction:
 class IntentClassifier:
     """A trained intent model with a fast single-message `predict`."""
 
-    def __init__(self, features: FeatureUnion, model: LogisticRegression) -> None:
+    def __init__(self, features: FeatureUnion, model: LinearSVC, temperature: float = 1.0) -> None:
         self.features = features
         self.model = model
+        self.temperature = temperature
         self.labels: list[str] = [str(label) for label in model.classes_]
-        self._weights = np.ascontiguousarray(model.coef_.T)
-        self._bias = model.intercept_.copy()
+        self._weights = np.ascontiguousarray(model.coef_.T / temperature)
+        self._bias = model.intercept_ / temperature
         self._fast: list[FastTfidf] = []
         offset = 0
         for _, vectorizer in features.transformer_list:
@@ -55,11 +67,11 @@ class IntentClassifier:
     def __getstate__(self) -> dict[str, object]:
         """Pickle the fitted scikit-learn parts only: the fast path is rebuilt on loading, so a
         saved model does not depend on how this class lays it out."""
-        return {"features": self.features, "model": self.model}
+        return {"features": self.features, "model": self.model, "temperature": self.temperature}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         """Rebuild the classifier from its fitted parts."""
-        self.__init__(state["features"], state["model"])  # type: ignore[misc, arg-type]
+        self.__init__(state["features"], state["model"], state["temperature"])  # type: ignore[misc, arg-type]
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Return class probabilities, one row per text, columns in `labels` order."""
@@ -113,11 +125,35 @@ def train_intent_classifier(examples: dict[str, list[str]]) -> IntentClassifier:
     labels = [intent for intent, utterances in examples.items() for _ in utterances]
     if len(set(labels)) < 2:
         raise ValueError("training needs example utterances for at least two intents")
+    features, model = _fit(texts, labels)
+    return IntentClassifier(features, model, _fitted_temperature(texts, labels))
+
+
+def _fit(texts: list[str], labels: list[str]) -> tuple[FeatureUnion, LinearSVC]:
     features = _feature_union()
     matrix = features.fit_transform(texts)
-    model = LogisticRegression(C=20.0, max_iter=2000, random_state=SEED)
+    model = LinearSVC(C=1.0, random_state=SEED)
     model.fit(matrix, labels)
-    return IntentClassifier(features, model)
+    return features, model
+
+
+def _fitted_temperature(texts: list[str], labels: list[str]) -> float:
+    """The temperature that makes out-of-fold probabilities honest: each fold is scored by a
+    model trained without it, and the temperature is the one with the least log-loss."""
+    classes = sorted(set(labels))
+    truth = np.array([classes.index(label) for label in labels])
+    scores = np.zeros((len(texts), len(classes)))
+    folds = StratifiedKFold(n_splits=CALIBRATION_FOLDS, shuffle=True, random_state=SEED)
+    for train, held_out in folds.split(texts, labels):
+        features, model = _fit([texts[i] for i in train], [labels[i] for i in train])
+        scores[held_out] = model.decision_function(features.transform([texts[i] for i in held_out]))
+
+    def log_loss(log_temperature: float) -> float:
+        probabilities = _softmax(scores / np.exp(log_temperature))
+        return float(-np.log(probabilities[np.arange(len(truth)), truth] + 1e-12).mean())
+
+    best = minimize_scalar(log_loss, bounds=(-2.0, 3.0), method="bounded")
+    return float(np.exp(best.x))
 
 
 def examples_fingerprint(examples: dict[str, list[str]]) -> str:

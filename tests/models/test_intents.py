@@ -53,3 +53,24 @@ def test_entities_exact_and_fuzzy() -> None:
     assert [e.id for e in fuzzy] == ["salesforce"] and fuzzy[0].score < 1
     assert extractor.extract("my laptop is broken", {"group"}) == []
     assert extractor.extract("status of INC0001234 please")[0].id == "INC0001234"
+
+
+def test_confidence_is_calibrated_on_examples_it_did_not_train_on(classifier) -> None:
+    """The temperature is fitted out of fold: on a split the model never saw, the mean
+    confidence of its predictions is close to how often they are right."""
+    examples = cached_catalogue(PROJECT_ROOT / "data" / "catalogue").examples
+    rng = np.random.default_rng(7)
+    train: dict[str, list[str]] = {}
+    held_out: list[tuple[str, str]] = []
+    for intent, texts in examples.items():
+        for text in texts:
+            if rng.random() < 0.2:
+                held_out.append((intent, text))
+            else:
+                train.setdefault(intent, []).append(text)
+    model = train_intent_classifier(train)
+    probabilities = model.probabilities([text for _, text in held_out])
+    predicted = np.array(model.labels)[probabilities.argmax(axis=1)]
+    accuracy = np.mean(predicted == np.array([intent for intent, _ in held_out]))
+    assert model.temperature != 1.0
+    assert abs(probabilities.max(axis=1).mean() - accuracy) < 0.05
