@@ -2,10 +2,10 @@
 
 Each function takes a DataFrame of the figure's rows (a dashboards query's or the report's) and
 returns a plotly figure; no function queries anything. Rates are fractions shown as
-percentages, durations hours. Rows name intents, outcomes and channels as the reader should
-read them (`vocabulary.names.named`). Daily rows may say `is_partial_day`: the day the data
-runs through, still incomplete: its column is marked, its bars hatched, and rate lines
-leave it out.
+percentages, durations hours. Rows name intents, outcomes, channels and languages as the
+reader should read them (`vocabulary.names.named`). Daily rows may say `is_partial_day`: the
+day the data runs through, still incomplete: its column is marked, its bars hatched, and rate
+lines leave it out.
 """
 
 from __future__ import annotations
@@ -138,6 +138,43 @@ def deflection_chart(frame: pl.DataFrame, dimension: str) -> go.Figure:
     figure.update_xaxes(tickformat=".0%", range=[0, 1])
     figure.update_yaxes(autorange="reversed", automargin=True)
     return styled(figure, f"Strict deflection rate by {dimension}", bar_height(frame.height))
+
+
+# The rates the by-language breakdown sets side by side: strict deflection (the headline) and
+# auto-resolution (what the engine resolved by itself in the employee's language).
+LANGUAGE_RATES = (
+    ("strict_deflection_rate", COLORS["dark"]),
+    ("auto_resolution_rate", COLORS["primary"]),
+)
+
+
+def _rate_text(rate: float | None, support: float) -> str:
+    """A rate bar's label: the rate and its denominator ("80% of 10")."""
+    return f"{rate:.0%} of {support:,.0f}" if rate is not None else ""
+
+
+def language_deflection_chart(frame: pl.DataFrame, labels: Mapping[str, str]) -> go.Figure:
+    """Strict deflection and auto-resolution rates by language, side by side, named by
+    `labels` (rate → label), each bar with its denominator (support interactions)."""
+    support = frame["support_interactions"]
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=frame[key],
+                y=frame["language"],
+                orientation="h",
+                name=labels[key],
+                text=[_rate_text(r, n) for r, n in zip(frame[key], support, strict=True)],
+                textposition="auto",
+                marker_color=color,
+            )
+            for key, color in LANGUAGE_RATES
+        ]
+    )
+    figure.update_layout(barmode="group")
+    figure.update_xaxes(tickformat=".0%", range=[0, 1])
+    figure.update_yaxes(autorange="reversed", automargin=True)
+    return styled(figure, "Deflection by language", bar_height(2 * frame.height))
 
 
 def definitions_chart(frame: pl.DataFrame, labels: Mapping[str, str]) -> go.Figure:

@@ -1,6 +1,6 @@
-"""The shared sidebar: period, departments, channels and intents, kept for the whole session
-so they follow the reader from page to page. Channels and intents are shown by their display
-names and filtered by their ids."""
+"""The shared sidebar: period, departments, channels, intents and languages, kept for the whole
+session so they follow the reader from page to page. Channels, intents and languages are shown
+by their display names and filtered by their ids."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ CHOICES = {  # key: (label, placeholder, options of the warehouse status, column
     "filter_departments": ("Departments", "All departments", "departments", "department"),
     "filter_channels": ("Channels", "All channels", "channels", "channel"),
     "filter_intents": ("Intents", "All intents", "intents", "intent"),
+    "filter_languages": ("Languages", "All languages", "languages", "language"),
 }
 
 
@@ -100,4 +101,5 @@ def sidebar() -> Filters:
         tuple(chosen["filter_departments"]),
         tuple(chosen["filter_channels"]),
         tuple(chosen["filter_intents"]),
+        tuple(chosen["filter_languages"]),
     )

@@ -201,7 +201,7 @@ group by {{dimension}}
 having sum(support_interactions) > 0
 order by support_interactions desc, {{dimension}}
 """
-BREAKDOWNS = ("intent", "channel", "department")
+BREAKDOWNS = ("intent", "channel", "department", "language")
 ALL_TIME = (date(1, 1, 1), date(9999, 12, 30))
 
 
@@ -235,9 +235,9 @@ def headline(
 def deflection_by(
     connection: duckdb.DuckDBPyConnection, dimension: str, start: date, end: date
 ) -> list[dict[str, Any]]:
-    """Strict deflection by intent, channel or department among the interactions started
-    (UTC) from `start` to `end`, both days included (small talk is outside the denominator:
-    `support_interactions`)."""
+    """Strict deflection by intent, channel, department or language among the interactions
+    started (UTC) from `start` to `end`, both days included (small talk is outside the
+    denominator: `support_interactions`)."""
     if dimension not in BREAKDOWNS:
         raise ValueError(f"dimension must be one of {BREAKDOWNS}, not {dimension!r}")
     cursor = connection.execute(

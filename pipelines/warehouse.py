@@ -30,6 +30,10 @@ EVENT_FIELDS = {
     "text": "varchar",
     "turn": "integer",
     "provisional_ticket_id": "varchar",
+    # on interaction_started: the employee's language (ISO 639-1); absent from older events.
+    # Kept as written: an unknown value is loaded, profiled by the raw suite and shown as
+    # 'und' by stg_unticket__events, never a reason to lose the interaction.
+    "language": "varchar",
 }
 _EVENT_FIELD_COLUMNS = ",\n    ".join(f"{name} {kind}" for name, kind in EVENT_FIELDS.items())
 
@@ -51,6 +55,7 @@ create table if not exists raw.events (
 );
 -- fields added after a warehouse was created (loads insert by name)
 alter table raw.events add column if not exists provisional_ticket_id varchar;
+alter table raw.events add column if not exists language varchar;
 
 create table if not exists raw.event_quarantine (
     source_file varchar not null,

@@ -1,5 +1,5 @@
-"""The product's vocabularies, defined once: outcomes, feedback, channels, ticket statuses and
-event types, the values the event log carries and every consumer reads.
+"""The product's vocabularies, defined once: outcomes, feedback, channels, ticket statuses,
+languages and event types, the values the event log carries and every consumer reads.
 
 A top-level package of its own rather than a module of `catalogue/`: the catalogue is data read
 from `data/`, these are the code's own names, and this package imports nothing from the project
@@ -74,6 +74,23 @@ FINISHED_TICKET_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED
 FILED = "filed"
 
 
+class Language(StrEnum):
+    """The languages the engine understands and answers in (ISO 639-1): the `language` of an
+    interaction_started event, the employee's language as the engine detected it."""
+
+    EN = "en"
+    DE = "de"
+    ES = "es"
+    FR = "fr"
+
+
+# The language of interactions logged before events carried one: they were all in English.
+DEFAULT_LANGUAGE = Language.EN
+# Not a language the engine speaks: the warehouse's `language` of an interaction whose event
+# carried a value that is none of Language's (ISO 639-2's code for "undetermined").
+UNDETERMINED_LANGUAGE = "und"
+
+
 class EventType(StrEnum):
     """The kinds of event the engine writes to the event log (docs/events.md)."""
 
@@ -98,13 +115,16 @@ class EventType(StrEnum):
 
 
 __all__ = [
+    "DEFAULT_LANGUAGE",
     "FILED",
     "FINISHED_TICKET_STATUSES",
     "RECORDED_OUTCOMES",
     "SERVICE_DESK",
+    "UNDETERMINED_LANGUAGE",
     "Channel",
     "EventType",
     "Feedback",
+    "Language",
     "Outcome",
     "TicketStatus",
 ]

@@ -1,7 +1,7 @@
 """Display names: how charts, tables and filters name the ids of the vocabularies (outcomes,
-channels, feedback, ticket statuses, baseline sources) and the catalogue's intents, one mapping
-per vocabulary. Ids stay the data: queries, filters and CSV downloads keep them; only what a
-reader sees is named.
+channels, feedback, ticket statuses, baseline sources, languages) and the catalogue's intents,
+one mapping per vocabulary. Ids stay the data: queries, filters and CSV downloads keep them;
+only what a reader sees is named.
 
 Intents are catalogue data, not code, so their names come from the catalogue's labels (the
 warehouse's `marts.dim_intents.intent_label`, or `Intent.label`), capitalised. Not imported by
@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 import polars as pl
 
-from vocabulary import Channel, Feedback, Outcome, TicketStatus
+from vocabulary import UNDETERMINED_LANGUAGE, Channel, Feedback, Language, Outcome, TicketStatus
 
 OUTCOME_NAMES: Mapping[str, str] = MappingProxyType(
     {
@@ -48,6 +48,17 @@ TICKET_STATUS_NAMES: Mapping[str, str] = MappingProxyType(
         TicketStatus.ON_HOLD: "On hold",
         TicketStatus.RESOLVED: "Resolved",
         TicketStatus.CLOSED: "Closed",
+    }
+)
+# The employee's language (`language` of the warehouse's fct_interactions and
+# kpi_deflection_daily, whose accepted_values are these keys).
+LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        Language.EN: "English",
+        Language.DE: "German",
+        Language.ES: "Spanish",
+        Language.FR: "French",
+        UNDETERMINED_LANGUAGE: "Undetermined",
     }
 )
 # Where an intent's pre-automation baseline comes from (`baseline_source` of the warehouse's
@@ -84,6 +95,7 @@ def column_names(intent_labels: Mapping[str, str]) -> dict[str, Mapping[str, str
         "channel": CHANNEL_NAMES,
         "feedback": FEEDBACK_NAMES,
         "baseline_source": BASELINE_SOURCE_NAMES,
+        "language": LANGUAGE_NAMES,
     }
 
 
@@ -94,8 +106,8 @@ def display_name(value: str, names: Mapping[str, str]) -> str:
 
 def named(frame: pl.DataFrame, intent_labels: Mapping[str, str]) -> pl.DataFrame:
     """The frame as a reader sees it: ids in its intent, issue_type, outcome, channel,
-    feedback and baseline_source columns replaced by their display names (ids no mapping
-    knows, and nulls, unchanged)."""
+    feedback, baseline_source and language columns replaced by their display names (ids no
+    mapping knows, and nulls, unchanged)."""
     return frame.with_columns(
         pl.col(column).replace({str(k): v for k, v in names.items()})
         for column, names in column_names(intent_labels).items()

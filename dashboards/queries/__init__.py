@@ -6,9 +6,9 @@ Each page's data is read by one function, through one short-lived connection tha
 closed before the page draws: the warehouse is only ever replaced whole by an atomic rename, so
 a reader never blocks a pipeline and never sees half a build. Results are cached
 (`st.cache_data`) under the file's identity (inode, modification time, size), so a new publish
-is picked up on the next rerun. The filters (department, channel, intent) are applied once, as
-views over the marts in an in-memory database that attaches the warehouse: the KPI formulas of
-`pipelines.kpis` and `pipelines.report` then run unchanged on the filtered data.
+is picked up on the next rerun. The filters (department, channel, intent, language) are applied
+once, as views over the marts in an in-memory database that attaches the warehouse: the KPI
+formulas of `pipelines.kpis` and `pipelines.report` then run unchanged on the filtered data.
 """
 
 from dashboards.queries.deflection import Deflection, deflection, interactions

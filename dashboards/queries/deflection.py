@@ -1,4 +1,4 @@
-"""The deflection page: strict deflection by intent, channel and department, the four
+"""The deflection page: strict deflection by intent, channel, department and language, the four
 definitions by week, false deflections, and the interactions behind them."""
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from pipelines.metrics import rate_columns
 
 
 class Deflection(NamedTuple):
-    """Strict deflection by intent, channel and department, the four definitions by week, and
-    false deflections and re-contacts by intent."""
+    """Strict deflection by intent, channel, department and language, the four definitions by
+    week, and false deflections and re-contacts by intent."""
 
     by_intent: pl.DataFrame
     by_channel: pl.DataFrame
     by_department: pl.DataFrame
+    by_language: pl.DataFrame
     definitions: pl.DataFrame
     false_deflections: pl.DataFrame
 
@@ -50,10 +51,10 @@ order by false_deflections desc, recontacts desc, intent
 
 @query("warehouse")
 def deflection(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Deflection:
-    """Strict deflection by intent, channel and department (the report's query); the four
-    definitions by week (whole company: that mart is not split by department, channel or
-    intent); and by intent, resolutions without a ticket, false deflections, re-contacts
-    and rejections."""
+    """Strict deflection by intent, channel, department and language (the report's query);
+    the four definitions by week (whole company: that mart is not split by department,
+    channel, intent or language); and by intent, resolutions without a ticket, false
+    deflections, re-contacts and rejections."""
     by = {
         dimension: read_frame(
             connection, DEFLECTION_BY_SQL.format(dimension=dimension), filters.span
@@ -64,6 +65,7 @@ def deflection(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Defle
         by["intent"],
         by["channel"],
         by["department"],
+        by["language"],
         read_frame(connection, DEFINITIONS_SQL, filters.span),
         read_frame(connection, FALSE_DEFLECTIONS_SQL, filters.span),
     )
@@ -71,7 +73,8 @@ def deflection(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Defle
 
 INTERACTIONS_SQL = """
 select
-    interaction_id, started_at, employee_id, department, channel, intent, outcome, feedback,
+    interaction_id, started_at, employee_id, department, channel, language, intent, outcome,
+    feedback,
     is_deflected, is_false_deflection, has_recontact, ticket_id,
     round(seconds_to_resolution / 60.0, 1) as minutes_to_resolution,
     lost_hours, hours_saved, cost_saved_usd,

@@ -92,8 +92,8 @@ def savings_basis(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Sa
 
 
 # Each ticket's lost time as the impact mart defines it, for the tickets opened in the period
-# (of the chosen intents; with a department or channel chosen, only the engine's tickets of
-# those interactions: imported history has neither).
+# (of the chosen intents; with a department, channel or language chosen, only the engine's
+# tickets of those interactions: imported history has none of them).
 PARETO_TICKETS_SQL = """
 select tickets.ticket_key, tickets.source, tickets.category, tickets.intent, lost.lost_hours
 from marts.fct_tickets as tickets
@@ -145,10 +145,11 @@ def concentration(items: pl.DataFrame, points: int = PARETO_POINTS) -> pl.DataFr
 def pareto(connection: duckdb.DuckDBPyConnection, filters: Filters, level: str) -> pl.DataFrame:
     """The impact-concentration curve of the tickets opened in the period, or of their issue
     types (the intent, else `source:category`), with the intent filter and (for the engine's
-    tickets) the department and channel filters applied; sampled to about `PARETO_POINTS`."""
+    tickets) the department, channel and language filters applied; sampled to about
+    `PARETO_POINTS`."""
     if level not in ("ticket", "issue_type"):
         raise ValueError(f"level must be ticket or issue_type, not {level!r}")
-    by_interaction = bool(filters.departments or filters.channels)
+    by_interaction = bool(filters.departments or filters.channels or filters.languages)
     tickets = read_frame(
         connection, PARETO_TICKETS_SQL, {**filters.span, "by_interaction": by_interaction}
     )

@@ -22,9 +22,12 @@ from settings import get_settings
 
 CACHE_SECONDS = 600
 CORE_MARTS = frozenset({"fct_interactions", "kpi_deflection_daily", "dim_intents"})
+# The columns the sidebar filters on, and which of them each mart has (the others are not split
+# by them: kpi_deflection_definitions and kpi_proactive are whole-company figures).
+FILTER_COLUMNS = ("department", "channel", "intent", "language")
 FILTERED_MARTS = {
-    "fct_interactions": ("department", "channel", "intent"),
-    "kpi_deflection_daily": ("department", "channel", "intent"),
+    "fct_interactions": FILTER_COLUMNS,
+    "kpi_deflection_daily": FILTER_COLUMNS,
     "kpi_productivity": ("department", "intent"),
     "fct_tickets": ("intent",),
 }
@@ -41,19 +44,31 @@ class QueryError(RuntimeError):
 @dataclass(frozen=True)
 class Filters:
     """What every analytics page shows: UTC days `start`..`end` (both included) and, when
-    not empty, only these departments, channels and intents."""
+    not empty, only these departments, channels, intents and languages (ISO 639-1 codes, or
+    `und`)."""
 
     start: date
     end: date
     departments: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     intents: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
 
     @property
     def previous(self) -> tuple[date, date]:
         """The period of the same length just before this one."""
         end = self.start - timedelta(days=1)
         return end - (self.end - self.start), end
+
+    @property
+    def chosen(self) -> dict[str, tuple[str, ...]]:
+        """The values chosen for each filter column (`FILTER_COLUMNS`); empty: all of them."""
+        return {
+            "department": self.departments,
+            "channel": self.channels,
+            "intent": self.intents,
+            "language": self.languages,
+        }
 
     @property
     def span(self) -> dict[str, date]:
@@ -78,15 +93,11 @@ def _quote(value: str) -> str:
 
 def filter_condition(filters: Filters | None, columns: tuple[str, ...]) -> str:
     """The where clause restricting a mart with these columns to the filters."""
-    chosen = {
-        "department": filters.departments if filters else (),
-        "channel": filters.channels if filters else (),
-        "intent": filters.intents if filters else (),
-    }
+    chosen = filters.chosen if filters else {}
     terms = [
         f"coalesce({column}, 'unknown') in ({', '.join(_quote(v) for v in chosen[column])})"
         for column in columns
-        if chosen[column]
+        if chosen.get(column)
     ]
     return " and ".join(terms) or "true"
 
@@ -99,7 +110,7 @@ def _warehouse(path: Path, filters: Filters | None) -> Iterator[duckdb.DuckDBPyC
     connection = duckdb.connect()
     try:
         connection.execute(f"attach {_quote(str(path))} as warehouse (read_only)")
-        if filter_condition(filters, ("department", "channel", "intent")) == "true":
+        if filter_condition(filters, FILTER_COLUMNS) == "true":
             connection.execute("use warehouse")
         else:
             connection.execute("create schema marts")

@@ -26,6 +26,7 @@ class WarehouseStatus:
     departments: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     intents: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
     intent_labels: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -58,6 +59,7 @@ def _status(connection: duckdb.DuckDBPyConnection) -> WarehouseStatus:
         departments=distinct("department"),
         channels=distinct("channel"),
         intents=distinct("intent"),
+        languages=distinct("language"),
         intent_labels=dict(
             connection.execute("select intent, intent_label from marts.dim_intents").fetchall()
         ),

@@ -1,5 +1,6 @@
-"""Deflection: strict deflection by intent, channel and department, the other definitions
-beside it, false deflections and re-contacts, and the interactions behind the figures."""
+"""Deflection: strict deflection by intent, channel, department and language, the other
+definitions beside it, false deflections and re-contacts, and the interactions behind the
+figures."""
 
 import streamlit as st
 
@@ -22,8 +23,9 @@ data = queries.deflection(filters)
 if data.by_intent.is_empty():
     ui.empty(ui.NO_ROWS)
     st.stop()
+*by_dimension, by_language = st.tabs(["By intent", "By channel", "By department", "By language"])
 for tab, dimension, frame in zip(
-    st.tabs(["By intent", "By channel", "By department"]),
+    by_dimension,
     ["intent", "channel", "department"],
     [data.by_intent, data.by_channel, data.by_department],
     strict=True,
@@ -31,6 +33,10 @@ for tab, dimension, frame in zip(
     with tab:
         figure = charts.deflection_chart(ui.named(frame), dimension)
         ui.chart(figure, frame, f"deflection-by-{dimension}")
+with by_language:
+    languages = data.by_language
+    figure = charts.language_deflection_chart(ui.named(languages), rate_labels())
+    ui.chart(figure, languages, "deflection-by-language")
 
 st.subheader("The definitions side by side")
 st.caption(

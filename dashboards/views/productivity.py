@@ -76,8 +76,9 @@ share = curve["share_of_items_driving_80pct"][0]
 noun = "tickets" if level == "ticket" else "issue types"
 st.markdown(f"### {share:.0%} of {noun} cause 80 % of lost time")
 whose = (
-    "only the engine's, of the chosen departments and channels (imported history has neither)"
-    if filters.departments or filters.channels
+    "only the engine's, of the chosen departments, channels and languages (imported history "
+    "has none of them)"
+    if filters.departments or filters.channels or filters.languages
     else "imported history and the engine's tickets"
 )
 items = f"{curve['items'][0]:,} {noun}" + ("" if level == "ticket" else " of the tickets")

@@ -30,13 +30,15 @@ from pipelines.quality.checks import (
 )
 from pipelines.warehouse import RAW_SCHEMA
 from resolver.events import SCHEMA_VERSION
-from vocabulary import FILED, SERVICE_DESK, Channel, TicketStatus
+from vocabulary import FILED, SERVICE_DESK, Channel, Language, TicketStatus
 
 # Allowed values, as documented in docs/events.md (event types, outcomes and feedback: dbt's
 # accepted_values). Channels and ticket statuses are the vocabulary's: every channel, and
 # `service_desk` on ticket updates; every ticket status, and `filed` when a queued ticket was filed.
 CHANNELS = (*(channel.value for channel in Channel), SERVICE_DESK)
 TICKET_STATUSES = (*(status.value for status in TicketStatus), FILED)
+# The engine's languages; any other value is loaded and modelled as 'und' (undetermined).
+LANGUAGES = tuple(language.value for language in Language)
 ENGINE_PRIORITIES = ("P1", "P2", "P3", "P4")
 RESULTS = ("success", "failure", "passed", "wrong", "expired", "locked", "none")
 DECISIONS = ("approved", "denied")
@@ -186,6 +188,7 @@ def event_values() -> Dataset:
         "status": (TICKET_STATUSES, WARNING, "ticket statuses are known"),
         "result": (RESULTS, WARNING, "action and verification results are known"),
         "decision": (DECISIONS, WARNING, "approval decisions are known"),
+        "language": (LANGUAGES, WARNING, "languages are the engine's ISO 639-1 codes"),
     }
     return Dataset(
         suite="raw_events",

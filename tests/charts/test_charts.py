@@ -30,6 +30,26 @@ def test_deflection_chart_draws_the_rates() -> None:
     assert list(figure.data[0].text) == ["80% of 10", "50% of 4"]
 
 
+def test_language_deflection_chart_sets_the_rates_of_each_language_side_by_side() -> None:
+    frame = pl.DataFrame(
+        {
+            "language": ["English", "German"],
+            "strict_deflection_rate": [0.6, 0.4],
+            "auto_resolution_rate": [0.5, 0.25],
+            "support_interactions": [10, 4],
+        }
+    )
+    labels = {"strict_deflection_rate": "strict", "auto_resolution_rate": "auto"}
+    figure = charts.language_deflection_chart(frame, labels)
+    strict, auto = figure.data
+    assert [strict.name, auto.name] == ["strict", "auto"]
+    assert list(strict.y) == list(auto.y) == ["English", "German"]
+    assert list(strict.x) == [0.6, 0.4] and list(auto.x) == [0.5, 0.25]
+    assert list(strict.text) == ["60% of 10", "40% of 4"]
+    assert figure.layout.barmode == "group"
+    assert figure.layout.title.text == "Deflection by language"
+
+
 def test_pareto_chart_marks_the_share_driving_80_percent() -> None:
     curve = pl.DataFrame(
         {
@@ -94,6 +114,7 @@ TEXT_COLUMNS = [
     "intent",
     "department",
     "channel",
+    "language",
     "outcome",
     "bucket",
     "request",
@@ -103,6 +124,7 @@ TEXT_COLUMNS = [
 ]
 NUMBER_COLUMNS = [
     "strict_deflection_rate",
+    "auto_resolution_rate",
     "support_interactions",
     "false_deflections",
     "recontacts",
@@ -133,6 +155,9 @@ def hostile_frame() -> pl.DataFrame:
 HOSTILE_CHARTS = {
     "deflection": lambda f: charts.deflection_chart(f, "department"),
     "false deflections": charts.false_deflection_chart,
+    "language": lambda f: charts.language_deflection_chart(
+        f, {"strict_deflection_rate": PHISHING, "auto_resolution_rate": PHISHING + " 2"}
+    ),
     "distribution": lambda f: charts.distribution_chart(f, [PHISHING, PHISHING + " 2"]),
     "percentiles": lambda f: charts.percentiles_chart(f, "channel"),
     "impact": lambda f: charts.impact_chart(f, "department"),

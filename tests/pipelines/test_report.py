@@ -784,7 +784,7 @@ def test_the_report_and_the_dashboards_draw_a_figure_with_one_builder(cli_env, w
 @pytest.mark.parametrize(
     ("mart", "grain"),
     [
-        ("kpi_deflection_daily", "day, channel, intent, department"),
+        ("kpi_deflection_daily", "day, channel, intent, department, language"),
         ("kpi_deflection_definitions", "week"),
     ],
 )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from pipelines.transform import (
     run_dbt,
 )
 from pipelines.warehouse import connect
+from resolver.events import event_files
 from resolver.simulation import run_simulation
 from settings import PROJECT_ROOT, Settings
 from tests.conftest import build_published_warehouse, make_settings
@@ -137,7 +140,7 @@ INCREMENTAL_TABLES = {
     "build_state.intermediate.int_interactions_timed": "interaction_id",
     "marts.fct_interactions": "interaction_id",
     "marts.fct_tickets": "ticket_key",
-    "marts.kpi_deflection_daily": "day, channel, intent, department",
+    "marts.kpi_deflection_daily": "day, channel, intent, department, language",
     "marts.kpi_deflection_definitions": "week",
     "marts.kpi_productivity": "week, department, intent",
     "marts.kpi_proactive": "week",
@@ -323,3 +326,123 @@ def test_dbt_gets_the_window_and_memory_limit_of_the_settings_passed(
     variables = json.loads(commands[0][commands[0].index("--vars") + 1])
     assert variables["recontact_window_hours"] == 5
     assert os.environ["UNTICKET_DUCKDB_MEMORY_LIMIT"] == "1GB"
+
+
+# --- languages --------------------------------------------------------------------------------
+
+MISSING = object()  # no `language` key: an event logged before the engine recorded languages
+# What each interaction_started event carries, in turn, and the language the warehouse gives it.
+WRITTEN_LANGUAGES: dict[object, str] = {
+    "de": "de",
+    "es": "es",
+    "fr": "fr",
+    "en": "en",
+    MISSING: "en",
+    "DE": "de",  # case forgiven
+    "pt-BR": "und",  # not one of the engine's languages: undetermined
+    42: "und",  # not even text: loaded as written, undetermined
+}
+# The additive columns of kpi_deflection_daily (all but its grain, rates and build stamp).
+DAILY_GRAIN = ("day", "channel", "intent", "department")
+DAILY_SUMS = (
+    "interactions",
+    "support_interactions",
+    "deflected",
+    "auto_resolved",
+    "answered",
+    "escalated",
+    "not_escalated",
+    "abandoned",
+    "unrecognized",
+    "false_deflections",
+    "confirmed",
+    "rejected",
+    "resolved",
+    "recontacts",
+    "lost_hours",
+    "lost_cost_usd",
+    "hours_saved",
+    "cost_saved_usd",
+    "hours_saved_on_assumed_baselines",
+    "unconfirmed_hours",
+    "unconfirmed_cost_usd",
+    "answers_confirmed",
+    "answers_with_feedback",
+)
+
+
+def write_languages(events_dir: Path, languages: Sequence[object]) -> dict[str, object]:
+    """Rewrite the log so its interaction_started events carry `languages` in turn (`MISSING`:
+    no `language` key at all); return what each interaction's start carries."""
+    written: dict[str, object] = {}
+    for path in event_files(events_dir):
+        events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        for event in events:
+            if event["event_type"] == "interaction_started":
+                event.pop("language", None)
+                language = languages[len(written) % len(languages)]
+                if language is not MISSING:
+                    event["language"] = language
+                written[event["interaction_id"]] = language
+        path.write_text("".join(json.dumps(event) + "\n" for event in events))
+    return written
+
+
+def build_log_copy(source: Settings, target: Settings, languages: Sequence[object]) -> dict:
+    """Copy `source`'s enterprise and event log into `target`, its starts carrying
+    `languages`, then ingest (nothing quarantined) and build; return what each start carries."""
+    shutil.copy(source.state_db, target.state_db)
+    shutil.copytree(source.events_dir, target.events_dir)
+    written = write_languages(target.events_dir, languages)
+    connection = connect(target.work_warehouse_path)
+    loaded = ingest_events(target.events_dir, connection)
+    connection.close()
+    assert loaded.rows_quarantined == 0, loaded.reasons
+    result = build_warehouse(target)
+    assert result.success, result.failures
+    return written
+
+
+def daily_totals(settings: Settings) -> list[tuple]:
+    """kpi_deflection_daily summed over languages: each day, channel, intent and department
+    with its counts and sums (sums rounded: their last digits depend on the order of addition)."""
+    grain = ", ".join(DAILY_GRAIN)
+    sums = ", ".join(f"round(sum({column}), 6)" for column in DAILY_SUMS)
+    sql = f"select {grain}, {sums} from marts.kpi_deflection_daily group by all order by all"
+    return query(settings, sql, work=True)
+
+
+def test_events_with_and_without_a_language_build_and_add_up_to_the_same_totals(
+    built: Settings, tmp_path: Path, trained_models: Path
+) -> None:
+    # the same log with each start carrying a language in turn, or none, or one not understood
+    after = make_settings(tmp_path / "data", trained_models)
+    written = build_log_copy(built, after, list(WRITTEN_LANGUAGES))
+
+    facts = dict(
+        query(after, "select interaction_id, language from marts.fct_interactions", work=True)
+    )
+    assert facts == {
+        interaction: WRITTEN_LANGUAGES[written[interaction]] if interaction in written else "en"
+        for interaction in facts
+    }
+    assert set(facts.values()) == {"en", "de", "es", "fr", "und"}
+    # a new grain column doubles nothing: summed over languages, every day × channel × intent ×
+    # department row is what the same log gives with other languages (or none: `built` is
+    # the simulator's log as the engine wrote it)
+    assert daily_totals(after) == daily_totals(built)
+    # and each language's totals are its facts'
+    by_language = query(
+        after,
+        "select language, sum(interactions), sum(support_interactions), sum(deflected) "
+        "from marts.kpi_deflection_daily group by 1 order by 1",
+        work=True,
+    )
+    facts_by_language = query(
+        after,
+        "select language, count(*), count(*) filter (where is_support), "
+        "count(*) filter (where is_deflected) from marts.fct_interactions "
+        "where outcome <> 'pending' group by 1 order by 1",
+        work=True,
+    )
+    assert by_language == facts_by_language

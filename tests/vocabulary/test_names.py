@@ -9,11 +9,12 @@ import pytest
 from catalogue import load_catalogue
 from settings import Settings
 from tests.vocabulary.test_vocabulary import dbt_accepted_values, values
-from vocabulary import Channel, Feedback, Outcome, TicketStatus
+from vocabulary import UNDETERMINED_LANGUAGE, Channel, Feedback, Language, Outcome, TicketStatus
 from vocabulary.names import (
     BASELINE_SOURCE_NAMES,
     CHANNEL_NAMES,
     FEEDBACK_NAMES,
+    LANGUAGE_NAMES,
     OUTCOME_NAMES,
     TICKET_STATUS_NAMES,
     display_name,
@@ -30,6 +31,8 @@ from vocabulary.names import (
         (FEEDBACK_NAMES, values(Feedback)),
         (TICKET_STATUS_NAMES, values(TicketStatus)),
         (BASELINE_SOURCE_NAMES, set(dbt_accepted_values()[("dim_intents", "baseline_source")])),
+        (LANGUAGE_NAMES, values(Language) | {UNDETERMINED_LANGUAGE}),
+        (LANGUAGE_NAMES, set(dbt_accepted_values()[("fct_interactions", "language")])),
     ],
 )
 def test_every_value_of_a_vocabulary_has_one_display_name(names, vocabulary: set[str]) -> None:
@@ -56,6 +59,7 @@ def test_a_frame_is_named_in_its_vocabulary_columns_only() -> None:
             "outcome": ["auto_resolved", "escalated", "pending"],
             "channel": ["teams", "web", "slack"],
             "baseline_source": ["catalogue_assumption", "history_intent", "none"],
+            "language": ["de", "und", "en"],
             "department": ["eng", "answered", "web"],
             "interactions": [1, 2, 3],
         }
@@ -73,6 +77,7 @@ def test_a_frame_is_named_in_its_vocabulary_columns_only() -> None:
         "Company history",
         "No baseline",
     ]
+    assert shown["language"].to_list() == ["German", "Undetermined", "English"]
     assert shown.select("department", "interactions").equals(
         frame.select("department", "interactions")
     )

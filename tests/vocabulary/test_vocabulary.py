@@ -12,12 +12,15 @@ import yaml
 
 from settings import PROJECT_ROOT
 from vocabulary import (
+    DEFAULT_LANGUAGE,
     FILED,
     RECORDED_OUTCOMES,
     SERVICE_DESK,
+    UNDETERMINED_LANGUAGE,
     Channel,
     EventType,
     Feedback,
+    Language,
     Outcome,
     TicketStatus,
 )
@@ -84,9 +87,19 @@ DBT_VOCABULARIES = {
     ("stg_unticket__events", "feedback"): values(Feedback),
     ("fct_interactions", "outcome"): values(Outcome),
     ("fct_interactions", "feedback"): values(Feedback),
+    ("fct_interactions", "language"): values(Language) | {UNDETERMINED_LANGUAGE},
+    ("kpi_deflection_daily", "language"): values(Language) | {UNDETERMINED_LANGUAGE},
 }
 # The columns whose accepted_values would be a vocabulary wherever they appear.
-VOCABULARY_COLUMNS = {"event_type", "outcome", "feedback", "channel", "status", "ticket_status"}
+VOCABULARY_COLUMNS = {
+    "event_type",
+    "outcome",
+    "feedback",
+    "channel",
+    "status",
+    "ticket_status",
+    "language",
+}
 
 
 def dbt_accepted_values() -> dict[tuple[str, str], list[str]]:
@@ -126,6 +139,20 @@ def test_the_quality_checks_allow_the_vocabularies() -> None:
     checks = {check.subset: set(check.kwargs["value_set"]) for check in event_values().checks}
     assert checks["channel"] == values(Channel) | {SERVICE_DESK}
     assert checks["status"] == values(TicketStatus) | {FILED}
+    assert checks["language"] == values(Language)
+
+
+def test_the_warehouse_models_the_languages_of_the_vocabulary() -> None:
+    """Staging keeps the vocabulary's codes and makes any other value undetermined; a start
+    logged without one is the default language (English: every older conversation was)."""
+    dbt = PROJECT_ROOT / "dbt" / "models"
+    staging = (dbt / "staging" / "unticket" / "stg_unticket__events.sql").read_text()
+    (codes,) = re.findall(r"lower\(trim\(language\)\) in \(([^)]*)\)", staging)
+    assert set(re.findall(r"'([^']*)'", codes)) == values(Language)
+    assert f"then '{UNDETERMINED_LANGUAGE}'" in staging
+    facts = (dbt / "marts" / "fct_interactions.sql").read_text()
+    assert f"coalesce(interactions.language, '{DEFAULT_LANGUAGE}') as language" in facts
+    assert all(len(code) == 2 and code.islower() for code in values(Language))
 
 
 def test_the_engine_and_the_connectors_use_the_vocabularies() -> None:

@@ -1,5 +1,5 @@
--- One row per interaction, summarising its events in one pass: who, where, what, how it ended
--- and when. "Latest" means latest by (occurred_at, event_id), so ties are broken the same way
+-- One row per interaction, summarising its events in one pass: who, where, in which language,
+-- what, how it ended and when. "Latest" means latest by (occurred_at, event_id), so ties are broken the same way
 -- on every run. Incremental: interactions with newly loaded events are summarised again.
 
 {{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
@@ -32,6 +32,9 @@ summarised as (
         interaction_id,
         max(employee_id) as employee_id,
         {{ min_by('channel', 'event_order') }} as first_channel,
+        -- null when the interaction's start carried none (logged before languages were)
+        {{ min_by('language', 'event_order') }} filter (where event_type = 'interaction_started')
+            as language,
         coalesce(
             {{ max_by('intent', 'event_order') }} filter (where event_type = 'outcome_recorded'),
             {{ max_by('intent', 'event_order') }} filter (where event_type = 'intent_detected'),
@@ -72,6 +75,7 @@ final as (
         interaction_id,
         employee_id,
         first_channel as channel,
+        language,
         intent,
         last_confidence,
         outcome,

@@ -66,6 +66,8 @@ flagged as (
         employees.department,
         timed.location_id,
         interactions.channel,
+        -- events logged before the engine recorded a language were all English conversations
+        coalesce(interactions.language, 'en') as language,
         interactions.intent,
         interactions.outcome,
         interactions.feedback,

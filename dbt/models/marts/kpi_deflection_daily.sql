@@ -1,7 +1,8 @@
--- Deflection, lost time and savings by day × channel × intent × department. Rates are over
--- support interactions (small talk excluded) whose outcome is known (pending interactions
--- excluded). Every count and sum is additive: a period's figure is the sum of its days, which
--- is how the dashboards and the report read a period without scanning the interactions.
+-- Deflection, lost time and savings by day × channel × intent × department × language. Rates
+-- are over support interactions (small talk excluded) whose outcome is known (pending
+-- interactions excluded). Every count and sum is additive: a period's figure is the sum of its
+-- days (and of its languages, channels, ...), which is how the dashboards and the report read
+-- a period without scanning the interactions.
 -- Incremental: the days from the first one with a rebuilt interaction are recomputed whole.
 
 {{ config(materialized='incremental', unique_key='day', incremental_strategy='delete+insert') }}
@@ -22,6 +23,7 @@ daily as (
         channel,
         intent,
         coalesce(department, 'unknown') as department,
+        language,
         count(*) as interactions,
         sum(case when is_support then 1 else 0 end) as support_interactions,
         sum(case when is_deflected then 1 else 0 end) as deflected,
@@ -55,7 +57,7 @@ daily as (
         ) as answers_with_feedback
 
     from interactions
-    group by 1, 2, 3, 4
+    group by 1, 2, 3, 4, 5
 
 ),
 

@@ -29,6 +29,13 @@ renamed as (
         decision,
         article_id,
         priority,
+        -- the employee's language, on interaction_started: one of the engine's ISO 639-1 codes
+        -- (vocabulary.Language; case and spaces forgiven), 'und' (undetermined) for any other
+        -- value, null where the event has none (events logged before languages were recorded)
+        case
+            when lower(trim(language)) in ('en', 'de', 'es', 'fr') then lower(trim(language))
+            when language is not null then 'und'
+        end as language,
         source_file,
         source_line,
         loaded_at

@@ -46,6 +46,7 @@ canonical as (
         events.decision,
         events.article_id,
         events.priority,
+        events.language,
         events.source_file,
         events.source_line,
         events.loaded_at,
