@@ -1,10 +1,10 @@
 """In-process engine throughput and decision latency, with durable (fsynced) event logging.
 
-Plays conversations of a realistic mix (the simulator's phrasings, one-time codes, feedback)
-through `Engine.handle` on a 2,000-employee embedded enterprise. Every reply waits until its
-events are fsynced; with several concurrent callers (as behind the HTTP server's thread pool)
-one fsync covers several turns (group commit). Prints messages/s and latency percentiles for
-one caller and for several.
+Plays conversations of a realistic mix (the simulator's phrasings of every need in all its
+languages, one-time codes, feedback) through `Engine.handle` on a 2,000-employee embedded
+enterprise. Every reply waits until its events are fsynced; with several concurrent callers (as
+behind the HTTP server's thread pool) one fsync covers several turns (group commit). Prints
+messages/s and latency percentiles for one caller and for several.
 
 Run: .venv/bin/python bench/engine.py [--messages 20000] [--threads 4]
 """
@@ -107,7 +107,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    _, phrasings = load_scenario(PROJECT_ROOT / "data" / "simulation")
+    scenario, by_language = load_scenario(PROJECT_ROOT / "data" / "simulation")
+    phrasings = {
+        intent: [text for texts in by_language.values() for text in texts[intent]]
+        for intent in scenario["intent_mix"]
+    }
     run(phrasings, args.messages, 1)
     run(phrasings, args.messages, args.threads)
 

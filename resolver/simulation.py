@@ -9,8 +9,11 @@ office hours), and VPN gateway outages flood the engine. Accounts get locked out
 their owner asks for an unlock, and the lock-out watcher offers a verified unlock first: an
 employee who reads the offer in time answers it instead of asking. The outage detector polls on
 the same clock as under `unticket serve`: it declares the gateway outages from the burst of
-reports and tells the reporters not told yet. Nothing here writes an event: every event comes
-from the engine. The same seed and start date give the same events.
+reports and tells the reporters not told yet. Each employee writes in one language, drawn
+from their office's shares in the scenario: their needs, greetings, answers and requests for a
+person come from that language's file in `data/simulation/phrasings/` (one-time codes stay
+digits). Nothing here writes an event: every event comes from the engine. The same seed and
+start date give the same events.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import itertools
 import math
 import random
 import re
+import string
 import time as time_module
 from collections import Counter
 from collections.abc import Callable
@@ -41,6 +45,14 @@ from settings import PROJECT_ROOT, Settings
 
 EXPIRY_SWEEP = timedelta(minutes=10)
 _CODE_IN_BODY = re.compile(r"\b(\d{6})\b")
+PHRASINGS_DIR = "phrasings"  # under data/simulation/: one <language>.yml per language
+BASE_LANGUAGE = "en"  # every language's file has exactly the keys of this one
+# What an employee types besides their needs, each a key of every phrasings file: a greeting,
+# yes / no to a ticket offer, confirm / reject after a resolution, an explicit request for a
+# person, the name the engine asked for ({name}), the number of a clarification option ({number}).
+REPLY_KEYS = ("greeting", "yes", "no", "confirm", "reject", "ask_human", "entity_answer", "choice")
+
+Phrasings = dict[str, list[str]]  # key (an intent or a reply) -> what an employee may type
 
 
 @dataclass
@@ -50,6 +62,7 @@ class Session:
     employee_id: str
     intent: str
     channel: str
+    language: str
     slots: dict[str, str]
     started_at: datetime
     interaction_id: str | None = None
@@ -153,6 +166,13 @@ def desk_working_hours(rng: random.Random, resolution: dict[str, float], quick: 
     return resolution["median"] * math.exp(rng.gauss(0.0, resolution["sigma"]))
 
 
+def employee_language(seed: int, employee_id: str, shares: dict[str, float]) -> str:
+    """The one language an employee writes in, drawn from their office's `shares` with a stream
+    of their own: the same for every run with `seed`, whatever else the simulation draws."""
+    rng = random.Random(f"language-{seed}-{employee_id}")
+    return rng.choices(list(shares), weights=list(shares.values()))[0]
+
+
 def add_typos(text: str, rng: random.Random, count: int) -> str:
     """Swap, drop or double a letter in `count` random longer words."""
     words = text.split(" ")
@@ -177,7 +197,7 @@ class Simulator:
         self,
         runtime: Runtime,
         scenario: dict[str, Any],
-        phrasings: dict[str, list[str]],
+        phrasings: dict[str, Phrasings],
         seed: int,
         start: date,
         days: int,
@@ -198,11 +218,12 @@ class Simulator:
         self._seq = itertools.count()
         self._messages = 0
         self._tickets_seen: set[str] = set()
-        self._usable: dict[tuple[str, frozenset[str]], list[str]] = {}
+        self._usable: dict[tuple[str, str, frozenset[str]], list[str]] = {}
         self.lockouts = scenario["lockouts"]
         self._lockouts_seen: set[Lockout] = set()
         self._employees = self._load_employees()
         self._offices = {e["employee_id"]: e["location"] for e in self._employees}
+        self._languages = self._employee_languages(seed)
         self._calendars = office_calendars(self.engine.catalogue.enterprise)
         self.desk = scenario["service_desk"]
         self.detector = OutageDetector(self.engine)
@@ -218,6 +239,17 @@ class Simulator:
             "select employee_id, location from people order by employee_id"
         )
         return [dict(row) for row in rows]
+
+    def _employee_languages(self, seed: int) -> dict[str, str]:
+        """Each employee's one language, drawn from their office's shares in the scenario."""
+        shares = self.scenario["languages"]
+        unknown = sorted(set(self._offices.values()) - set(shares))
+        if unknown:
+            raise ValueError(f"scenario.yml: `languages` has no shares for the offices {unknown}")
+        return {
+            employee_id: employee_language(seed, employee_id, shares[office])
+            for employee_id, office in self._offices.items()
+        }
 
     def _schedule(self, at: datetime, action: Callable[[datetime], None]) -> None:
         heapq.heappush(self._queue, _Scheduled(at, next(self._seq), action))
@@ -380,12 +412,13 @@ class Simulator:
             employee["employee_id"],
             intent,
             channel,
+            self._languages[employee["employee_id"]],
             self._slots(employee, intent),
             now,
             recontact=recontact,
         )
         if self.rng.random() < self.behaviour["greet_first"]:
-            self._send(session, self.rng.choice(self.phrasings["greeting"]), now, then_request=True)
+            self._send(session, self._say(session, "greeting"), now, then_request=True)
         else:
             self._send(session, self._phrase(session), now)
 
@@ -406,7 +439,7 @@ class Simulator:
             slots["application"] = self.rng.choice(
                 [a for a in enterprise["applications"] if a["installable"]]
             )["name"]
-        elif intent == "hardware_issue":
+        elif intent in ("hardware_issue", "hardware_request"):
             slots["device"] = self.rng.choice(enterprise["devices"])["name"].lower()
         elif intent == "ticket_status":
             tickets = self.connectors.ticketing.tickets_of(employee["employee_id"])
@@ -416,22 +449,25 @@ class Simulator:
 
     def _phrase(self, session: Session) -> str:
         """A phrasing of the session's need, its slots filled, sometimes with typos."""
-        options = self._phrasings_for(session.intent, frozenset(session.slots))
+        options = self._phrasings_for(session.language, session.intent, frozenset(session.slots))
         text = self.rng.choice(options).format(**session.slots)
         if self.rng.random() < self.behaviour["typo"]:
             text = add_typos(text, self.rng, self.rng.choice((1, 1, 2)))
         return text
 
-    def _phrasings_for(self, intent: str, slots: frozenset[str]) -> list[str]:
-        """Phrasings whose placeholders are all among the slots (cached)."""
-        key = (intent, slots)
+    def _phrasings_for(self, language: str, intent: str, slots: frozenset[str]) -> list[str]:
+        """The language's phrasings of the intent whose placeholders are all among the slots
+        (cached)."""
+        key = (language, intent, slots)
         if key not in self._usable:
-            placeholders = {"ticket", "group", "application", "device"} - slots
-            usable = [
-                p for p in self.phrasings[intent] if not any(f"{{{k}}}" in p for k in placeholders)
-            ]
-            self._usable[key] = usable or [p for p in self.phrasings[intent] if "{" not in p]
+            phrasings = self.phrasings[language][intent]
+            usable = [p for p in phrasings if placeholders(p) <= slots]
+            self._usable[key] = usable or [p for p in phrasings if not placeholders(p)]
         return self._usable[key]
+
+    def _say(self, session: Session, key: str, **fields: object) -> str:
+        """One of the session's language's replies under `key` (see REPLY_KEYS), filled in."""
+        return self.rng.choice(self.phrasings[session.language][key]).format(**fields)
 
     def _send(self, session: Session, text: str, now: datetime, then_request: bool = False) -> None:
         if now >= self.end:
@@ -478,9 +514,7 @@ class Simulator:
             self._later(
                 session,
                 now,
-                lambda at: self._send(
-                    session, self.rng.choice(self.phrasings["human_handoff"]), at
-                ),
+                lambda at: self._send(session, self._say(session, "ask_human"), at),
             )
             return
         handler = {
@@ -503,7 +537,8 @@ class Simulator:
 
     def _answer_clarification(self, session: Session, reply: Reply, now: datetime) -> None:
         if session.intent in reply.options:
-            answer = str(reply.options.index(session.intent) + 1)
+            number = reply.options.index(session.intent) + 1
+            answer = self._say(session, "choice", number=number)
         else:
             session.rephrased += 1
             answer = self._phrase(session)
@@ -514,14 +549,12 @@ class Simulator:
         if name is None:
             name = self.rng.choice(self.engine.catalogue.enterprise["groups"])["name"]
             session.slots["group"] = name
-        self._later(session, now, lambda at: self._send(session, f"{name} please", at))
+        answer = self._say(session, "entity_answer", name=name)
+        self._later(session, now, lambda at: self._send(session, answer, at))
 
     def _answer_offer(self, session: Session, reply: Reply, now: datetime) -> None:
-        answer = (
-            "yes please"
-            if self.rng.random() < self.behaviour["accept_ticket_offer"]
-            else "no thanks"
-        )
+        accepts = self.rng.random() < self.behaviour["accept_ticket_offer"]
+        answer = self._say(session, "yes" if accepts else "no")
         self._later(session, now, lambda at: self._send(session, answer, at))
 
     def _try_again(self, session: Session, reply: Reply, now: datetime) -> None:
@@ -532,7 +565,7 @@ class Simulator:
             session.rephrased += 1
             text = self._phrase(session)
         elif self.rng.random() < self.behaviour["ask_human_when_stuck"]:
-            text = self.rng.choice(self.phrasings["human_handoff"])
+            text = self._say(session, "ask_human")
         else:
             return
         self._later(session, now, lambda at: self._send(session, text, at))
@@ -546,22 +579,14 @@ class Simulator:
             self._later(
                 session,
                 now,
-                lambda at: self._send(
-                    session,
-                    self.rng.choice(
-                        ("yes", "yes thanks", "it worked", "thank you!", "yep all good")
-                    ),
-                    at,
-                ),
+                lambda at: self._send(session, self._say(session, "confirm"), at),
                 delay,
             )
         elif draw < odds["confirm"] + odds["reject"]:
             self._later(
                 session,
                 now,
-                lambda at: self._send(
-                    session, self.rng.choice(("no", "no, still broken", "didn't work", "nope")), at
-                ),
+                lambda at: self._send(session, self._say(session, "reject"), at),
                 delay,
             )
             return
@@ -705,11 +730,71 @@ def run_simulation(
     return summary
 
 
-def load_scenario(directory: Path) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Read the simulator's scenario and phrasings from `data/simulation/`."""
+def load_scenario(directory: Path) -> tuple[dict[str, Any], dict[str, Phrasings]]:
+    """Read the simulator's scenario and its phrasings by language from `data/simulation/`."""
     scenario = yaml.safe_load((directory / "scenario.yml").read_text(encoding="utf-8"))
-    phrasings = yaml.safe_load((directory / "phrasings.yml").read_text(encoding="utf-8"))
-    missing = set(scenario["intent_mix"]) - set(phrasings)
+    phrasings = load_phrasings(directory / PHRASINGS_DIR)
+    needed = set(scenario["intent_mix"]) | set(REPLY_KEYS)
+    missing = sorted(needed - set(phrasings[BASE_LANGUAGE]))
     if missing:
-        raise ValueError(f"phrasings.yml has no phrasings for {sorted(missing)}")
+        raise ValueError(f"{PHRASINGS_DIR}/{BASE_LANGUAGE}.yml has no phrasings for {missing}")
+    for office, shares in scenario["languages"].items():
+        unwritten = sorted(set(shares) - set(phrasings))
+        if unwritten:
+            raise ValueError(
+                f"scenario.yml: the office {office!r} writes {unwritten}, which have no file in "
+                f"{PHRASINGS_DIR}/"
+            )
     return scenario, phrasings
+
+
+def load_phrasings(directory: Path) -> dict[str, Phrasings]:
+    """Every language's phrasings (`<language>.yml`), each checked against English's keys."""
+    paths = {path.stem: path for path in sorted(directory.glob("*.yml"))}
+    if BASE_LANGUAGE not in paths:
+        raise ValueError(f"{directory} has no {BASE_LANGUAGE}.yml")
+    phrasings = {language: read_phrasings(path) for language, path in paths.items()}
+    for language, path in paths.items():
+        name = f"{directory.name}/{path.name}"
+        check_phrasings(name, phrasings[language], phrasings[BASE_LANGUAGE])
+    return phrasings
+
+
+def read_phrasings(path: Path) -> Phrasings:
+    """One language's file: a mapping of keys to non-empty lists of strings."""
+    name = f"{path.parent.name}/{path.name}"
+    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(content, dict):
+        raise ValueError(f"{name} is not a mapping of keys to phrasings")
+    for key, texts in content.items():
+        if not texts or not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise ValueError(f"{name}: {key!r} is not a non-empty list of strings")
+    return content
+
+
+def check_phrasings(name: str, phrasings: Phrasings, english: Phrasings) -> None:
+    """Raise a ValueError naming the file (`name`) and key where a language's phrasings do not
+    match English's: the same keys, no placeholder English does not use for a key, every
+    placeholder all of English's phrasings of a key use, and a phrasing without placeholders
+    where English has one (a need with no slot to fill must still be sayable)."""
+    missing, extra = sorted(set(english) - set(phrasings)), sorted(set(phrasings) - set(english))
+    if missing:
+        raise ValueError(f"{name} has no phrasings for {missing}, which en.yml has")
+    if extra:
+        raise ValueError(f"{name} has keys en.yml does not have: {extra}")
+    for key, texts in phrasings.items():
+        used = [placeholders(text) for text in english[key]]
+        allowed, required = frozenset().union(*used), frozenset.intersection(*used)
+        for text in texts:
+            if not required <= placeholders(text) <= allowed:
+                raise ValueError(
+                    f"{name}: {key!r} phrasing {text!r} must use {sorted(required)} and only "
+                    f"{sorted(allowed)}"
+                )
+        if frozenset() in used and all(placeholders(text) for text in texts):
+            raise ValueError(f"{name}: {key!r} needs a phrasing without placeholders")
+
+
+def placeholders(text: str) -> frozenset[str]:
+    """The names of a phrasing's `{placeholders}`."""
+    return frozenset(field for _, field, _, _ in string.Formatter().parse(text) if field)
