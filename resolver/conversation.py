@@ -44,6 +44,7 @@ class Conversation:
     transcript: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
+    language: str = "en"  # ISO 639-1: what the engine answers in (resolver/language.py)
 
     @property
     def is_open(self) -> bool:

@@ -21,6 +21,8 @@ from resolver.events import Event, EventLog, IdFactory, format_time, new_event, 
 from resolver.identity import SYSTEM, Credential
 from resolver.knowledge import KnowledgeBase
 from resolver.known_outages import KnownOutage, KnownOutages
+from resolver.language import LanguageDetector, shared_detector
+from resolver.messages import Messages
 from resolver.playbooks import Connectors, PlaybookRunner
 from resolver.recorder import Recorder
 from resolver.routing import Router
@@ -36,28 +38,13 @@ from resolver.understanding import (
 )
 from resolver.verification import CodesOnHoldError, OneTimeCodes
 from settings import Settings
-from vocabulary import Channel
+from vocabulary import DEFAULT_LANGUAGE, Channel
 
 PROACTIVE = Channel.PROACTIVE.value  # the channel of interactions the system starts itself
 CHANNELS = frozenset(channel.value for channel in Channel)
 MAX_TEXT = 4000
 _APPROVAL_COMMAND = re.compile(r"^\s*(approve|deny|reject)\s+(APR-[0-9A-F]{8})\b", re.IGNORECASE)
-_SMALL_TALK_REPLIES = {
-    "greeting": "Hi{name}! I'm Unticket. Tell me what's wrong or what you need.",
-    "thanks": "You're welcome! Anything else?",
-    "goodbye": "Bye for now.",
-}
-_NOT_UNDERSTOOD = (
-    "I'm not sure I understood. I can reset passwords, unlock accounts, reset MFA, fix VPN "
-    "problems, grant access, install software and answer IT questions. Could you say it "
-    'another way, or say "talk to a human"?'
-)
-_KNOWN_OUTAGE = (
-    "Many people at your office are reporting the same problem right now, so we're handling it "
-    "as one outage: I've linked your report to incident {ticket_id}, and the team is on it. "
-    "There's no need to open a ticket of your own. If your problem is something else, say "
-    '"talk to a human".'
-)
+HANDOFF = "human_handoff"
 
 
 @dataclass(frozen=True)
@@ -88,6 +75,7 @@ class Engine:
         log: EventLog,
         ids: IdFactory = random_ids,
         router: Router | None = None,
+        language: LanguageDetector | None = None,
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
@@ -98,7 +86,9 @@ class Engine:
         self.codes = codes
         self.log = log
         self.ids = ids
-        self.playbooks = PlaybookRunner(catalogue, connectors, codes, ids, router)
+        self.language = language or shared_detector()
+        self.messages = Messages(catalogue)
+        self.playbooks = PlaybookRunner(catalogue, connectors, codes, ids, router, self.messages)
         self.outages = KnownOutages(conversations.store)
         self.recorder = Recorder(
             conversations=conversations,
@@ -141,7 +131,7 @@ class Engine:
                 approval_id=result.approval_id,
             )
         with self.recorder.durably():
-            convo, opening = self._conversation_for(message, now)
+            convo, opening = self._conversation_for(message, text, now)
             turn = Turn(convo, now, self.ids, events=opening, credential=message.credential)
             self._receive(turn, text, message.user)
             self._dispatch(turn, text)
@@ -154,24 +144,26 @@ class Engine:
         opener: str,
         trigger: dict[str, str],
         now: datetime,
+        language: str = DEFAULT_LANGUAGE.value,
     ) -> Reply:
         """Start an interaction on the system's initiative, on the `proactive` channel.
 
         `trigger` (what prompted it) is logged with `interaction_started`. The intent is handled
         as if the employee had asked (identity checks included, and linked to a known outage
-        when there is one) and the first message, `opener` followed by the handling's words, is
-        delivered to the employee through the notifier. Their answers come back as ordinary
-        messages on the `proactive` channel.
+        when there is one) and the first message, `opener` (written in `language`) followed by
+        the handling's words in the same language, is delivered to the employee through the
+        notifier. Their answers come back as ordinary messages on the `proactive` channel.
         """
         with self.recorder.durably():
             message = InboundMessage(employee_id, opener, PROACTIVE, credential=SYSTEM)
-            convo = self._new_conversation(employee_id, employee_id, message, now)
+            convo = self._new_conversation(employee_id, employee_id, message, now, language)
             turn = Turn(convo, now, self.ids, credential=SYSTEM)
             turn.emit(
                 "interaction_started",
                 user_ref=employee_id,
                 trigger=trigger,
                 auth_method=SYSTEM.method,
+                language=convo.language,
             )
             turn.emit(
                 "intent_detected",
@@ -185,7 +177,7 @@ class Engine:
             turn.say(opener)
             self._act(turn, self.catalogue.intent(intent), "", check_target=False)
             reply = self.recorder.commit(turn)
-            subject = self.catalogue.intent(intent).label.capitalize()
+            subject = _sentence_case(self.messages.label(intent, convo.language))
             self.connectors.notifier.deliver(employee_id, subject, reply.reply, now)
             return reply
 
@@ -219,8 +211,10 @@ class Engine:
     # -- turn mechanics ---------------------------------------------------------------------
 
     def _conversation_for(
-        self, message: InboundMessage, now: datetime
+        self, message: InboundMessage, text: str, now: datetime
     ) -> tuple[Conversation, list]:
+        """The conversation a message belongs to (a new one when none is open or the open one
+        timed out) and the events of opening it; its language follows the message's."""
         person = self.connectors.directory.find_person(message.user)
         user_key = person.employee_id if person else f"unknown:{message.user.strip().lower()}"
         events: list = []
@@ -236,6 +230,7 @@ class Engine:
                     "to start a new one",
                     status=409,
                 )
+            convo.language = self.language.detect(text, convo.language)
             return convo, events
         convo = self.conversations.open_for(user_key, message.channel)
         if convo is not None and self.recorder.due(convo) <= now:
@@ -248,14 +243,21 @@ class Engine:
             events = turn.events
             convo = None
         if convo is None:
-            convo = self._new_conversation(
-                user_key, person.employee_id if person else None, message, now
-            )
+            employee_id = person.employee_id if person else None
+            language = self.language.detect(text)
+            convo = self._new_conversation(user_key, employee_id, message, now, language)
             events.append(self._started_event(convo, message.user, now, message.credential))
+        else:
+            convo.language = self.language.detect(text, convo.language)
         return convo, events
 
     def _new_conversation(
-        self, user_key: str, employee_id: str | None, message: InboundMessage, now: datetime
+        self,
+        user_key: str,
+        employee_id: str | None,
+        message: InboundMessage,
+        now: datetime,
+        language: str,
     ) -> Conversation:
         stamp = format_time(now)
         return Conversation(
@@ -265,6 +267,7 @@ class Engine:
             employee_id=employee_id,
             started_at=stamp,
             last_activity=stamp,
+            language=language,
         )
 
     def _started_event(
@@ -279,6 +282,7 @@ class Engine:
             channel=convo.channel,
             user_ref=redact_user_ref(user_ref),
             auth_method=credential.method,
+            language=convo.language,
         )
 
     def _receive(self, turn: Turn, text: str, user_ref: str) -> None:
@@ -296,7 +300,10 @@ class Engine:
         credential = turn.credential
         assert credential is not None  # a restart answers a message, which has a sender
         message = InboundMessage(old.user_key, text, old.channel, credential=credential)
-        convo = self._new_conversation(old.user_key, old.employee_id, message, turn.now)
+        # the message's language was taken into account when it arrived (`_conversation_for`)
+        convo = self._new_conversation(
+            old.user_key, old.employee_id, message, turn.now, old.language
+        )
         turn.switch_to(convo)
         turn.events.append(self._started_event(convo, old.user_key, turn.now, credential))
         self._receive(turn, text, old.user_key)
@@ -366,18 +373,33 @@ class Engine:
         then it is linked to the outage's incident."""
         outage = self._known_outage(turn.convo, intent.id)
         if outage is not None:
-            message = _KNOWN_OUTAGE.format(ticket_id=outage.ticket_id)
+            message = self._text(turn, "known_outage", ticket_id=outage.ticket_id)
             self.playbooks.link_to_incident(turn, outage.ticket_id, message)
             return
         kind = intent.handling_kind
         if kind == "playbook":
             self.playbooks.run(turn, intent.playbook_id or "", text, check_target)
         elif kind == "article":
-            self.playbooks.answer_article(turn, self.catalogue.articles[intent.article_id or ""])
+            self._answer_about(turn, intent, text)
         elif kind == "knowledge_search":
             self._search_knowledge(turn, text, offer_ticket=True)
         else:
             self.playbooks.escalate(turn, "user_request")
+
+    def _answer_about(self, turn: Turn, intent: Intent, text: str) -> None:
+        """Send the article the request is about: the intent's own, or another clearly closer
+        to the words ("I need a second monitor" is an order, not a fault). With no article
+        about it, offer the service desk instead of guessing. When the system named the need
+        itself (no words to weigh), the intent's own article."""
+        expected = self.catalogue.articles_for(intent.id)
+        hit = self.knowledge.grounded(text, expected) if text else None
+        if hit is not None:
+            self.playbooks.answer_article(turn, hit.article, score=round(hit.score, 4))
+        elif not text:
+            self.playbooks.answer_article(turn, self.catalogue.articles[expected[0]])
+        else:
+            self.messages.say(turn, "knowledge.offer_ticket")
+            turn.convo.state = "offer_ticket"
 
     def _known_outage(self, convo: Conversation, intent: str) -> KnownOutage | None:
         """The open known outage of this intent at the employee's office, if there is one."""
@@ -387,6 +409,9 @@ class Engine:
         return self.outages.open_for(intent, person.location) if person else None
 
     def _clarify(self, turn: Turn, understanding: Understanding) -> bool:
+        """Ask which of the likely needs the employee meant: a numbered menu when there are
+        several, a yes/no question when there is one, and a plain offer of the service desk
+        when the only likely need is a person."""
         ranked = ((understanding.intent, understanding.confidence), *understanding.alternatives)
         options = [
             intent
@@ -395,15 +420,21 @@ class Engine:
         ]
         if not options:
             return False
-        labels = [f"{n}. {self.catalogue.intent(o).label}" for n, o in enumerate(options, 1)]
         turn.convo.options = options
         turn.convo.state = "clarify"
         turn.emit("clarification_requested", reason="low_confidence", options=options)
-        turn.say(
-            "Just to be sure, do you want me to:\n"
-            + "\n".join(labels)
-            + "\nReply with a number, or tell me more."
-        )
+        language = turn.convo.language
+        if options == [HANDOFF]:
+            self.messages.say(turn, "clarify.handoff")
+        elif len(options) == 1:
+            self.messages.say(
+                turn, "clarify.single", label=self.messages.label(options[0], language)
+            )
+        else:
+            self.messages.say(turn, "clarify.choices")
+            labels = (self.messages.label(option, language) for option in options)
+            turn.say("\n".join(f"{n}. {label}" for n, label in enumerate(labels, 1)))
+            self.messages.say(turn, "clarify.reply_with_number")
         return True
 
     def _fallback(self, turn: Turn, text: str) -> None:
@@ -422,7 +453,7 @@ class Engine:
             self.playbooks.answer_article(turn, hit.article, score=round(hit.score, 4))
             return True
         if offer_ticket:
-            turn.say("I don't have an answer for that yet. Shall I ask the service desk? (yes/no)")
+            self.messages.say(turn, "knowledge.offer_ticket")
             turn.convo.state = "offer_ticket"
             return True
         return False
@@ -437,26 +468,31 @@ class Engine:
             if convo.intent in (None, "out_of_scope") and convo.outcome is None:
                 convo.intent = convo.intent or "out_of_scope"
                 turn.record_outcome("unrecognized")
-            turn.say(
-                "I still can't work out what you need. Say \"talk to a human\" and I'll pass "
-                "this to the service desk."
-            )
+            self.messages.say(turn, "not_understood.again")
         else:
-            turn.say(_NOT_UNDERSTOOD)
+            self.messages.say(turn, "not_understood")
 
     def _small_talk(self, turn: Turn, intent: str) -> None:
         turn.set_intent(intent, 1.0)
         person = self.connectors.directory.get_person(turn.convo.employee_id or "")
-        name = f" {person.name.split()[0]}" if person else ""
-        turn.say(_SMALL_TALK_REPLIES[intent].format(name=name))
+        if intent == "greeting" and person:
+            self.messages.say(turn, "greeting.named", first_name=person.name.split()[0])
+        else:
+            self.messages.say(turn, intent)
         if intent == "goodbye":
             turn.close("goodbye")
 
     def _on_clarify(self, turn: Turn, text: str) -> None:
         convo = turn.convo
         picked = choice(text, convo.options)
-        if picked is None and len(convo.options) == 1 and yes_or_no(text):
+        answer = yes_or_no(text) if len(convo.options) == 1 else None
+        if picked is None and answer:
             picked = 0
+        if picked is None and answer is False and len(text.split()) <= 3:  # a plain "no"
+            convo.state, convo.options = "new", []
+            convo.facts.pop("request", None)
+            self.messages.say(turn, "clarify.tell_more")
+            return
         if picked is None:
             convo.state, convo.options = "new", []
             self._understand_new(turn, text)
@@ -484,10 +520,10 @@ class Engine:
             return
         convo.misunderstood += 1
         if convo.misunderstood >= 2:
-            turn.say("I can't find that one in the catalogue.")
+            self.messages.say(turn, "entity.not_found_again")
             self.playbooks.escalate(turn, "unknown_resource")
         else:
-            turn.say("I couldn't find that in the catalogue. Could you give me its exact name?")
+            self.messages.say(turn, "entity.not_found")
 
     def _on_code(self, turn: Turn, text: str) -> None:
         convo = turn.convo
@@ -498,7 +534,7 @@ class Engine:
             elif need := self._new_need(text):
                 self._restart(turn, text, need)
             else:
-                turn.say('Please reply with the 6-digit code I sent you, or say "talk to a human".')
+                self.messages.say(turn, "code.reminder")
             return
         try:
             result = self.codes.check(convo.employee_id or "", code, turn.now)
@@ -512,15 +548,13 @@ class Engine:
             convo.state = "new"
             self.playbooks.run(turn, convo.playbook or "", "", check_target=False)
         elif result == "wrong":
-            turn.say(
-                f"That code doesn't match. You have "
-                f"{self.codes.tries_left(convo.employee_id or '')} tries left."
-            )
+            tries = self.codes.tries_left(convo.employee_id or "")
+            self.messages.say(turn, "code.wrong", count=tries)
         elif result in ("expired", "none"):
-            turn.say("That code has expired, so here's a new one.")
+            self.messages.say(turn, "code.expired")
             self.playbooks.request_code(turn)
         else:
-            turn.say("That's too many wrong codes, so I can't verify you here.")
+            self.messages.say(turn, "code.too_many")
             self.playbooks.escalate(turn, "verification_failed")
 
     def _on_waiting_approval(self, turn: Turn, text: str) -> None:
@@ -534,18 +568,20 @@ class Engine:
             for a in (approval.approvers.values() if approval else [])
             if a not in approval.decisions
         ]  # type: ignore[union-attr]
-        names = ", ".join(p.name for p in map(self.connectors.directory.get_person, waiting) if p)
-        turn.say(
-            f"Your request {turn.convo.approval_id} is still waiting for {names or 'approval'}. "
-            "I'll tell you as soon as they decide."
-        )
+        people = [p.name for p in map(self.connectors.directory.get_person, waiting) if p]
+        approval_id = turn.convo.approval_id
+        if people:
+            names = self.messages.join(people, turn.convo.language)
+            self.messages.say(turn, "approval.waiting", approval_id=approval_id, approvers=names)
+        else:
+            self.messages.say(turn, "approval.waiting_anyone", approval_id=approval_id)
 
     def _on_offer_ticket(self, turn: Turn, text: str) -> None:
         answer = yes_or_no(text)
         if answer:
             self.playbooks.escalate(turn, "user_accepted")
         elif answer is False:
-            turn.say("OK, I won't open a ticket. Message me any time.")
+            self.messages.say(turn, "ticket.declined")
             turn.close("declined_ticket")
         else:
             turn.convo.state = "new"
@@ -566,7 +602,7 @@ class Engine:
                 understanding.intent == "goodbye"
                 and understanding.confidence >= self.settings.act_confidence
             ):
-                turn.say(_SMALL_TALK_REPLIES["goodbye"])
+                self.messages.say(turn, "goodbye")
                 turn.close("goodbye")
                 return
         if answer is None:
@@ -575,11 +611,15 @@ class Engine:
         convo.feedback = "confirmed" if answer else "rejected"
         turn.emit("feedback_received", feedback=convo.feedback)
         if answer:
-            turn.say("Great, glad that's sorted.")
+            self.messages.say(turn, "feedback.confirmed")
             turn.close("confirmed")
         else:
-            turn.say("Sorry that didn't do it.")
+            self.messages.say(turn, "feedback.rejected")
             self.playbooks.escalate(turn, "rejected_feedback")
+
+    def _text(self, turn: Turn, key: str, **fields: object) -> str:
+        """A message in the turn's conversation's language."""
+        return self.messages.text(key, turn.convo.language, **fields)
 
     def _new_need(self, text: str) -> Understanding | None:
         """The message's understanding if it confidently asks for something supported."""
@@ -588,6 +628,11 @@ class Engine:
         if intent and intent.support and understanding.confidence >= self.settings.act_confidence:
             return understanding
         return None
+
+
+def _sentence_case(text: str) -> str:
+    """The text with its first letter capitalised and the rest as written."""
+    return text[:1].upper() + text[1:]
 
 
 def is_unicode(text: str) -> bool:

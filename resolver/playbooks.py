@@ -26,6 +26,7 @@ from resolver.connectors.base import (
 from resolver.connectors.embedded import EmbeddedApprovals
 from resolver.events import IdFactory, format_time
 from resolver.knowledge import summarise
+from resolver.messages import APPROVER_LANGUAGE, ENGLISH, Messages
 from resolver.routing import Router
 from resolver.targets import other_person_reference
 from resolver.turn import Turn
@@ -33,10 +34,7 @@ from resolver.verification import CodesOnHoldError, Hold, OneTimeCodes
 
 # What a connector call means for the interaction's outcome.
 FIX, LOOKUP, LINK = "fix", "lookup", "link"
-_HOLD_CAUSES = {
-    "codes_issued": "too many codes were asked for in an hour",
-    "failed_checks": "too many wrong codes were entered in an hour",
-}
+MAX_TICKETS_SHOWN = 5
 
 
 @dataclass
@@ -85,12 +83,22 @@ class PlaybookRunner:
         codes: OneTimeCodes,
         ids: IdFactory,
         router: Router | None = None,
+        messages: Messages | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.connectors = connectors
         self.codes = codes
         self.ids = ids
         self.router = router  # suggests where escalations of an unspecified need go
+        self.messages = messages or Messages(catalogue)
+
+    def _say(self, turn: Turn, key: str, **fields: Any) -> None:
+        """Add a message to the reply, in the conversation's language."""
+        self.messages.say(turn, key, **fields)
+
+    def _text(self, turn: Turn, key: str, **fields: Any) -> str:
+        """A message in the conversation's language."""
+        return self.messages.text(key, turn.convo.language, **fields)
 
     # -- policy ---------------------------------------------------------------------------
 
@@ -120,11 +128,7 @@ class PlaybookRunner:
 
     def _refuse_unknown(self, turn: Turn) -> None:
         turn.emit("request_refused", reason="unknown_user", intent=turn.convo.intent)
-        turn.say(
-            "I can't find you in the company directory, so I can't change anything on an "
-            "account for you. Shall I pass this to the service desk so a person can check who "
-            "you are? (yes/no)"
-        )
+        self._say(turn, "refused.unknown_user")
         turn.convo.state = "offer_ticket"
 
     def _refuse_other_person(self, turn: Turn, text: str) -> bool:
@@ -137,16 +141,10 @@ class PlaybookRunner:
             found = self.connectors.directory.find_person(handle)
             return found.employee_id if found else None
 
-        phrase = other_person_reference(text, own, lookup)
-        if phrase is None:
+        if other_person_reference(text, own, lookup) is None:
             return False
-        label = self.catalogue.intent(turn.convo.intent or "").label
         turn.emit("request_refused", reason="not_own_account", intent=turn.convo.intent)
-        turn.say(
-            f'I can only {label} for the person asking, so I won\'t act on "{phrase}". '
-            "If they need help, they can message me themselves; if this needs an administrator, "
-            'say "talk to a human".'
-        )
+        self._say(turn, "refused.other_person")  # never the employee's words back
         turn.convo.state = "new"
         return True
 
@@ -156,13 +154,9 @@ class PlaybookRunner:
             return True
         if playbook.needs == "group" and ({"group", "application"} & set(convo.entities)):
             return True
-        what = (
-            "application"
-            if playbook.needs == "application"
-            else "application, group or shared drive"
-        )
+        which = "application" if playbook.needs == "application" else "group"
         turn.emit("clarification_requested", reason="missing_entity", entity_type=playbook.needs)
-        turn.say(f"Which {what} do you need? For example: {self._examples(playbook.needs)}.")
+        self._say(turn, f"entity.which_{which}", examples=self._examples(playbook.needs))
         convo.state = "need_entity"
         return False
 
@@ -184,7 +178,7 @@ class PlaybookRunner:
                 "group", f"app-{convo.entities['application']}"
             )
         if resource is None:
-            turn.say("I couldn't find that in the catalogue, so I'll pass it to the service desk.")
+            self._say(turn, "resource.unknown")
             self.escalate(turn, "unknown_resource")
             return None
         if resource.type == "application" and not resource.installable:
@@ -196,7 +190,7 @@ class PlaybookRunner:
 
     def _switch_to_access(self, turn: Turn, application: Resource) -> None:
         """A web application is not installed: what the employee needs is access to it."""
-        turn.say(f"{application.name} runs in the browser, so what you need is access to it.")
+        self._say(turn, "resource.web_app", application=application.name)
         turn.convo.entities.setdefault("application", application.id)
         self.run(turn, "access_request", "", check_target=False)
 
@@ -204,21 +198,24 @@ class PlaybookRunner:
 
     def request_code(self, turn: Turn) -> None:
         """Send a one-time code to the requester and wait for it (unless codes are on hold)."""
+        language = turn.convo.language
+
+        def wording(code: str, minutes: int) -> tuple[str, str]:
+            subject = self.messages.text("code.message.subject", language)
+            return subject, self.messages.text("code.message", language, count=minutes, code=code)
+
         try:
-            destination = self.codes.issue(turn.convo.employee_id or "", turn.now)
+            destination = self.codes.issue(turn.convo.employee_id or "", turn.now, wording)
         except CodesOnHoldError as held:
             self.refuse_on_hold(turn, held.hold)
             return
         except ConnectorError as error:  # the code could not be delivered
             turn.emit("verification_requested", method="otp", destination=None, error=str(error))
-            turn.say("I couldn't send you a verification code just now.")
+            self._say(turn, "code.not_sent")
             self.escalate(turn, "code_not_delivered")
             return
         turn.emit("verification_requested", method="otp", destination=destination)
-        turn.say(
-            f"First I need to check it's really you. I've sent a 6-digit code to {destination}. "
-            "Reply with the code."
-        )
+        self._say(turn, "code.sent", destination=self.messages.destination(destination, language))
         turn.convo.state = "verify"
 
     def refuse_on_hold(self, turn: Turn, hold: Hold) -> None:
@@ -226,23 +223,17 @@ class PlaybookRunner:
         `security_hold` and tells the employee through the notifier, in case it wasn't them."""
         convo = turn.convo
         until = hold.until.strftime("%H:%M UTC")
+        cause = self._text(turn, f"hold.cause.{hold.reason}")
         if hold.began:
             turn.emit("security_hold", reason=hold.reason, until=format_time(hold.until))
             self.connectors.notifier.deliver(
                 convo.employee_id or "",
-                "Verification on hold",
-                f"Unticket has paused one-time codes for your account until {until} after "
-                f"{_HOLD_CAUSES[hold.reason]}. If that wasn't you, someone may be trying to get "
-                "into your account: tell the service desk.",
+                self._text(turn, "hold.notice.subject"),
+                self._text(turn, "hold.notice", until=until, cause=cause),
                 turn.now,
             )
         turn.emit("request_refused", reason="security_hold", intent=convo.intent)
-        turn.say(
-            f"For your security, I've paused one-time codes for your account until {until}, "
-            f"after {_HOLD_CAUSES[hold.reason]}. Nothing on your account has changed. If you "
-            'need help sooner, say "talk to a human" and the service desk will check it\'s you '
-            "another way."
-        )
+        self._say(turn, "hold.refused", until=until, cause=cause)
         convo.state = "new"
 
     def _approvers(self, turn: Turn, resource: Resource, roles: list[str]) -> dict[str, str] | None:
@@ -287,13 +278,17 @@ class PlaybookRunner:
         )
         self.connectors.approvals.create(approval)
         requester = self.connectors.directory.get_person(approval.requester_id)
+        notice = {
+            "approval_id": approval.approval_id,
+            "requester": requester.name if requester else approval.requester_id,
+            "resource": resource.name,
+            "privilege": self.messages.term("privilege", resource.privilege, APPROVER_LANGUAGE),
+        }
         for approver in approvers.values():
             self.connectors.notifier.deliver(
                 approver,
-                f"Approval needed: {approval.approval_id}",
-                f"{requester.name if requester else approval.requester_id} asks for access to "
-                f'{resource.name} ({resource.privilege}). Reply "approve {approval.approval_id}" '
-                f'or "deny {approval.approval_id}".',
+                self.messages.text("approval.notice.subject", APPROVER_LANGUAGE, **notice),
+                self.messages.text("approval.notice", APPROVER_LANGUAGE, **notice),
                 turn.now,
             )
         convo.approval_id = approval.approval_id
@@ -306,23 +301,24 @@ class PlaybookRunner:
             privilege=resource.privilege,
             approvers=approvers,
         )
-        names = self._approver_names(approvers)
-        turn.say(
-            f"{resource.name} is {resource.privilege}, so it needs approval from {names}. "
-            f"I've asked them (request {approval.approval_id}) and I'll tell you as soon as "
-            "they decide."
+        self._say(
+            turn,
+            "approval.requested",
+            resource=resource.name,
+            privilege=self.messages.term("privilege", resource.privilege, turn.convo.language),
+            approvers=self._approver_names(turn, approvers),
+            approval_id=approval.approval_id,
         )
 
-    def _approver_names(self, approvers: dict[str, str]) -> str:
+    def _approver_names(self, turn: Turn, approvers: dict[str, str]) -> str:
+        """The approvers as the requester knows them: "your manager Ana Ruiz and its owner …"."""
         parts = []
         for role, employee_id in approvers.items():
             person = self.connectors.directory.get_person(employee_id)
-            parts.append(
-                f"your {role} {person.name}"
-                if role == "manager" and person
-                else f"the {role} {person.name if person else employee_id}"
-            )
-        return " and ".join(parts)
+            name = person.name if person else employee_id
+            key = role if role in ("manager", "owner") else "any"
+            parts.append(self._text(turn, f"approval.approver.{key}", name=name, role=role))
+        return self.messages.join(parts, turn.convo.language)
 
     # -- acting ---------------------------------------------------------------------------
 
@@ -335,7 +331,8 @@ class PlaybookRunner:
             if step.when and not context.get(step.when):
                 continue
             if step.switch_to:
-                turn.say(step.say or "")
+                if step.say:
+                    self._say(turn, step.say, **context)
                 convo.facts.update({k: str(v) for k, v in context.items()})
                 self.run(turn, step.switch_to, "", check_target=False)
                 return
@@ -348,7 +345,10 @@ class PlaybookRunner:
                 return
             kind, message = result
             kinds.add(kind)
-            turn.say(message or (step.success or "").format(**context))
+            if message:
+                turn.say(message)
+            elif step.success:
+                self._say(turn, step.success, **context)
             if step.stop:
                 break
         self._finish(turn, playbook, kinds)
@@ -359,7 +359,7 @@ class PlaybookRunner:
             return
         turn.record_outcome("auto_resolved" if FIX in kinds else "answered")
         if playbook.confirm:
-            turn.say(f"{playbook.confirm} (yes/no)")
+            self._say(turn, playbook.confirm)
             turn.convo.state = "feedback"
         else:
             turn.close("answered")
@@ -377,17 +377,15 @@ class PlaybookRunner:
             turn.emit(
                 "action_executed", action=call, result="failure", detail={"error": str(error)}
             )
-            turn.say(
-                f"I can't install it right now: {error}. "
-                "I'll ask the service desk to find a licence."
-            )
+            application = context.get("application_name") or context.get("resource_id", "")
+            self._say(turn, "install.no_licence", application=application)
             self.escalate(turn, "no_licence")
             return None
         except ConnectorError as error:
             turn.emit(
                 "action_executed", action=call, result="failure", detail={"error": str(error)}
             )
-            turn.say("Something went wrong on our side while I was doing that.")
+            self._say(turn, "action.failed")
             self.escalate(turn, "action_failed")
             return None
         turn.emit("action_executed", action=call, result="success", detail=detail)
@@ -397,23 +395,19 @@ class PlaybookRunner:
     def _directory_reset_password(self, turn: Turn, context: dict[str, Any]) -> tuple:
         employee_id = turn.convo.employee_id or ""
         password = self.connectors.directory.reset_password(employee_id)
-        context["destination"] = self.connectors.notifier.deliver(
+        destination = self.connectors.notifier.deliver(
             employee_id,
-            "Your temporary password",
-            f"Your temporary password is {password} . "
-            "You'll be asked to choose a new one at sign-in.",
+            self._text(turn, "password.notice.subject"),
+            self._text(turn, "password.notice", password=password),  # alone on its last line
             turn.now,
         )
+        context["destination"] = self.messages.destination(destination, turn.convo.language)
         return FIX, None, {"must_change": True}
 
     def _directory_unlock_account(self, turn: Turn, context: dict[str, Any]) -> tuple:
         if self.connectors.directory.unlock_account(turn.convo.employee_id or ""):
             return FIX, None, {"was_locked": True}
-        message = (
-            "Good news: your account isn't locked. If your password isn't accepted, I can reset "
-            'it - just say "reset my password".'
-        )
-        return LOOKUP, message, {"was_locked": False}
+        return LOOKUP, self._text(turn, "unlock.not_locked"), {"was_locked": False}
 
     def _directory_reset_mfa(self, turn: Turn, context: dict[str, Any]) -> tuple:
         self.connectors.directory.reset_mfa(turn.convo.employee_id or "")
@@ -423,12 +417,14 @@ class PlaybookRunner:
         group_id = context["resource_id"]
         if self.connectors.directory.add_to_group(turn.convo.employee_id or "", group_id):
             return FIX, None, {"group": group_id}
-        return LOOKUP, f"You're already a member of {context['group_name']}.", {"group": group_id}
+        message = self._text(turn, "group.already_member", group_name=context["group_name"])
+        return LOOKUP, message, {"group": group_id}
 
     def _software_install(self, turn: Turn, context: dict[str, Any]) -> tuple:
-        app_id = context["resource_id"]
-        self.connectors.software.install(turn.convo.employee_id or "", app_id, context["device"])
-        return FIX, None, {"application": app_id, "device": context["device"]}
+        app_id, device = context["resource_id"], context["device"]
+        self.connectors.software.install(turn.convo.employee_id or "", app_id, device)
+        context["device"] = self.messages.term("device", device, turn.convo.language)
+        return FIX, None, {"application": app_id, "device": device}
 
     def _vpn_diagnose(self, turn: Turn, context: dict[str, Any]) -> tuple:
         diagnosis = self.connectors.vpn.diagnose(turn.convo.employee_id or "")
@@ -464,12 +460,26 @@ class PlaybookRunner:
         if wanted:
             ticket = self.connectors.ticketing.get_ticket(wanted)
             if ticket is None or ticket.requester_id != employee_id:
-                return LOOKUP, f"I can't find a ticket {wanted} of yours.", {"found": False}
+                message = self._text(turn, "tickets.not_found", ticket_id=wanted)
+                return LOOKUP, message, {"found": False}
             tickets = [ticket]
         if not tickets:
-            return LOOKUP, "You have no tickets with the service desk.", {"found": 0}
-        lines = [f"- {t.ticket_id} ({t.status.replace('_', ' ')}): {t.title}" for t in tickets[:5]]
-        return LOOKUP, "Your tickets:\n" + "\n".join(lines), {"found": len(tickets)}
+            return LOOKUP, self._text(turn, "tickets.none"), {"found": 0}
+        return LOOKUP, self._ticket_list(turn, tickets), {"found": len(tickets)}
+
+    def _ticket_list(self, turn: Turn, tickets: list[Ticket]) -> str:
+        """The employee's tickets as a short markdown list, with a blank line after it."""
+        shown, hidden = tickets[:MAX_TICKETS_SHOWN], len(tickets) - MAX_TICKETS_SHOWN
+        language = turn.convo.language
+        lines = [
+            f"- {t.ticket_id} ({self.messages.term('ticket_status', t.status, language)}): "
+            f"{t.title}"
+            for t in shown
+        ]
+        parts = [self._text(turn, "tickets.list", count=len(tickets)), "\n".join(lines)]
+        if hidden > 0:
+            parts.append(self._text(turn, "tickets.more", count=hidden))
+        return "\n\n".join(parts)
 
     # -- answering and escalating -----------------------------------------------------------
 
@@ -486,10 +496,12 @@ class PlaybookRunner:
     ) -> None:
         """Answer from a knowledge article and ask whether it helped."""
         turn.emit("knowledge_answered", article_id=article.id, score=score)
+        if turn.convo.language != ENGLISH:  # articles are written in English only
+            self._say(turn, "knowledge.in_english")
         turn.say(summarise(article))
         if record:
             turn.record_outcome("answered")
-            turn.say("Did that solve it? (yes/no)")
+            self._say(turn, "knowledge.did_it_help")
             turn.convo.state = "feedback"
 
     def escalate(self, turn: Turn, reason: str) -> None:
@@ -522,18 +534,8 @@ class PlaybookRunner:
             "ticket_opened", ticket_id=ticket.ticket_id, reason=reason, priority=ticket.priority
         )
         turn.record_outcome("escalated")
-        if ticket.status == "queued":
-            turn.say(
-                "The service desk's system is unreachable right now, so I've queued your request "
-                f"as {ticket.ticket_id} with everything we've covered. It will be filed as soon "
-                "as the system is back, and nobody will ask you to repeat it."
-            )
-        else:
-            turn.say(
-                f"I've opened ticket {ticket.ticket_id} for the service desk with everything "
-                "we've covered, so nobody will ask you to repeat it. Ask me for its status any "
-                "time."
-            )
+        said = "escalate.queued" if ticket.status == "queued" else "escalate.opened"
+        self._say(turn, said, ticket_id=ticket.ticket_id)
         turn.close("escalated")
 
     def _context(self, turn: Turn, reason: str) -> str:

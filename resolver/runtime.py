@@ -132,7 +132,7 @@ def build_runtime(settings: Settings, ids: IdFactory = random_ids) -> Runtime:
         settings=settings,
         catalogue=catalogue,
         understander=build_understander(catalogue, store, settings),
-        knowledge=KnowledgeBase(catalogue.articles),
+        knowledge=KnowledgeBase(catalogue.articles, background=catalogue.background_texts()),
         connectors=connectors,
         conversations=ConversationStore(store),
         codes=OneTimeCodes(

@@ -17,6 +17,7 @@ from resolver.conversation import ConversationStore
 from resolver.events import Event, IdFactory, new_event
 from resolver.identity import Credential
 from resolver.known_outages import KnownOutages
+from resolver.messages import APPROVER_LANGUAGE
 from resolver.playbooks import Connectors, PlaybookRunner
 from resolver.recorder import Recorder
 from resolver.turn import RequestError, Turn
@@ -155,12 +156,13 @@ class ServiceDesk:
         approval = self.connectors.approvals.get(turn.convo.approval_id or "")
         if approval is not None and approval.status == "pending":
             self.connectors.approvals.save(_with_status(approval, "expired"))
-        turn.say("Nobody decided on your request in time, so I've handed it to the service desk.")
+        self.playbooks.messages.say(turn, "approval.expired")
         self.playbooks.escalate(turn, "approval_expired")
 
     def _apply_decision(
         self, turn: Turn, approval: Approval, approver_id: str, decision: str
     ) -> ApprovalResult:
+        approval_id = approval.approval_id
         approval.decisions[approver_id] = decision
         turn.emit(
             "approval_decided",
@@ -170,12 +172,10 @@ class ServiceDesk:
             auth_method=turn.credential.method if turn.credential else None,
         )
         convo = turn.convo
+        messages = self.playbooks.messages
         if decision == "denied":
             approval = _with_status(approval, "denied")
-            turn.say(
-                f"Your request {approval.approval_id} was declined. "
-                "If you think that's wrong, talk to your manager."
-            )
+            messages.say(turn, "approval.denied", approval_id=approval.approval_id)
             turn.record_outcome("answered")
             turn.close("approval_denied")
         elif set(approval.approvers.values()) <= {
@@ -188,12 +188,18 @@ class ServiceDesk:
         if turn.says:
             self.connectors.notifier.deliver(
                 convo.employee_id or "",
-                f"Update on {approval.approval_id}",
+                messages.text("approval.update.subject", convo.language, approval_id=approval_id),
                 "\n\n".join(turn.says),
                 turn.now,
             )
         self.recorder.commit(turn)
-        message = f"Recorded: {approval.approval_id} {decision}. Status: {approval.status}."
+        message = messages.text(
+            "approval.recorded",
+            APPROVER_LANGUAGE,
+            approval_id=approval.approval_id,
+            decision=decision,
+            status=approval.status,
+        )
         return ApprovalResult(approval.approval_id, approval.status, message)
 
     def _status_event(

@@ -37,6 +37,7 @@ class Reply:
     ticket_id: str | None = None
     approval_id: str | None = None
     options: list[str] = field(default_factory=list)
+    language: str = "en"  # the language the reply is in (ISO 639-1)
 
 
 @dataclass
@@ -137,4 +138,5 @@ class Turn:
             ticket_id=convo.ticket_id,
             approval_id=convo.approval_id,
             options=list(convo.options) if convo.state == "clarify" else [],
+            language=convo.language,
         )

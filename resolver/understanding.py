@@ -1,5 +1,6 @@
 """Understanding a message: the trained intent model and entity extractor, plus the small,
-exact parsers a conversation needs for its replies (yes/no, a choice, a one-time code)."""
+exact parsers a conversation needs for its replies (yes/no, a choice, a one-time code, a request
+for a person), each in English, German, Spanish and French."""
 
 from __future__ import annotations
 
@@ -10,36 +11,83 @@ from models.entities import Entity, EntityExtractor
 from models.intents import IntentClassifier, normalise
 
 _YES = re.compile(
-    r"^(?:y|yes|yep|yeah|yup|ya|sure|ok|okay|correct|right|it did|it does|it worked|works|"
+    r"^(?:"
+    # English
+    r"y|yes|yep|yeah|yup|ya|sure|ok|okay|correct|right|it did|it does|it worked|works|"
     r"working|worked|fixed|sorted|all good|perfect|great|that worked|that fixed it|it's fixed|"
-    r"confirmed|yes it did|yes thanks|yes thank you|👍)\b",
+    r"confirmed|yes it did|yes thanks|yes thank you|👍|"
+    # German
+    r"ja|jap|jawohl|jo|klar|genau|passt|stimmt|richtig|gerne|gern|okay|perfekt|super|prima|"
+    r"klappt|hat geklappt|es klappt|funktioniert|es funktioniert|geht wieder|es geht wieder|"
+    r"erledigt|alles gut|alles klar|"
+    # Spanish
+    r"sí|si(?=$|\s*[,.!]|\s+(?:gracias|funciona|ya|claro|por favor|perfecto|vale)\b)|"
+    r"vale|claro|de acuerdo|correcto|exacto|perfecto|genial|listo|funciona|ya funciona|"
+    r"se ha solucionado|solucionado|todo bien|"
+    # French
+    r"oui|ouais|d['’]accord|ça marche|ca marche|c['’]est bon|parfait|exact|exactement|"
+    r"ça fonctionne|ca fonctionne|ça a marché|ca a marche|volontiers|bien sûr|"
+    r"c['’]est réglé|impeccable|tout est bon"
+    r")(?!\w)",
     re.IGNORECASE,
 )
 _NO = re.compile(
-    r"^(?:n|no|nope|nah|not really|negative|it didn't|it did not|didn't work|did not work|"
+    r"^(?:"
+    # English
+    r"n|no|nope|nah|not really|negative|it didn't|it did not|didn't work|did not work|"
     r"doesn't work|does not work|still (?:not|broken|can't|cannot|doesn't|the same)|not working|"
-    r"no luck|same problem|same issue|👎)\b",
+    r"no luck|same problem|same issue|👎|it does not|it doesn't|it isn't|it's not|not yet|"
+    # German
+    r"nein|nee|nö|ne|nicht wirklich|leider nicht|leider nein|noch nicht|hat nicht geklappt|"
+    r"(?:es )?(?:funktioniert|klappt|geht)(?: immer noch| noch| leider| trotzdem)? nicht|"
+    r"immer noch (?:nicht|kaputt|dasselbe|das gleiche)|gleiches problem|"
+    # Spanish
+    r"todav[ií]a no|sigue sin|sigue igual|no funciona|para nada|nada|mismo problema|"
+    # French
+    r"non|nan|pas vraiment|pas encore|toujours pas|ne (?:marche|fonctionne) (?:toujours )?pas|"
+    r"(?:ça|ca) (?:ne )?(?:marche|fonctionne) (?:toujours )?pas|(?:ça|ca) (?:n['’])?a pas marché|"
+    r"même problème|meme probleme"
+    r")(?!\w)",
     re.IGNORECASE,
 )
 _HUMAN = re.compile(
-    r"\b(?:human|real person|a person|an agent|live agent|operator|technician|someone real|"
+    r"\b(?:"
+    # English
+    r"human|real person|a person|an agent|live agent|operator|technician|someone real|"
     r"talk to (?:someone|somebody|a person|support|the service desk|the help ?desk)|"
     r"speak (?:to|with) (?:someone|somebody|a person|support)|service desk|help ?desk staff|"
-    r"escalate|open a ticket|raise a ticket|log a ticket|create a ticket|call me)\b",
+    r"escalate|open a ticket|raise a ticket|log a ticket|create a ticket|call me|"
+    # German
+    r"(?:mit )?(?:einem|nem|einer echten|einem echten) (?:menschen|person|mitarbeiter(?:in)?)|"
+    r"echte[nr]? (?:menschen|person)|mit jemandem (?:sprechen|reden)|servicedesk|"
+    r"(?:ein )?ticket (?:er[öo]ffnen|erstellen|aufmachen|anlegen)|eskalieren|ruf mich an|"
+    # Spanish
+    r"hablar con (?:una persona|alguien|un humano|un agente|soporte|un t[ée]cnico)|"
+    r"una persona real|un humano|un agente|un t[ée]cnico|"
+    r"(?:abrir|abre|abreme|ábreme|crear|crea|levantar) (?:un|el) ticket|ll[áa]mame|"
+    # French
+    r"parler (?:à|a) (?:quelqu['’]un|une personne|un humain|un agent|un conseiller|un technicien)|"
+    r"une vraie personne|un humain|un agent|un technicien|"
+    r"(?:ouvrir|ouvrez|créer|créez|creer) un ticket|appelez-moi|rappelez-moi"
+    r")(?!\w)",
     re.IGNORECASE,
 )
-_CODE = re.compile(r"^\D{0,20}?(\d{6})\D{0,20}$")
+_CODE = re.compile(r"^\D{0,40}?(\d{6})\D{0,20}$")
 _ORDINALS = {
-    "first": 0,
-    "1": 0,
-    "one": 0,
-    "second": 1,
-    "2": 1,
-    "two": 1,
-    "third": 2,
-    "3": 2,
-    "three": 2,
+    **dict.fromkeys(("1", "first", "one", "erste", "ersten", "erster", "erstes", "eins"), 0),
+    **dict.fromkeys(("primero", "primera", "premier", "première"), 0),
+    **dict.fromkeys(("2", "second", "two", "zweite", "zweiten", "zweiter", "zweites"), 1),
+    **dict.fromkeys(("zwei", "segundo", "segunda", "dos", "deuxième", "seconde", "deux"), 1),
+    **dict.fromkeys(("3", "third", "three", "dritte", "dritten", "dritter", "drittes"), 2),
+    **dict.fromkeys(("drei", "tercero", "tercera", "tres", "troisième", "trois"), 2),
 }
+# "un", "une", "uno", "una" are also articles: a choice only when they are the whole reply.
+_ONE_ALONE = frozenset({"un", "une", "uno", "una"})
+# Words before a choice: "the second", "die zweite", "la segunda", "l'option 2", "Nummer 1".
+_CHOICE_PREFIX = re.compile(
+    r"^(?:(?:the|die|der|das|den|el|la|le|option|opción|opcion|nummer|número|numero|numéro|nr)"
+    r"(?:\.|(?!\w))\s*|l['’]\s*|n°\s*|#\s*)+"
+)
 
 
 @dataclass(frozen=True)
@@ -97,14 +145,18 @@ def asks_for_human(text: str) -> bool:
 
 
 def one_time_code(text: str) -> str | None:
-    """Return the six-digit code in a reply such as "123456" or "code is 123 456"."""
-    match = _CODE.match(text.replace(" ", "").replace("-", "")) if len(text) < 40 else None
+    """Return the six-digit code in a reply such as "123456", "code is 123 456" or "der Code
+    lautet 123456"."""
+    match = _CODE.match(text.replace(" ", "").replace("-", "")) if len(text) < 60 else None
     return match[1] if match else None
 
 
 def choice(text: str, options: list[str]) -> int | None:
-    """Return the index of the option a reply picks ("2", "the second", an option's id)."""
-    clean = normalise(text).removeprefix("the ").removeprefix("option ").strip(" .!")
+    """Return the index of the option a reply picks ("2", "the second", "die zweite", "la
+    segunda", "le premier", an option's id)."""
+    clean = _CHOICE_PREFIX.sub("", normalise(text)).strip(" .!")
+    if clean in _ONE_ALONE:
+        return 0
     first_word = clean.split(" ")[0] if clean else ""
     if first_word in _ORDINALS and _ORDINALS[first_word] < len(options):
         return _ORDINALS[first_word]

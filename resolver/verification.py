@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -27,6 +28,15 @@ CheckResult = Literal["passed", "wrong", "expired", "locked", "none"]
 HoldReason = Literal["codes_issued", "failed_checks"]
 HOLD = timedelta(hours=1)
 _KEY = "otp_hmac_key"
+# The message carrying a code: (code, minutes it is valid) -> (subject, body).
+Wording = Callable[[str, int], tuple[str, str]]
+
+
+def english_wording(code: str, minutes: int) -> tuple[str, str]:
+    """The code's message in English, the code last so no full stop can pass for part of it."""
+    unit = "minute" if minutes == 1 else "minutes"
+    body = f"Your Unticket verification code, valid for {minutes} {unit}: {code}"
+    return "Verification code", body
 
 
 @dataclass(frozen=True)
@@ -79,9 +89,10 @@ class OneTimeCodes:
     def _digest(self, employee_id: str, code: str) -> str:
         return hmac.new(self._key, f"{employee_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
-    def issue(self, employee_id: str, now: datetime) -> str:
-        """Send a fresh code to the employee; return where it went, masked. Raises
-        `CodesOnHoldError` when codes are on hold for them, or this one would exceed the limit."""
+    def issue(self, employee_id: str, now: datetime, wording: Wording = english_wording) -> str:
+        """Send a fresh code to the employee, in the words `wording` gives it; return where it
+        went, masked. Raises `CodesOnHoldError` when codes are on hold for them, or this one
+        would exceed the limit."""
         hold = self.hold_on(employee_id, now)
         if hold is None and self._count(employee_id, "issued", now) >= self.limits.issued_per_hour:
             hold = self._begin_hold(employee_id, "codes_issued", now)
@@ -95,9 +106,8 @@ class OneTimeCodes:
             format_time(now + self.ttl),
         )
         self._record(employee_id, "issued", now)
-        minutes = self.ttl.seconds // 60
-        body = f"Your Unticket verification code is {code}. It expires in {minutes} minutes."
-        return self.notifier.deliver(employee_id, "Verification code", body, now)
+        subject, body = wording(code, self.ttl.seconds // 60)
+        return self.notifier.deliver(employee_id, subject, body, now)
 
     def check(self, employee_id: str, code: str, now: datetime) -> CheckResult:
         """Check a code; a passed, expired or burnt code cannot be used again. Raises

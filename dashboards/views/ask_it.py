@@ -4,6 +4,7 @@ mode on the simulated enterprise, as whichever of its employees the viewer picks
 import streamlit as st
 
 from dashboards import access, assistant, ui
+from markup.markdown import close_lists
 from resolver.engine import RequestError
 from resolver.identity import DEMO, OIDC
 from settings import get_settings
@@ -11,12 +12,13 @@ from settings import get_settings
 
 def show(message: dict[str, str]) -> None:
     """One chat bubble: the employee's words as plain text, the engine's replies as markdown
-    with nothing active in it, and what the engine understood and did under them."""
+    with nothing active in it (each list closed, so the sentence after a menu is not taken
+    into its last item), and what the engine understood and did under them."""
     with st.chat_message(message["role"]):
         if message["role"] == "user":
             st.text(message["text"])
         else:
-            st.markdown(ui.inert(message["text"]))
+            st.markdown(ui.inert(close_lists(message["text"])))
         if message["details"]:
             st.caption(ui.inert(message["details"]))
 

@@ -20,11 +20,10 @@ from resolver.connectors.base import Approval, Person
 from resolver.engine import InboundMessage, RequestError
 from resolver.events import format_time
 from resolver.identity import Credential
+from resolver.messages import APPROVER_LANGUAGE, ENGLISH
 from resolver.runtime import Runtime
 from resolver.turn import Reply
 
-ALREADY_CLOSED = "That conversation has already closed; message me if you need more."
-SORRY = "Sorry, something went wrong on my side. Please try again in a minute."
 _TRANSCRIPT_REPLY = "unticket: "
 logger = logging.getLogger("unticket.channels")
 
@@ -87,6 +86,7 @@ class Answer:
     feedback_for: str | None = None  # the interaction whose "did that fix it?" the reply asks
     opened: ApprovalRequest | None = None
     update: RequesterUpdate | None = None
+    language: str = ENGLISH  # what the text is written in, for the buttons beside it
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,7 @@ class RequesterUpdate:
     interaction_id: str
     text: str
     feedback_for: str | None  # the interaction, when the update asks "did that fix it?"
+    language: str = ENGLISH
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,15 @@ class ChatBridge:
         self.channel = channel
         self.credential = credential
 
+    def text(self, key: str, language: str = ENGLISH, **fields: object) -> str:
+        """One of the engine's messages (`resolver/messages.py`), for the adapter to show."""
+        return self.engine.messages.text(key, language, **fields)
+
+    def language_of(self, interaction_id: str) -> str:
+        """The language an interaction is held in (English when it is not known)."""
+        convo = self.engine.conversations.get(interaction_id)
+        return convo.language if convo else ENGLISH
+
     def person(self, user_ref: str) -> Person | None:
         """Find the employee behind an employee id, username or e-mail."""
         return self.runtime.connectors.directory.find_person(user_ref)
@@ -137,7 +147,10 @@ class ChatBridge:
         try:
             return self._answer(user_ref, "yes" if fixed else "no", interaction_id)
         except RequestError as error:
-            return Answer(ALREADY_CLOSED if error.status == 409 else str(error))
+            if error.status != 409:
+                return Answer(str(error))
+            language = self.language_of(interaction_id)
+            return Answer(self.text("channel.already_closed", language), language=language)
 
     def _answer(self, user_ref: str, text: str, interaction_id: str | None) -> Answer:
         now = datetime.now(UTC)
@@ -152,7 +165,7 @@ class ChatBridge:
             raise
         except Exception:
             logger.exception("%s: the engine failed on a message", self.channel)
-            return Answer(SORRY)
+            return Answer(self.text("channel.sorry"))
         if not reply.interaction_id and reply.approval_id:  # an "approve APR-..." command
             return Answer(reply.reply, update=self._update_after(reply.approval_id))
         return Answer(
@@ -160,6 +173,7 @@ class ChatBridge:
             reply.interaction_id,
             feedback_for=reply.interaction_id if reply.state == "feedback" else None,
             opened=self._opened(reply, now),
+            language=reply.language,
         )
 
     def decide(self, approver_ref: str, approval_id: str, decision: str) -> Decision:
@@ -172,7 +186,7 @@ class ChatBridge:
             return Decision(str(error), spent=error.status in (404, 409))
         except Exception:
             logger.exception("%s: the engine failed on an approval decision", self.channel)
-            return Decision(SORRY, spent=False)
+            return Decision(self.text("channel.sorry", APPROVER_LANGUAGE), spent=False)
         return Decision(result.message, spent=True, update=self._update_after(approval_id))
 
     def _opened(self, reply: Reply, now: datetime) -> ApprovalRequest | None:
@@ -197,8 +211,19 @@ class ChatBridge:
             approval.resource_type, approval.resource_id
         )
         who = requester.name if requester else approval.requester_id
-        what = f"{resource.name} ({resource.privilege})" if resource else approval.resource_id
-        return f"{who} asks for access to {what}. Request {approval.approval_id}."
+        what = resource.name if resource else approval.resource_id
+        if resource:
+            privilege = self.engine.messages.term(
+                "privilege", resource.privilege, APPROVER_LANGUAGE
+            )
+            what = f"{what} ({privilege})"
+        return self.text(
+            "approval.summary",
+            APPROVER_LANGUAGE,
+            requester=who,
+            resource=what,
+            approval_id=approval.approval_id,
+        )
 
     def _update_after(self, approval_id: str) -> RequesterUpdate | None:
         """The requester's update once their approval is settled: the engine's last words in
@@ -218,4 +243,5 @@ class ChatBridge:
             convo.interaction_id,
             last.removeprefix(_TRANSCRIPT_REPLY),
             feedback_for=convo.interaction_id if convo.state == "feedback" else None,
+            language=convo.language,
         )

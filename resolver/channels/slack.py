@@ -58,9 +58,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
-from markup.slack import escape_mrkdwn
+from markup.slack import escape_mrkdwn, to_mrkdwn
 from resolver.channels import ApprovalRequest, ChatBridge, Recent, RequesterUpdate
 from resolver.identity import SLACK
+from resolver.messages import APPROVER_LANGUAGE, ENGLISH
 from resolver.runtime import Runtime
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -93,8 +94,8 @@ def plain_text(text: str) -> str:
 
 
 def section_blocks(text: str) -> list[dict[str, Any]]:
-    """The text as mrkdwn sections of at most Slack's 3,000 characters each."""
-    escaped = escape_mrkdwn(text) or " "
+    """The engine's markdown as mrkdwn sections of at most Slack's 3,000 characters each."""
+    escaped = to_mrkdwn(text) or " "
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": escaped[i : i + SECTION_LIMIT]}}
         for i in range(0, len(escaped), SECTION_LIMIT)
@@ -119,26 +120,30 @@ def buttons(block_id: str, *choices: tuple[str, str, str, str]) -> dict[str, Any
     }
 
 
-def feedback_buttons(interaction_id: str) -> list[dict[str, Any]]:
-    """Yes/No buttons answering the reply's "did that fix it?" with a click."""
+def feedback_buttons(interaction_id: str, yes: str = "Yes", no: str = "No") -> list[dict[str, Any]]:
+    """Yes/No buttons (labelled in the reply's language) answering its "did that fix it?"."""
     return [
         buttons(
             "unticket_feedback",
-            (FIXED, "Yes", interaction_id, "primary"),
-            (NOT_FIXED, "No", interaction_id, "danger"),
+            (FIXED, yes, interaction_id, "primary"),
+            (NOT_FIXED, no, interaction_id, "danger"),
         )
     ]
 
 
-def approval_blocks(request: ApprovalRequest) -> list[dict[str, Any]]:
-    """Blocks putting an approval in front of an approver, with Approve and Deny buttons."""
+def approval_blocks(
+    request: ApprovalRequest, words: tuple[str, str, str] = ("Approval needed", "Approve", "Deny")
+) -> list[dict[str, Any]]:
+    """Blocks putting an approval in front of an approver, with Approve and Deny buttons;
+    `words` are the heading and the two buttons' labels."""
+    heading, approve, deny = words
     return [
-        {"type": "header", "text": {"type": "plain_text", "text": "Approval needed"}},
+        {"type": "header", "text": {"type": "plain_text", "text": heading}},
         *section_blocks(request.summary),
         buttons(
             "unticket_approval",
-            (APPROVE, "Approve", request.approval_id, "primary"),
-            (DENY, "Deny", request.approval_id, "danger"),
+            (APPROVE, approve, request.approval_id, "primary"),
+            (DENY, deny, request.approval_id, "danger"),
         ),
     ]
 
@@ -182,11 +187,13 @@ class SlackChannel:
         action = body["actions"][0]
         fixed = action["action_id"] == FIXED
         user_ref = self.user_ref(body["user"]["id"])
+        language = self.bridge.language_of(action["value"])
         answer = self.bridge.feedback(user_ref, action["value"], fixed)
-        self._spend_buttons(body, f"You answered: {'yes' if fixed else 'no'}")
+        note = "channel.answered_yes" if fixed else "channel.answered_no"
+        self._spend_buttons(body, self.bridge.text(note, language))
         message = body.get("message") or {}
         thread = Thread(body["container"]["channel_id"], message.get("thread_ts") or message["ts"])
-        self._post(thread, answer.text, answer.feedback_for)
+        self._post(thread, answer.text, answer.feedback_for, answer.language)
 
     def on_decision(self, ack: Callable[[], None], body: dict[str, Any]) -> None:
         """A click on Approve or Deny by an approver."""
@@ -225,16 +232,27 @@ class SlackChannel:
         answer = self.bridge.message(self.user_ref(event["user"]), text)
         if answer.interaction_id:
             self._threads.put(answer.interaction_id, thread)
-        self._post(thread, answer.text, answer.feedback_for)
+        self._post(thread, answer.text, answer.feedback_for, answer.language)
         if answer.opened:
             self._ask_approvers(answer.opened)
         if answer.update:
             self._tell_requester(answer.update)
 
-    def _post(self, thread: Thread, text: str, feedback_for: str | None = None) -> None:
-        blocks = section_blocks(text) + (feedback_buttons(feedback_for) if feedback_for else [])
+    def _post(
+        self,
+        thread: Thread,
+        text: str,
+        feedback_for: str | None = None,
+        language: str = ENGLISH,
+    ) -> None:
+        """Post the engine's words (markdown) in a thread, with Yes/No buttons in their
+        language when they ask whether it worked."""
+        blocks = section_blocks(text)
+        if feedback_for:
+            yes, no = (self.bridge.text(k, language) for k in ("channel.yes", "channel.no"))
+            blocks += feedback_buttons(feedback_for, yes, no)
         self.client.chat_postMessage(
-            channel=thread.channel, thread_ts=thread.ts, text=escape_mrkdwn(text), blocks=blocks
+            channel=thread.channel, thread_ts=thread.ts, text=to_mrkdwn(text), blocks=blocks
         )
 
     def _spend_buttons(self, body: dict[str, Any], note: str) -> None:
@@ -260,16 +278,18 @@ class SlackChannel:
         for approver in request.approvers:
             thread = self._dm(approver.email)
             if thread:
+                keys = ("approval.heading", "approval.approve", "approval.deny")
+                heading, approve, deny = (self.bridge.text(k, APPROVER_LANGUAGE) for k in keys)
                 self.client.chat_postMessage(
                     channel=thread.channel,
-                    text=escape_mrkdwn(f"Approval needed: {request.summary}"),
-                    blocks=approval_blocks(request),
+                    text=escape_mrkdwn(f"{heading}: {request.summary}"),
+                    blocks=approval_blocks(request, (heading, approve, deny)),
                 )
 
     def _tell_requester(self, update: RequesterUpdate) -> None:
         thread = self._threads.get(update.interaction_id) or self._dm(update.requester.email)
         if thread:
-            self._post(thread, update.text, update.feedback_for)
+            self._post(thread, update.text, update.feedback_for, update.language)
 
 
 def slack_app(

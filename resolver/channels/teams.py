@@ -46,6 +46,7 @@ from fastapi.responses import JSONResponse
 
 from resolver.channels import Answer, ApprovalRequest, ChatBridge, Recent, RequesterUpdate
 from resolver.identity import TEAMS
+from resolver.messages import APPROVER_LANGUAGE
 from resolver.runtime import Runtime
 
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
@@ -281,23 +282,31 @@ def card(text: str, *actions: tuple[str, dict[str, str]]) -> dict[str, Any]:
     }
 
 
-def feedback_card(interaction_id: str) -> dict[str, Any]:
-    """Yes/No buttons answering "did that fix it?"."""
+def feedback_card(
+    interaction_id: str, words: tuple[str, str, str] = ("Did that fix it?", "Yes", "No")
+) -> dict[str, Any]:
+    """Yes/No buttons answering "did that fix it?"; `words` are the question and the two
+    buttons' labels, in the reply's language."""
+    question, yes, no = words
     data = {"unticket": "feedback", "interaction_id": interaction_id}
     return card(
-        "Did that fix it?",
-        ("Yes", data | {"answer": "yes"}),
-        ("No", data | {"answer": "no"}),
+        question,
+        (yes, data | {"answer": "yes"}),
+        (no, data | {"answer": "no"}),
     )
 
 
-def approval_card(request: ApprovalRequest) -> dict[str, Any]:
-    """An approval put in front of an approver, with Approve and Deny buttons."""
+def approval_card(
+    request: ApprovalRequest, words: tuple[str, str, str] = ("Approval needed", "Approve", "Deny")
+) -> dict[str, Any]:
+    """An approval put in front of an approver, with Approve and Deny buttons; `words` are the
+    heading and the two buttons' labels."""
+    heading, approve, deny = words
     data = {"unticket": "approval", "approval_id": request.approval_id}
     return card(
-        f"Approval needed: {request.summary}",
-        ("Approve", data | {"decision": "approved"}),
-        ("Deny", data | {"decision": "denied"}),
+        f"{heading}: {request.summary}",
+        (approve, data | {"decision": "approved"}),
+        (deny, data | {"decision": "denied"}),
     )
 
 
@@ -388,19 +397,30 @@ class TeamsChannel:
             self._tell_requester(result.update)
 
     def _reply(self, address: Address, activity_id: str, answer: Answer) -> None:
-        cards = [feedback_card(answer.feedback_for)] if answer.feedback_for else []
+        cards = self._feedback_cards(answer.feedback_for, answer.language)
         self.connector.reply(address, activity_id, address.message(answer.text, cards))
 
+    def _feedback_cards(self, interaction_id: str | None, language: str) -> list[dict[str, Any]]:
+        """The Yes/No card in the reply's language, when the reply asks whether it worked."""
+        if not interaction_id:
+            return []
+        keys = ("channel.did_it_work", "channel.yes", "channel.no")
+        question, yes, no = (self.bridge.text(key, language) for key in keys)
+        return [feedback_card(interaction_id, (question, yes, no))]
+
     def _ask_approvers(self, request: ApprovalRequest) -> None:
+        keys = ("approval.heading", "approval.approve", "approval.deny")
+        heading, approve, deny = (self.bridge.text(key, APPROVER_LANGUAGE) for key in keys)
         for approver in request.approvers:
             address = self._addresses.get(approver.employee_id)
             if address:
-                self.connector.send(address, address.message("", [approval_card(request)]))
+                approval = approval_card(request, (heading, approve, deny))
+                self.connector.send(address, address.message("", [approval]))
 
     def _tell_requester(self, update: RequesterUpdate) -> None:
         address = self._addresses.get(update.requester.employee_id)
         if address:
-            cards = [feedback_card(update.feedback_for)] if update.feedback_for else []
+            cards = self._feedback_cards(update.feedback_for, update.language)
             self.connector.send(address, address.message(update.text, cards))
 
 

@@ -1,5 +1,6 @@
 """Notifiers that reach real people: e-mail over SMTP, and text messages through an SMS gateway
-that speaks Twilio's Messages API (Twilio itself, or a gateway compatible with it).
+that speaks Twilio's Messages API (Twilio itself, or a gateway compatible with it). Both send
+plain text: the engine's markdown (`**bold**`, …) is stripped first.
 
 They carry one-time codes, temporary passwords and approval requests, so they keep nothing:
 a message is handed to the server and forgotten. A message that cannot be delivered raises
@@ -17,6 +18,7 @@ from email.utils import make_msgid
 
 import httpx
 
+from markup.markdown import plain_text
 from resolver.connectors.base import ConnectorError, Directory, Person
 from resolver.connectors.embedded import mask_phone
 
@@ -73,7 +75,7 @@ class SmtpNotifier:
         message["From"], message["To"], message["Subject"] = self.sender, person.email, subject
         message["Message-ID"] = make_msgid(domain=self.sender.partition("@")[2] or None)
         message["Date"] = now
-        message.set_content(body)
+        message.set_content(plain_text(body))
         try:
             with self._connect() as smtp:
                 smtp.send_message(message)
@@ -119,7 +121,7 @@ class SmsNotifier:
         if number is None:
             raise ConnectorError(f"notifier: {employee_id}'s mobile number is not international")
         sender = "MessagingServiceSid" if self.sender.startswith("MG") else "From"
-        form = {"To": number, sender: self.sender, "Body": f"{subject}: {body}"}
+        form = {"To": number, sender: self.sender, "Body": f"{subject}: {plain_text(body)}"}
         try:
             response = self.client.post(self.path, data=form)
         except httpx.HTTPError as error:

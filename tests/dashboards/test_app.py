@@ -34,7 +34,9 @@ from models.pipeline import (
 from models.priorities import PRIORITY_COLUMNS, what_if
 from models.spikes import detect_spikes, interaction_counts, spike_episodes
 from models.topics import DRAFT_STATUS, topics_table
+from pipelines.publish import publish_warehouse
 from pipelines.report import format_value, summarise
+from pipelines.transform import build_warehouse
 from pipelines.warehouse import connect
 from settings import PROJECT_ROOT, Settings, get_settings
 from tests.conftest import build_published_warehouse, make_settings
@@ -71,9 +73,11 @@ def published_data_dir(tmp_path_factory: pytest.TempPathFactory, trained_models:
 
 
 def plant_phishing(settings: Settings) -> None:
-    """What an attacker test did: four employees wrote the phishing link `PHISHING`, which the
-    engine did not understand. It becomes the first message of four unrecognised interactions
-    of four employees, so it tops the Knowledge gaps chart."""
+    """What an attacker test did: several employees (up to four) wrote the phishing link
+    `PHISHING`, which the engine did not understand. It becomes the first message of up to four
+    unrecognised interactions of as many employees, so it tops the Knowledge gaps chart (the
+    simulation leaves only a few requests unrecognised now that replies in every language are
+    understood)."""
     connection = duckdb.connect(str(settings.warehouse_path))
     planted = connection.execute(
         """
@@ -89,7 +93,7 @@ def plant_phishing(settings: Settings) -> None:
         {"text": PHISHING},
     ).fetchone()[0]
     connection.close()
-    assert planted == 4
+    assert planted >= 3
 
 
 def record_pipeline_run(settings: Settings) -> None:
@@ -206,6 +210,45 @@ def score_spikes_with_an_outage(connection: duckdb.DuckDBPyConnection) -> None:
     write_mart(connection, "spikes", episodes)
 
 
+# A third of the interactions started in German, a third in French, and the rest were logged
+# before the engine recorded languages (no `language`: English); reloaded now, so the next
+# build rebuilds them.
+LANGUAGES_SQL = """
+update raw.events as events
+set language = chosen.language, loaded_at = now()
+from (
+    select
+        event_id,
+        case row_number() over (order by interaction_id) % 3 when 1 then 'de' when 2 then 'fr'
+        end as language
+    from raw.events
+    where event_type = 'interaction_started'
+) as chosen
+where events.event_id = chosen.event_id
+"""
+
+
+@pytest.fixture(scope="module")
+def multilingual_dir(
+    tmp_path_factory: pytest.TempPathFactory, trained_models: Path, data_dir: Path
+) -> Path:
+    """A copy of the data dir whose interactions started in English, German and French: the
+    languages written into its log, the warehouse built again (by the pipeline's own build)
+    and published."""
+    target = tmp_path_factory.mktemp("multilingual") / "data"
+    shutil.copytree(data_dir, target)
+    settings = make_settings(target, trained_models)
+    for copy in target.glob("*warehouse.duckdb*"):  # not the working copy (work/)
+        copy.unlink()
+    connection = connect(settings.work_warehouse_path)
+    connection.execute(LANGUAGES_SQL)
+    connection.close()
+    result = build_warehouse(settings)
+    assert result.success, result.failures
+    publish_warehouse(settings.work_warehouse_path, settings.warehouse_path)
+    return target
+
+
 def mart(data_dir: Path, name: str) -> pl.DataFrame:
     """A mart of a data dir's published warehouse, as the producer wrote it."""
     connection = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
@@ -244,7 +287,7 @@ KEY_ELEMENTS = {
         3,
         ["Deflection rate (strict)", "Cost saved", "Resolved before reported", "Tickets avoided"],
     ),
-    "deflection": ("Deflection", 5, ["The definitions side by side", "Drill down"]),
+    "deflection": ("Deflection", 6, ["The definitions side by side", "Drill down"]),
     "resolution_speed": ("Resolution speed", 2, ["p50 and p90 by intent"]),
     "productivity": ("Productivity impact", 4, ["cause 80 % of lost time", "Cost of lost time"]),
     "priorities": ("Automation priorities", 1, ["automation model has not run yet"]),
@@ -327,6 +370,59 @@ def test_filters_apply_and_persist_across_pages(settings: Settings, warehouse) -
     assert test.multiselect(key="filter_channels").value == ["slack", "teams"]
     by_department = spec(test, 0)["data"][0]
     assert set(by_department["y"]) == {"eng"}
+
+
+def test_the_language_filter_narrows_every_deflection_figure(
+    point_at, multilingual_dir: Path
+) -> None:
+    settings = point_at(multilingual_dir)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
+        facts = {
+            row[0]: row[1:]
+            for row in warehouse.execute(
+                "select language, count(*), count(*) filter (where is_support), "
+                "count(*) filter (where is_deflected), "
+                "count(*) filter (where is_support and is_false_deflection) "
+                "from marts.fct_interactions where outcome <> 'pending' group by 1"
+            ).fetchall()
+        }
+    assert set(facts) == {"en", "de", "fr"}
+    interactions, support, deflected, false_deflections = facts["de"]
+    assert 0 < interactions < sum(figures[0] for figures in facts.values())
+
+    test = page("overview")
+    languages = test.multiselect(key="filter_languages")
+    assert languages.options == ["English", "French", "German"]  # shown by name
+    languages.set_value(["de"]).run()  # filtered by code
+    assert {m.label: m.value for m in test.metric}["Interactions"] == f"{interactions:,}"
+    test.switch_page("views/deflection.py").run()
+    assert not test.exception
+    assert test.multiselect(key="filter_languages").value == ["de"]
+    by_language = spec(test, 3)
+    assert by_language["layout"]["title"]["text"] == "Deflection by language"
+    assert [list(bars["y"]) for bars in by_language["data"]] == [["German"], ["German"]]
+    assert set(test.dataframe[-1].value["language"]) == {"German"}
+
+    data = queries.deflection(queries.Filters(FIRST_DAY, LAST_DAY, languages=("de",)))
+    for frame in (data.by_intent, data.by_channel, data.by_department, data.by_language):
+        assert (frame["support_interactions"].sum(), frame["deflected"].sum()) == (
+            support,
+            deflected,
+        )
+    assert data.false_deflections["false_deflections"].sum() == false_deflections
+    everyone = queries.deflection(queries.Filters(FIRST_DAY, LAST_DAY)).by_language
+    assert everyone["language"].sort().to_list() == ["de", "en", "fr"]
+    assert everyone["support_interactions"].sum() == sum(f[1] for f in facts.values())
+
+
+def test_the_language_filter_applies_to_the_marts_split_by_language() -> None:
+    chosen = queries.Filters(date(2026, 9, 1), date(2026, 9, 2), languages=("de", "fr"))
+    condition = "coalesce(language, 'unknown') in ('de', 'fr')"
+    for mart in ("fct_interactions", "kpi_deflection_daily"):
+        assert published.filter_condition(chosen, published.FILTERED_MARTS[mart]) == condition
+    assert published.filter_condition(chosen, published.FILTERED_MARTS["kpi_productivity"]) == (
+        "true"
+    )
 
 
 def test_reset_forgets_the_filters(settings: Settings) -> None:
@@ -526,6 +622,15 @@ def test_ask_it_chats_with_the_engine_over_several_turns(settings: Settings) -> 
         f"where interaction_id = '{first}'"
     ).fetchall()
     assert events == [("web", user)]
+
+
+def test_ask_it_keeps_the_sentence_after_a_menu_out_of_its_last_item(settings: Settings) -> None:
+    test = page("ask_it")
+    menu = "Which one?\n1. unlock your account\n2. reset your password\nReply with a number."
+    test.session_state["ask_history"] = [{"role": "assistant", "text": menu, "details": ""}]
+    test.run()
+    shown = test.chat_message[0].markdown[0].value
+    assert shown.endswith("2. reset your password\n\nReply with a number.")
 
 
 def test_priorities_show_inputs_and_a_what_if(point_at, extended_dir: Path) -> None:
@@ -930,7 +1035,11 @@ def test_period_choices_are_clipped_to_the_data() -> None:
 
 def test_the_knowledge_gaps_chart_shows_the_phishing_link_as_typed(settings: Settings) -> None:
     _, requests, _ = queries.knowledge(queries.Filters(FIRST_DAY, LAST_DAY))
-    assert requests.row(0)[:2] == (PHISHING.lower(), 4)  # four employees wrote it
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
+        writers = warehouse.execute(
+            "select count(distinct employee_id) from raw.events where text = ?", [PHISHING]
+        ).fetchone()[0]
+    assert writers >= 3 and requests.row(0)[:2] == (PHISHING.lower(), writers)
     chart = spec(page("topics"), 0)  # the most frequent unrecognised requests
     assert chart["data"][0]["y"][0] == html.escape(PHISHING.lower(), quote=False)
     assert live_plotly_markup(chart) == []

@@ -2,7 +2,7 @@
 
 import pytest
 
-from markup.slack import escape_mrkdwn
+from markup.slack import escape_mrkdwn, to_mrkdwn
 
 
 @pytest.mark.parametrize(
@@ -17,3 +17,18 @@ from markup.slack import escape_mrkdwn
 )
 def test_slacks_three_reserved_characters_are_escaped(typed: str, posted: str) -> None:
     assert escape_mrkdwn(typed) == posted
+
+
+@pytest.mark.parametrize(
+    ("markdown", "mrkdwn"),
+    [
+        ("**Fix a printer**\n1. Open **Settings**", "*Fix a printer*\n1. Open *Settings*"),
+        ("an *aside* and __strong__", "an _aside_ and *strong*"),
+        ("see [the guide](https://it.example/vpn)", "see the guide (https://it.example/vpn)"),
+        ("## Steps", "*Steps*"),
+        ("<!channel> **now**", "&lt;!channel&gt; *now*"),  # escaped first: nothing mentions
+        ("snake_case and 2 * 3", "snake_case and 2 * 3"),
+    ],
+)
+def test_the_engines_markdown_becomes_escaped_mrkdwn(markdown: str, mrkdwn: str) -> None:
+    assert to_mrkdwn(markdown) == mrkdwn

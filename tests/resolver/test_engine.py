@@ -35,7 +35,7 @@ def test_password_reset_verifies_then_resets_only_the_requesters_account(
     account = runtime.store.query_one("select * from accounts where employee_id = ?", employee)
     assert account["must_change"] == 1
     delivered = runtime.connectors.notifier.messages_for(employee)[-1]["body"]
-    temporary = delivered.split("is ")[1].split(" ")[0]
+    temporary = delivered.split("\n")[-1]  # the password alone on the last line, no full stop
     assert password_matches(temporary, account["password_hash"])
 
     closed = chat.say("yes")

@@ -25,7 +25,7 @@ from tests.stubs.sms_gateway import SmsGatewayStub
 from unticket.cli import app as cli
 
 CODE = re.compile(r"\b(\d{6})\b")
-TEMPORARY = re.compile(r"temporary password is (\S+) ")
+TEMPORARY = re.compile(r"\r?\n\r?\n(\S+)\s*$")  # alone on the last line: nothing after it
 
 
 class Mailbox:

@@ -224,6 +224,27 @@ def test_password_reset_in_a_dm_thread_with_feedback_buttons(
     assert [e["feedback"] for e in feedback] == ["confirmed"]
 
 
+def test_a_german_answer_is_mrkdwn_with_german_buttons(slack: Workspace) -> None:
+    ts = slack.dm("U0EMPLOYEE", "Der Drucker im dritten Stock druckt nicht mehr")
+    answer = slack.posted(1)
+    assert answer["thread_ts"] == ts
+    section = answer["blocks"][0]["text"]
+    assert section["type"] == "mrkdwn"
+    assert section["text"].startswith("Unser Hilfeartikel dazu ist auf Englisch:\n\n*Fix a")
+    assert "**" not in answer["text"] and "**" not in section["text"]
+    labels = [
+        element["text"]["text"]
+        for block in answer["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    assert labels == ["Ja", "Nein"]
+    slack.click("U0EMPLOYEE", answer, FIXED)
+    updated = slack.api.wait_for("chat.update", 1)[0]
+    assert updated["blocks"][-1]["elements"][0]["text"] == "Deine Antwort: ja"
+    assert slack.posted(2)["text"] == "Super, freut mich, dass es klappt."
+
+
 @pytest.mark.parametrize("button", [APPROVE, DENY])
 def test_an_approver_decides_in_slack_and_the_requester_hears_in_their_thread(
     slack: Workspace, runtime: Runtime, employee: str, button: str

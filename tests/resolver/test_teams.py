@@ -171,6 +171,18 @@ def test_password_reset_with_replies_at_the_connector_and_a_feedback_card(
     assert PASSWORD not in caplog.text and teams.bf.issued_token not in caplog.text
 
 
+def test_a_spanish_answer_gets_a_spanish_feedback_card(teams: Teams) -> None:
+    _, answer = teams.say(EMPLOYEE, "la impresora no imprime nada desde esta mañana")
+    body = answer["body"]
+    assert body["text"].startswith("Nuestro artículo de ayuda sobre esto está en inglés:")
+    card = body["attachments"][0]["content"]
+    assert card["body"][0]["text"] == "¿Se ha solucionado?"
+    assert [action["title"] for action in card["actions"]] == ["Sí", "No"]
+    no = submitted(body["attachments"][0], "No")
+    assert teams.post(teams.activity(EMPLOYEE, None, value=no)).status_code == 202
+    assert "He abierto el ticket" in teams.bf.activities[-1]["body"]["text"]
+
+
 @pytest.mark.parametrize(
     "problem",
     [

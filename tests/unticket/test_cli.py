@@ -53,6 +53,22 @@ def test_ask_answers_as_json(settings, monkeypatch) -> None:
     assert json.loads(result.output)["intent"] == "printer_issue"
 
 
+def test_ask_prints_plain_text_without_markdown_marks(settings, monkeypatch) -> None:
+    from tests.conftest import make_runtime
+
+    make_runtime(settings).close()
+    monkeypatch.setenv("UNTICKET_DATA_DIR", str(settings.data_dir))
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["ask", "my printer is jammed", "--as", "E000020"])
+        outbox = runner.invoke(app, ["outbox", "--as", "E000020"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "Fix a printer" in result.output and "**" not in result.output
+    assert outbox.exit_code == 0 and "**" not in outbox.output
+
+
 def test_simulate_refuses_to_mix_data_without_replace(settings, monkeypatch) -> None:
     from settings import get_settings
     from tests.conftest import make_runtime

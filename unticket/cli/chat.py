@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from markup.markdown import plain_text
 from settings import get_settings
 from unticket.cli.common import As, console, count, err, fail, open_runtime
 
@@ -42,7 +43,7 @@ def ask(
     if as_json:
         console.print_json(json.dumps(asdict(reply)))
         return
-    console.print(escape(reply.reply))
+    console.print(escape(plain_text(reply.reply)))
     details = f"intent={reply.intent} confidence={reply.confidence} outcome={reply.outcome}"
     if reply.ticket_id:
         details += f" ticket={reply.ticket_id}"
@@ -78,7 +79,7 @@ def chat(
             except RequestError as error:
                 err.print(f"[red]{escape(str(error))}[/red]")
                 continue
-            console.print(f"[bold cyan]unticket>[/bold cyan] {escape(reply.reply)}")
+            console.print(f"[bold cyan]unticket>[/bold cyan] {escape(plain_text(reply.reply))}")
     finally:
         runtime.close()
 
@@ -105,7 +106,8 @@ def outbox(
         for message in notifier.messages_for(person.employee_id)[-last:]:
             console.print(
                 f"[dim]{escape(str(message['created_at']))}[/dim] "
-                f"[bold]{escape(message['subject'])}[/bold]: {escape(message['body'])}"
+                f"[bold]{escape(message['subject'])}[/bold]: "
+                f"{escape(plain_text(message['body']))}"
             )
     finally:
         runtime.close()
