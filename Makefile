@@ -65,7 +65,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP) $(CHROMIUM)
-	$(BIN)/python bench/understanding.py
+	$(BIN)/pip install --quiet -e '.[evaluation]'
+	$(BIN)/python -m bench.understanding
+	$(BIN)/python -m bench.embeddings
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/http_api.py
 	$(BIN)/python -m bench.simulation
