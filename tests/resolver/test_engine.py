@@ -339,3 +339,15 @@ def test_bad_requests_get_clear_errors(
     with pytest.raises(RequestError) as error:
         runtime.engine.handle(message, NOW)
     assert error.value.status == status and str(error.value)
+
+
+@pytest.mark.parametrize("text", ["I need software", "ich brauche eine Software"])
+def test_asking_for_software_asks_which_one_then_installs_it(
+    runtime: Runtime, employee: str, text: str
+) -> None:
+    """ "Software" is no application's name: the engine asks which one, then installs it."""
+    chat = Chat(runtime, employee)
+    asked = chat.say(text)
+    assert asked.intent == "software_request" and asked.state == "need_entity"
+    installed = chat.say("Adobe Photoshop")
+    assert installed.outcome == "auto_resolved" and "Adobe Photoshop" in installed.reply
