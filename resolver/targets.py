@@ -24,6 +24,24 @@ _ROLE_TARGET = re.compile(
     rf"\b(?:for|of|unlock|reset|add|give)\s+(?:the\s+|my\s+|our\s+|a\s+|an\s+)?(?:{_ROLES})\b",
     re.IGNORECASE,
 )
+# German, Spanish and French: a preposition or genitive and a possessive before the role
+# ("das Passwort meines Chefs", "für meine Kollegin", "de mi jefe", "pour mon collègue").
+_OTHER_ROLES = (
+    r"chef(?:in|s)?|kolleg(?:e|en|in)|vorgesetzte[nrm]?|mitarbeiter(?:in|s)?|praktikant(?:in|en)?|"
+    r"assistent(?:in|en)?|teamleiter(?:in|s)?|frau|mann|freund(?:in|es)?|jemand(?:en)? anderes?|"
+    r"jef[ea]s?|compa(?:ñ|n)er[oa]s?|colegas?|gerente|director(?:a)?|becari[oa]|asistente|"
+    r"espos[oa]|amig[oa]|otr[oa] (?:usuario|persona)|alguien m(?:á|a)s|"
+    r"chef(?:fe)?|coll(?:è|e)gues?|manag(?:er|euse)|directeur|directrice|stagiaire|"
+    r"assistante?|mari|ami(?:e)?|quelqu'un d'autre|un autre utilisateur"
+)
+_OTHER_LANGUAGES_TARGET = re.compile(
+    r"\b(?:(?:f(?:ü|ue)r|von|de|del|para|a|al|pour|à|du)\s+"
+    r"(?:meine[snmr]?|unsere[snmr]?|mi|mis|nuestr[oa]|mon|ma|mes|notre|nos)"
+    r"|meine[sr]|unsere[sr])\s+"
+    r"(?:neue[nrms]?\s+|nuev[oa]\s+|nouvel(?:le)?\s+)?"
+    rf"(?:{_OTHER_ROLES})\b",
+    re.IGNORECASE,
+)
 _HANDLE = re.compile(
     r"\b(?:for|of|add|unlock|reset|give)\s+([a-z0-9._%+-]+@[a-z0-9.-]+|[a-z]+\.[a-z]+\d*|[eE]\d{6})\b",
     re.IGNORECASE,
@@ -42,6 +60,9 @@ def other_person_reference(
         match = pattern.search(text)
         if match and not _names_requester(match, requester_refs):
             return match[0]
+    match = _OTHER_LANGUAGES_TARGET.search(text)
+    if match:
+        return match[0]
     for match in _HANDLE.finditer(text):
         handle = match[1].lower()
         if handle not in requester_refs and lookup(handle) is not None:

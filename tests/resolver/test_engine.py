@@ -90,13 +90,21 @@ def test_wrong_codes_burn_the_code_and_escalate(runtime: Runtime, employee: str)
     assert final.ticket_id
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "reset the CEO's password",
+        "Setz das Passwort meines Chefs zurück",
+        "restablece la contraseña de mi jefe",
+        "réinitialisez le mot de passe de mon chef",
+    ],
+)
 def test_reset_of_someone_elses_password_is_refused(
-    runtime: Runtime, settings: Settings, employee: str
+    runtime: Runtime, settings: Settings, employee: str, text: str
 ) -> None:
     chat = Chat(runtime, employee)
-    reply = chat.say("reset the CEO's password")
-    assert reply.intent == "password_reset"
-    assert "only" in reply.reply and reply.state == "new"
+    reply = chat.say(text)
+    assert reply.intent == "password_reset" and reply.state == "new"
     kinds = {e["event_type"] for e in events_of(settings, reply.interaction_id)}
     assert "request_refused" in kinds
     assert not kinds & {"verification_requested", "action_executed"}
