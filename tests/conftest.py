@@ -98,6 +98,14 @@ def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data_dir / "models"
 
 
+def copy_data_dir(source: Path, target: Path) -> None:
+    """Copy a data dir without its enterprise store, which a test in this process may hold open
+    (Ask IT): SQLite locks with POSIX advisory locks, and closing ANY descriptor of a file drops
+    every lock this process holds on it, so merely reading the live file to copy it lets
+    another connection write under the store's feet ("database disk image is malformed")."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("enterprise.sqlite*"))
+
+
 def make_settings(data_dir: Path, trained_models: Path, **overrides: object) -> Settings:
     """Settings for a data dir that reuses the session's trained model."""
     shutil.copytree(trained_models, data_dir / "models", dirs_exist_ok=True)

@@ -39,7 +39,7 @@ from pipelines.report import format_value, summarise
 from pipelines.transform import build_warehouse
 from pipelines.warehouse import connect
 from settings import PROJECT_ROOT, Settings, get_settings
-from tests.conftest import build_published_warehouse, make_settings
+from tests.conftest import build_published_warehouse, copy_data_dir, make_settings
 from tests.hostile import FORMULA, LIVE_MARKDOWN, PHISHING, live_plotly_markup, strings
 from unticket.cli import app
 from vocabulary.names import CHANNEL_NAMES
@@ -236,7 +236,7 @@ def multilingual_dir(
     languages written into its log, the warehouse built again (by the pipeline's own build)
     and published."""
     target = tmp_path_factory.mktemp("multilingual") / "data"
-    shutil.copytree(data_dir, target)
+    copy_data_dir(data_dir, target)
     settings = make_settings(target, trained_models)
     for copy in target.glob("*warehouse.duckdb*"):  # not the working copy (work/)
         copy.unlink()
@@ -988,9 +988,7 @@ def test_health_says_plainly_that_the_published_warehouse_ran_no_checks(
     point_at(data_dir)
     nightly = queries.health().published_run["run_id"][0]  # it checked the data
     copy = tmp_path / "data"
-    # everything but the enterprise store, live in this process (Ask IT): a copy of a live
-    # SQLite file is no backup
-    shutil.copytree(data_dir, copy, ignore=shutil.ignore_patterns("enterprise.sqlite*"))
+    copy_data_dir(data_dir, copy)
     with recorded_run("cli:build", point_at(copy)) as build:  # `unticket build`: no checks
         build.published = True
     test = page("health")
