@@ -32,7 +32,6 @@ Run: .venv/bin/python -m bench.embeddings
 
 from __future__ import annotations
 
-import csv
 import math
 import pickle
 import sys
@@ -42,7 +41,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 from scipy import sparse
 from scipy.stats import binomtest
 from sklearn.linear_model import LogisticRegression
@@ -52,6 +50,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tokenizers import Tokenizer
 
+from bench.understanding import RASA, held_out, rasa_utterances
 from catalogue.loading import merge_languages, read_by_language
 from models.intents import IntentClassifier, train_intent_classifier
 from models.text import FastTfidf, normalise
@@ -65,14 +64,6 @@ C_GRID = (0.003, 0.01, 0.03, 0.1, 1.0)
 STACK_WEIGHTS = (0.25, 0.5, 1.0)  # of the unit-norm embedding next to two unit-norm TF-IDF blocks
 TIMING_PASSES = 3  # the machine is shared: keep the fastest pass
 EXAMPLES = PROJECT_ROOT / "data" / "catalogue" / "examples"
-PARAPHRASES = PROJECT_ROOT / "data" / "eval" / "paraphrases"
-RASA = (
-    PROJECT_ROOT.parent
-    / "shared"
-    / "data"
-    / "it-helpdesk-intent-utterances"
-    / "rasa_helpdesk_assistant_nlu.flat.csv"
-)
 LEGEND = f"""
 * = no training examples in that language.
 all acc, vs today, p, ECE, acted: over the paraphrases of all languages. vs today = utterances
@@ -309,24 +300,17 @@ def averaged(first: Model, second: Model, name: str) -> Model:
 
 def read_paraphrases() -> dict[str, tuple[list[str], list[str]]]:
     """The held-out paraphrases by language: (texts, true intents)."""
-    by_language = {}
-    for path in sorted(PARAPHRASES.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        texts = [t for utterances in data.values() for t in utterances]
-        truth = [i for i, utterances in data.items() for _ in utterances]
-        by_language[path.stem] = (texts, truth)
+    by_language: dict[str, tuple[list[str], list[str]]] = {}
+    for case in held_out():
+        texts, truth = by_language.setdefault(case.language, ([], []))
+        texts.append(case.text)
+        truth.append(case.intent)
     return by_language
 
 
 def read_rasa() -> dict[str, list[str]]:
     """The Rasa utterances by their own intent labels (empty if the file is missing)."""
-    if not RASA.exists():
-        return {}
-    by_intent: dict[str, list[str]] = {}
-    with RASA.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            by_intent.setdefault(row["intent"], []).append(row["text"])
-    return by_intent
+    return rasa_utterances() if RASA.exists() else {}
 
 
 def expected_calibration_error(probs: np.ndarray, truth: list[str], labels: list[str]) -> float:
