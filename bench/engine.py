@@ -1,10 +1,11 @@
 """In-process engine throughput and decision latency, with durable (fsynced) event logging.
 
-Plays conversations of a realistic mix (the simulator's phrasings of every need in all its
-languages, one-time codes, feedback) through `Engine.handle` on a 2,000-employee embedded
-enterprise. Every reply waits until its events are fsynced; with several concurrent callers (as
-behind the HTTP server's thread pool) one fsync covers several turns (group commit). Prints
-messages/s and latency percentiles for one caller and for several.
+Plays conversations of a realistic mix (the simulator's needs and phrasings, each employee in
+the language the simulator gives them from their office's shares in `scenario.yml`, one-time
+codes, feedback) through `Engine.handle` on a 2,000-employee embedded enterprise. Every reply
+waits until its events are fsynced; with several concurrent callers (as behind the HTTP
+server's thread pool) one fsync covers several turns (group commit). Prints messages/s and
+latency percentiles for one caller and for several.
 
 Run: .venv/bin/python bench/engine.py [--messages 20000] [--threads 4]
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 from resolver.engine import InboundMessage
 from resolver.identity import SLACK
 from resolver.runtime import Runtime, build_runtime
-from resolver.simulation import load_scenario
+from resolver.simulation import Phrasings, employee_language, load_scenario
 from settings import PROJECT_ROOT, Settings
 
 CODE = re.compile(r"\b(\d{6})\b")
@@ -42,18 +43,34 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def employee_languages(runtime: Runtime, scenario: dict) -> dict[str, str]:
+    """Each employee's language, drawn as the simulator draws it (seed 1)."""
+    rows = runtime.store.query("select employee_id, location from people")
+    shares = scenario["languages"]
+    return {
+        row["employee_id"]: employee_language(1, row["employee_id"], shares[row["location"]])
+        for row in rows
+    }
+
+
 def converse(
-    runtime: Runtime, phrasings: dict, employees: range, count: int, seed: int
+    runtime: Runtime,
+    needs: list[str],
+    phrasings: dict[str, Phrasings],
+    languages: dict[str, str],
+    employees: range,
+    count: int,
+    seed: int,
 ) -> list[float]:
     """Hold conversations until `count` messages were answered; return each turn's latency."""
     rng = random.Random(seed)
-    intents = [i for i in phrasings if i not in ("greeting", "thanks", "goodbye")]
     engine, notifier = runtime.engine, runtime.connectors.notifier
     now = datetime(2026, 11, 2, 9, tzinfo=UTC)
     latencies: list[float] = []
     while len(latencies) < count:
         user = f"E{rng.choice(employees):06d}"
-        text = rng.choice(phrasings[rng.choice(intents)]).format(**SLOTS)
+        written = phrasings[languages[user]]
+        text = rng.choice(written[rng.choice(needs)]).format(**SLOTS)
         for _ in range(3):
             now += timedelta(seconds=7)
             start = time.perf_counter()
@@ -62,22 +79,26 @@ def converse(
             if reply.state == "verify":
                 text = CODE.search(notifier.messages_for(user)[-1]["body"])[1]
             elif reply.state == "feedback":
-                text = "yes thanks"
+                text = rng.choice(written["yes"])
             else:
                 break
     return latencies
 
 
-def run(phrasings: dict, messages: int, threads: int) -> None:
+def run(scenario: dict, phrasings: dict[str, Phrasings], messages: int, threads: int) -> None:
     """Measure with `threads` concurrent callers, each with its own employees."""
+    needs = list(scenario["intent_mix"])  # each as often as the others
     with tempfile.TemporaryDirectory() as data_dir:
         runtime = build_runtime(Settings(data_dir=Path(data_dir), events_fsync="always"))
+        languages = employee_languages(runtime, scenario)
         results: list[list[float]] = [[] for _ in range(threads)]
         share = 1970 // threads
 
         def worker(n: int) -> None:
             employees = range(30 + n * share, 30 + (n + 1) * share)
-            results[n] = converse(runtime, phrasings, employees, messages // threads, n)
+            results[n] = converse(
+                runtime, needs, phrasings, languages, employees, messages // threads, n
+            )
 
         workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
         began = time.perf_counter()
@@ -107,13 +128,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
-    scenario, by_language = load_scenario(PROJECT_ROOT / "data" / "simulation")
-    phrasings = {
-        intent: [text for texts in by_language.values() for text in texts[intent]]
-        for intent in scenario["intent_mix"]
-    }
-    run(phrasings, args.messages, 1)
-    run(phrasings, args.messages, args.threads)
+    scenario, phrasings = load_scenario(PROJECT_ROOT / "data" / "simulation")
+    run(scenario, phrasings, args.messages, 1)
+    run(scenario, phrasings, args.messages, args.threads)
 
 
 if __name__ == "__main__":

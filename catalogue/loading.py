@@ -129,7 +129,7 @@ def load_catalogue(directory: Path) -> Catalogue:
         playbooks=playbooks,
         articles=articles,
         examples=merge_languages(examples),
-        languages=sorted(examples),
+        examples_by_language=examples,
         messages=read_messages(directory / "messages"),
         policy=_read_yaml(directory / "policy.yml"),
         costs=_read_yaml(directory / "costs.yml"),

@@ -94,8 +94,8 @@ class Catalogue(BaseModel):
     intents: dict[str, Intent]
     playbooks: dict[str, Playbook]
     articles: dict[str, Article]
-    examples: dict[str, list[str]]
-    languages: list[str]  # the language codes the examples are written in (`examples/<code>.yml`)
+    examples: dict[str, list[str]]  # every language's examples of each intent, together
+    examples_by_language: dict[str, dict[str, list[str]]]  # {language: {intent: [text, ...]}}
     messages: dict[str, dict[str, str]] = {}  # what the engine says: {language: {key: text}}
     policy: dict[str, Any]
     costs: dict[str, Any]

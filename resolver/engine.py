@@ -21,7 +21,7 @@ from resolver.events import Event, EventLog, IdFactory, format_time, new_event, 
 from resolver.identity import SYSTEM, Credential
 from resolver.knowledge import KnowledgeBase
 from resolver.known_outages import KnownOutage, KnownOutages
-from resolver.language import LanguageDetector, shared_detector
+from resolver.language import LanguageDetector
 from resolver.messages import Messages
 from resolver.playbooks import Connectors, PlaybookRunner
 from resolver.recorder import Recorder
@@ -86,7 +86,7 @@ class Engine:
         self.codes = codes
         self.log = log
         self.ids = ids
-        self.language = language or shared_detector()
+        self.language = language or LanguageDetector(catalogue.examples_by_language)
         self.messages = Messages(catalogue)
         self.playbooks = PlaybookRunner(catalogue, connectors, codes, ids, router, self.messages)
         self.outages = KnownOutages(conversations.store)

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from resolver.language import LanguageDetector, shared_detector, words
+from catalogue import cached_catalogue
+from resolver.language import LanguageDetector, words
+from settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
 def detector() -> LanguageDetector:
-    return shared_detector()
+    return LanguageDetector(
+        cached_catalogue(PROJECT_ROOT / "data" / "catalogue").examples_by_language
+    )
 
 
 @pytest.mark.parametrize(
@@ -65,5 +69,14 @@ def test_only_words_count() -> None:
     assert words("d'accord, quelqu'un?") == ["d'accord", "quelqu'un"]
 
 
-def test_one_detector_per_process() -> None:
-    assert shared_detector() is shared_detector()
+def test_plainly_english_text_is_english_without_asking_lingua(
+    detector: LanguageDetector,
+) -> None:
+    assert detector.plainly_english(words("my laptop will not turn on"))
+    assert not detector.plainly_english(words("my Laptop startet nicht"))  # German words
+    assert not detector.plainly_english(words("password"))  # one word says little
+    assert not detector.plainly_english(words("la VPN no funciona"))
+
+
+def test_every_detector_shares_one_lingua_model(detector: LanguageDetector) -> None:
+    assert LanguageDetector({})._lingua is detector._lingua
