@@ -32,7 +32,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
-from models.text import FastTfidf, normalise
+from models.text import FastTfidfUnion, normalise
 
 SEED = 7
 CALIBRATION_FOLDS = 3
@@ -58,11 +58,7 @@ class IntentClassifier:
         self.labels: list[str] = [str(label) for label in model.classes_]
         self._weights = np.ascontiguousarray(model.coef_.T / temperature)
         self._bias = model.intercept_ / temperature
-        self._fast: list[FastTfidf] = []
-        offset = 0
-        for _, vectorizer in features.transformer_list:
-            self._fast.append(FastTfidf(vectorizer, offset))
-            offset += len(vectorizer.vocabulary_)
+        self._fast = FastTfidfUnion([vectorizer for _, vectorizer in features.transformer_list])
 
     def __getstate__(self) -> dict[str, object]:
         """Pickle the fitted scikit-learn parts only: the fast path is rebuilt on loading, so a
@@ -80,12 +76,8 @@ class IntentClassifier:
 
     def probabilities_one(self, text: str) -> np.ndarray:
         """Class probabilities of one text, computed on the fast path."""
-        scores = self._bias.copy()
-        clean = normalise(text)
-        for fast in self._fast:
-            indices, values = fast.features(clean)
-            scores += values @ self._weights[indices]
-        return _softmax(scores)
+        indices, values = self._fast.features(normalise(text))
+        return _softmax(self._bias + values @ self._weights[indices])
 
     def predict(self, text: str, alternatives: int = 2) -> Prediction:
         """Classify one message."""

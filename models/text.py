@@ -21,15 +21,13 @@ def normalise(text: str) -> str:
 
 
 class FastTfidf:
-    """The TF-IDF vector of one text, from a fitted `TfidfVectorizer`, without its overhead.
-
-    Gives the same values as `vectorizer.transform([text])` (L2 norm, optional sublinear TF)
-    as column indices (shifted by `offset`) and values, for a dot product with dense weights.
+    """The terms of one text as a fitted `TfidfVectorizer` sees them, without its overhead:
+    feature indices (shifted by `offset`) and the IDF weights; `FastTfidfUnion` turns them
+    into the vector `vectorizer.transform([text])` gives.
     """
 
     def __init__(self, vectorizer: TfidfVectorizer, offset: int = 0) -> None:
         self.analyse = vectorizer.build_analyzer()
-        self.sublinear = bool(vectorizer.sublinear_tf)
         self.vocabulary = {term: index + offset for term, index in vectorizer.vocabulary_.items()}
         self.idf = np.zeros(offset + len(vectorizer.idf_))
         self.idf[offset:] = vectorizer.idf_
@@ -48,19 +46,47 @@ class FastTfidf:
             self._word_terms[word] = terms
         return terms
 
-    def _terms(self, text: str) -> Iterable[int | None]:
+    def terms(self, text: str) -> Iterable[int | None]:
         """The feature index of each term of a text, None for terms outside the vocabulary.
         Character n-grams never cross a word boundary (`char_wb`), so they are the words'."""
         if self._by_word:
             return itertools.chain.from_iterable(map(self.word_terms, text.split()))
         return map(self.vocabulary.get, self.analyse(text))
 
+
+class FastTfidfUnion:
+    """The TF-IDF vector of one text over several fitted vectorizers side by side (as a
+    scikit-learn `FeatureUnion` of them gives it, each part L2-normalised on its own), in one
+    pass: the parts' terms are counted together and weighted with one lookup, which keeps the
+    per-call cost of numpy low. Every part must use sublinear TF (1 + log count)."""
+
+    def __init__(self, vectorizers: list[TfidfVectorizer]) -> None:
+        if not all(vectorizer.sublinear_tf for vectorizer in vectorizers):
+            raise ValueError("the one-text path is written for sublinear TF")
+        self.parts: list[FastTfidf] = []
+        offset = 0
+        for vectorizer in vectorizers:
+            self.parts.append(FastTfidf(vectorizer, offset))
+            offset += len(vectorizer.vocabulary_)
+        self.idf = np.zeros(offset)
+        for part in self.parts:
+            self.idf[: len(part.idf)] += part.idf
+
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Return the non-zero feature indices of a text and their values."""
-        counts = Counter(self._terms(text))
-        counts.pop(None, None)  # the terms outside the vocabulary
+        """Return the non-zero feature indices of a (normalised) text and their values."""
+        counts: Counter[int | None] = Counter()
+        bounds = []
+        for part in self.parts:
+            bounds.append(len(counts))
+            counts.update(part.terms(text))
+            counts.pop(None, None)  # the terms outside the vocabulary
+        bounds.append(len(counts))
         indices = np.fromiter(counts, dtype=np.intp, count=len(counts))
         tf = np.fromiter(counts.values(), dtype=float, count=len(counts))
-        values = (1.0 + np.log(tf) if self.sublinear else tf) * self.idf[indices]
-        norm = math.sqrt(float(values @ values))
-        return indices, values / norm if norm else values
+        values = (1.0 + np.log(tf)) * self.idf[indices]
+        for start, stop in itertools.pairwise(bounds):
+            part = values[start:stop]
+            norm = math.sqrt(float(part @ part))
+            if norm:
+                part /= norm
+        return indices, values

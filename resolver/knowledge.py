@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from catalogue import Article
-from models.text import FastTfidf, normalise
+from models.text import FastTfidfUnion, normalise
 
 
 @dataclass(frozen=True)
@@ -62,16 +62,24 @@ class KnowledgeBase:
         self._starts = np.flatnonzero(np.diff(np.array(owners), prepend=-1))  # first document
         vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
         vectorizer.fit(documents + [normalise(text) for text in background])
-        self._document_weights = np.ascontiguousarray(vectorizer.transform(documents).T.toarray())
-        self._fast = FastTfidf(vectorizer)
+        weights = vectorizer.transform(documents).T.tocsr()  # one row per term
+        # Most terms are the background's only: rows for the documents' terms alone, so a
+        # question's few terms are looked up in a small table (`_rows`: term -> row, or -1).
+        used = np.flatnonzero(np.diff(weights.indptr))
+        self._document_weights = weights[used].toarray().astype(np.float32)
+        self._rows = np.full(len(vectorizer.vocabulary_), -1, dtype=np.intp)
+        self._rows[used] = np.arange(len(used))
+        self._fast = FastTfidfUnion([vectorizer])
 
     def similarities(self, question: str) -> np.ndarray:
         """Each article's similarity to the question (its best document's cosine), in
         `articles` order; zeros when no word of the question is in the index."""
         indices, values = self._fast.features(normalise(question))
-        if not indices.size:
+        rows = self._rows[indices]
+        found = rows >= 0
+        if not found.any():
             return np.zeros(len(self.articles))
-        per_document = values @ self._document_weights[indices]
+        per_document = values[found].astype(np.float32) @ self._document_weights[rows[found]]
         return np.maximum.reduceat(per_document, self._starts)
 
     def search(self, question: str) -> Hit | None:
