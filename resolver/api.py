@@ -64,6 +64,7 @@ Channel = Enum(
 )
 # Every outcome, written out as a Literal (inline in the OpenAPI document, not a schema of its own).
 OUTCOMES = tuple(outcome.value for outcome in vocabulary.Outcome)
+LANGUAGE_CODES = tuple(language.value for language in vocabulary.Language)
 # Validation errors that mean the body is malformed rather than meaningless: 400, not 422.
 _MALFORMED = frozenset({"json_invalid", NOT_UNICODE})
 
@@ -126,6 +127,10 @@ class MessageOut(BaseModel):
     ticket_id: str | None = None
     approval_id: str | None = None
     options: list[str] = []
+    language: Literal[LANGUAGE_CODES] = Field(  # type: ignore[valid-type]
+        default=vocabulary.DEFAULT_LANGUAGE.value,
+        description="The language the reply is written in (ISO 639-1), the employee's.",
+    )
 
 
 class DecisionIn(BaseModel):

@@ -50,6 +50,13 @@ def test_message_round_trip(runtime: Runtime, employee: str) -> None:
         },
     )
     assert follow.json()["outcome"] == "escalated" and follow.json()["ticket_id"]
+    assert body["language"] == "en"
+
+
+def test_the_reply_says_which_language_it_is_in(runtime: Runtime, employee: str) -> None:
+    client = client_for(runtime)
+    sent = {"user": employee, "text": "Ich habe mein Passwort vergessen", "channel": "web"}
+    assert client.post("/v1/messages", json=sent).json()["language"] == "de"
 
 
 def test_bad_requests_get_4xx_with_a_message(runtime: Runtime) -> None:
