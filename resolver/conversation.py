@@ -10,6 +10,7 @@ import orjson
 
 from resolver.connectors.embedded import EnterpriseStore
 from resolver.events import format_time, parse_time
+from vocabulary import DEFAULT_LANGUAGE
 
 # States: new (no need understood yet), clarify (choosing between intents), need_entity (which
 # app/group?), verify (waiting for a one-time code), approval (waiting on approvers), offer_ticket
@@ -44,7 +45,7 @@ class Conversation:
     transcript: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
-    language: str = "en"  # ISO 639-1: what the engine answers in (resolver/language.py)
+    language: str = DEFAULT_LANGUAGE.value  # ISO 639-1, what it answers in (resolver/language.py)
 
     @property
     def is_open(self) -> bool:
@@ -79,6 +80,16 @@ class ConversationStore:
             channel,
         )
         return Conversation(**orjson.loads(row["state"])) if row else None
+
+    def language_of(self, user_key: str) -> str:
+        """The language of the user's latest conversation (English if they have none): what
+        the engine writes to them in when it writes first."""
+        row = self.store.query_one(
+            "select json_extract(state, '$.language') as language from conversations "
+            "where user_key = ? order by due_at desc limit 1",
+            user_key,
+        )
+        return (row["language"] if row else None) or DEFAULT_LANGUAGE.value
 
     def save(self, conversation: Conversation, due_at: datetime) -> None:
         """Store a conversation's state and when it times out if the employee says nothing."""

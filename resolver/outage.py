@@ -92,7 +92,6 @@ _REPORTS_SQL = """
         and json_extract(state, '$.started_at') >= ?1
         and json_extract(state, '$.started_at') < ?2
 """
-_NOTICE = "Hi {first_name}, you asked me earlier to {label}."
 _EVIDENCE = (
     "Opened by Unticket's outage detector: {actual} interactions about '{label}' ({intent}) "
     "from employees at {office} between {start:%Y-%m-%d %H:%M} and {end:%H:%M} UTC, against "
@@ -329,7 +328,6 @@ class OutageDetector:
         """Tell each employee who reported the outage, once, unless their report is linked to
         its incident already."""
         told = {r.employee_id for r in reports if r.ticket_id == outage.ticket_id}
-        label = self.engine.catalogue.intent(outage.intent).label
         trigger = {
             "type": "outage_detected",
             "outage_id": outage.outage_id,
@@ -342,9 +340,15 @@ class OutageDetector:
             told.add(report.employee_id)
             person = self.engine.connectors.directory.get_person(report.employee_id)
             first_name = person.name.split()[0] if person else "there"
-            opener = _NOTICE.format(first_name=first_name, label=label)
+            language = self.engine.conversations.language_of(report.employee_id)
+            label = self.engine.messages.label(outage.intent, language)
+            opener = self.engine.messages.text(
+                "proactive.outage_notice", language, first_name=first_name, label=label
+            )
             try:
-                self.engine.start_proactive(report.employee_id, outage.intent, opener, trigger, now)
+                self.engine.start_proactive(
+                    report.employee_id, outage.intent, opener, trigger, now, language
+                )
             except ConnectorError as error:
                 log.warning("outage: could not tell %s: %s", report.employee_id, error)
 

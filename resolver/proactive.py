@@ -31,10 +31,6 @@ from resolver.turn import Reply
 log = logging.getLogger(__name__)
 
 UNLOCK_INTENT = "account_unlock"
-_OFFER = (
-    "Hi {first_name}, your account was locked {ago} after too many wrong passwords. "
-    'I can unlock it for you right now. If that wasn\'t you, reply "talk to a human".'
-)
 
 
 @dataclass(frozen=True, order=True)
@@ -99,11 +95,14 @@ def _already_handled(engine: Engine, employee_id: str) -> bool:
     return False
 
 
-def _ago(then: datetime, now: datetime) -> str:
+def _ago(engine: Engine, then: datetime, now: datetime, language: str) -> str:
+    """How long ago `then` was, in words of `language` ("12 minutes ago", "vor 2 Stunden")."""
     minutes = max(0, int((now - then).total_seconds() // 60))
     if minutes < 2:
-        return "just now"
-    return f"{minutes} minutes ago" if minutes < 120 else f"{minutes // 60} hours ago"
+        return engine.messages.text("proactive.ago.now", language)
+    if minutes < 120:
+        return engine.messages.text("proactive.ago.minutes", language, count=minutes)
+    return engine.messages.text("proactive.ago.hours", language, count=minutes // 60)
 
 
 def reach_out(engine: Engine, lockout: Lockout, now: datetime | None = None) -> Reply | None:
@@ -116,13 +115,20 @@ def reach_out(engine: Engine, lockout: Lockout, now: datetime | None = None) -> 
         return None
     if _already_handled(engine, person.employee_id) or _offered_before(engine, lockout):
         return None
-    opener = _OFFER.format(first_name=person.name.split()[0], ago=_ago(lockout.locked_at, now))
+    language = engine.conversations.language_of(person.employee_id)
+    opener = engine.messages.text(
+        "proactive.unlock_offer",
+        language,
+        first_name=person.name.split()[0],
+        ago=_ago(engine, lockout.locked_at, now, language),
+    )
     reply = engine.start_proactive(
         person.employee_id,
         UNLOCK_INTENT,
         opener,
         {"type": "account_locked", "locked_at": format_time(lockout.locked_at)},
         now,
+        language,
     )
     _remember_offer(engine, lockout, reply, now)
     log.info("proactive: offered %s an unlock (%s)", person.employee_id, reply.interaction_id)

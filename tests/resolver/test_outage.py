@@ -224,3 +224,22 @@ def test_a_single_report_linked_to_a_gateway_incident_adopts_it_and_is_not_told_
         if e["channel"] == "proactive" and e["event_type"] == "interaction_started"
     ]
     assert sorted(e["employee_id"] for e in started) == london[:7]
+
+
+def test_each_reporter_is_told_in_the_language_they_reported_in(
+    runtime: Runtime, settings: Settings, detector: OutageDetector
+) -> None:
+    london = staff(runtime, "lon")[:8]
+    german = "Mein VPN verbindet sich seit heute Morgen nicht mehr"
+    for n, employee in enumerate(london):
+        report(runtime, employee, NOW + timedelta(minutes=n), german if n % 2 else VPN)
+    detector.poll(NOW + timedelta(minutes=10))
+    started = {
+        e["employee_id"]: e["language"]
+        for e in events_of(settings)
+        if e["channel"] == "proactive" and e["event_type"] == "interaction_started"
+    }
+    assert started == {e: "de" if n % 2 else "en" for n, e in enumerate(london)}
+    notifier = runtime.connectors.notifier
+    assert notifier.messages_for(london[1])[-1]["body"].startswith("Hallo ")  # type: ignore[attr-defined]
+    assert notifier.messages_for(london[0])[-1]["body"].startswith("Hi ")  # type: ignore[attr-defined]

@@ -136,6 +136,21 @@ def test_the_offer_reaches_the_locked_out_employee_only_and_unlocks_after_a_code
     assert code not in json.dumps(events)
 
 
+def test_the_offer_is_written_in_the_language_the_employee_last_wrote_in(
+    runtime: Runtime, settings: Settings, employee: str
+) -> None:
+    earlier = Chat(runtime, employee)
+    earlier.say("Mein Drucker im zweiten Stock druckt nicht mehr")
+    earlier.say("tschüss")
+    lock(runtime, employee, NOW + timedelta(hours=1))
+    [lockout] = find_new_lockouts(runtime.connectors.directory, set())  # type: ignore[arg-type]
+    offer = reach_out(runtime.engine, lockout, NOW + timedelta(hours=3))
+    assert offer is not None and offer.language == "de"
+    assert "dein Konto wurde vor 2 Stunden" in offer.reply
+    started = events_of(settings, offer.interaction_id)[0]
+    assert started["language"] == "de"
+
+
 def test_no_offer_when_asked_already_offered_or_no_longer_locked(
     runtime: Runtime, employee: str
 ) -> None:
