@@ -50,9 +50,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tokenizers import Tokenizer
 
-from bench.understanding import RASA, held_out, rasa_utterances
+from bench.understanding import RASA, rasa_utterances
 from catalogue.loading import merge_languages, read_by_language
 from models.intents import IntentClassifier, train_intent_classifier
+from models.paraphrases import held_out
 from models.text import FastTfidf, normalise
 from settings import PROJECT_ROOT
 

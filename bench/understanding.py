@@ -25,20 +25,18 @@ import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import classification_report, f1_score
 
-from catalogue import read_by_language
+from models.paraphrases import Labelled, held_out
 from resolver.engine import InboundMessage
 from resolver.events import read_events
 from resolver.identity import CLI
 from resolver.runtime import Runtime, build_runtime
 from settings import PROJECT_ROOT, Settings
 
-PARAPHRASES = PROJECT_ROOT / "data" / "eval" / "paraphrases"
 RASA = (
     PROJECT_ROOT.parent
     / "shared"
@@ -48,25 +46,6 @@ RASA = (
 )
 ACTION_EVENTS = {"verification_requested", "approval_requested", "action_executed"}
 RELIABILITY_BINS = 10
-
-
-@dataclass(frozen=True)
-class Labelled:
-    """One held-out utterance, its language and the intent it asks for."""
-
-    text: str
-    language: str
-    intent: str
-
-
-def held_out() -> list[Labelled]:
-    """Every held-out paraphrase, in every language."""
-    return [
-        Labelled(text, language, intent)
-        for language, by_intent in read_by_language(PARAPHRASES).items()
-        for intent, texts in by_intent.items()
-        for text in texts
-    ]
 
 
 def classifier_scores(runtime: Runtime, cases: list[Labelled]) -> None:

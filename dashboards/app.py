@@ -31,6 +31,7 @@ def analytics_pages() -> dict[str, list[st.Page]]:
             st.Page(
                 "views/health.py", title="Pipeline and data health", icon=":material/monitor_heart:"
             ),
+            st.Page("views/learning.py", title="Learning", icon=":material/school:"),
         ],
     }
 

@@ -6,8 +6,8 @@ imported tickets and escalations of an unspecified need), `marts.issue_impact` (
 occurrence of each issue type: the impact model beside the category-median baseline),
 `marts.automation_priorities` (what is left to automate, with every input of the score),
 `marts.topics` (clusters of unresolved requests and unmapped tickets) and `marts.spikes` (volume
-spikes per intent and office). Each model's run is a row of `ops.model_runs`, with a hash of the
-data it saw; the categoriser's and the impact model's artefacts are versioned in the models
+spikes per intent and office). Each model's run is a row of `ops.model_runs`, with a hash of
+the data it saw; the categoriser's and the impact model's artefacts are versioned in the models
 folder and reused while their training data is unchanged.
 
 The marts other code reads are declared once, in `MART_SCHEMAS` (the topics' in

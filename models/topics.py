@@ -23,7 +23,9 @@ a `knowledge_gap`; otherwise (mostly escalations and tickets that people had to 
 `draft_article` turns a topic and the resolution notes of its documents into a knowledge article
 draft for a person to review: the most common note sentences become its steps. Every row of
 `marts.topics` carries its topic's draft (`draft_title`, `draft_markdown`); the warehouse holds
-no resolution notes yet, so the drafts list the symptoms and leave the steps to the reviewer.
+no resolution notes for them, so these drafts list the symptoms and leave the steps to the
+reviewer; `learning.drafts` drafts reviewable articles, with steps, from escalations resolved
+with a note.
 
 `TOPICS_SCHEMA` is the contract of `marts.topics`: the producer writes exactly these columns and
 types (`models.pipeline.write_mart` checks), and the dashboards read them by these names.
@@ -69,7 +71,10 @@ STOP_WORDS = sorted(
 # Detected intents whose messages say nothing about the need (small talk is read from
 # marts.dim_intents; asking for a person is a support intent but not a topic).
 NON_TOPIC_INTENTS = ("human_handoff",)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# A sentence ends at . ! or ? before a word that does not go on in lower case ("employee no.
+# + manager" is one sentence), or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\sa-z+&,;:)-])|\n+")
+REDACTION_MARKER = "[REDACTED]"
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
 _PUNCTUATION = re.compile(r"[^\w\s]")
 
@@ -491,27 +496,28 @@ def _sentences(text: str) -> list[str]:
 
 def _common_sentences(notes: list[str], limit: int) -> tuple[str, ...]:
     """The sentences in most notes (each counted once per note, and in two notes at least
-    when there are several), in the order they usually come in."""
+    when there are several), without those that had a secret redacted (a pasted password is
+    no step), grouped by the most frequent note each comes from and in that note's order, so
+    the steps of one fix read together."""
     found: Counter[str] = Counter()
     wording: dict[str, str] = {}
-    positions: dict[str, list[float]] = {}
-    for note in notes:
-        sentences = _sentences(note)
-        seen: set[str] = set()
-        for position, sentence in enumerate(sentences):
-            key = normalise(_PUNCTUATION.sub(" ", sentence))
-            if not key or key in seen:
+    homes: dict[str, tuple[int, int, int]] = {}  # key -> (-note frequency, note, position)
+    keyed = [[normalise(_PUNCTUATION.sub(" ", s)) for s in _sentences(note)] for note in notes]
+    note_counts = Counter(tuple(keys) for keys in keyed)
+    for number, (note, keys) in enumerate(zip(notes, keyed, strict=True)):
+        for position, (key, sentence) in enumerate(zip(keys, _sentences(note), strict=True)):
+            if not key or key in keys[:position] or REDACTION_MARKER in sentence:
                 continue
-            seen.add(key)
             found[key] += 1
             wording.setdefault(key, sentence)
-            positions.setdefault(key, []).append(position / max(len(sentences) - 1, 1))
+            home = (-note_counts[tuple(keys)], number, position)
+            homes[key] = min(homes.get(key, home), home)
     least = min(2, len(notes))
     chosen = sorted(
         (key for key in found if found[key] >= least), key=lambda key: (-found[key], key)
     )
     chosen = chosen[:limit]
-    chosen.sort(key=lambda key: (float(np.mean(positions[key])), key))
+    chosen.sort(key=lambda key: (homes[key], key))
     return tuple(wording[key] for key in chosen)
 
 

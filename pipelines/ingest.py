@@ -278,7 +278,8 @@ def _problem(checks_first: list[str]) -> str:
         "when occurred_at < timestamp '2000-01-01' or occurred_at >= timestamp '2262-01-01' "
         "then 'occurred_at out of range (2000 to 2261): ' || occurred_at",
         "when (interaction_id is null or interaction_id = '') "
-        "and event_type <> 'ticket_status_changed' then 'missing interaction_id'",
+        "and event_type not in ('ticket_status_changed', 'article_approved', 'llm_called') "
+        "then 'missing interaction_id'",
         "when channel is null or channel = '' then 'missing channel'",
     ]
     return "case " + " ".join(rules) + " end"

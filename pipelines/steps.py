@@ -482,12 +482,34 @@ def transform(settings: Settings) -> StepOutcome:
 
 
 def train_and_score(settings: Settings, run_id: str) -> StepOutcome:
-    """Train the models whose training data changed and score the warehouse with them."""
+    """Train the models whose training data changed and score the warehouse with them; propose
+    intent examples from resolved escalations and retrain with the accepted ones; draft
+    knowledge articles from resolved escalations for review."""
+    from catalogue import cached_catalogue
+    from learning.candidates import learn_from_escalations
+    from learning.drafts import approval_log, refresh_drafts
+    from models.pipeline import SEED
     from models.pipeline import train_and_score as run_models
+    from resolver.llm import LlmProvider
 
     def work() -> StepOutcome:
-        with _work_warehouse(settings) as connection:
-            trained = run_models(settings, connection, run_id)
+        catalogue = cached_catalogue(settings.catalogue_dir)
+        llm = LlmProvider.from_settings(settings)  # None unless configured: nothing is sent
+        try:
+            with (
+                _work_warehouse(settings) as connection,
+                contextlib.closing(approval_log(settings)) as log,
+            ):
+                trained = run_models(settings, connection, run_id)
+                trained.lines.extend(learn_from_escalations(settings, connection, run_id))
+                trained.lines.append(
+                    refresh_drafts(
+                        connection, settings.data_dir, catalogue, seed=SEED, llm=llm, log=log
+                    )
+                )
+        finally:
+            if llm is not None:
+                llm.close()
         return StepOutcome(
             step="train_and_score", rows_out=trained.rows_scored, summary=trained.summary
         )

@@ -34,6 +34,10 @@ EVENT_FIELDS = {
     # Kept as written: an unknown value is loaded, profiled by the raw suite and shown as
     # 'und' by stg_unticket__events, never a reason to lose the interaction.
     "language": "varchar",
+    # on ticket_status_changed to resolved or closed: how the ticket was fixed (note redacted)
+    "resolution_note": "varchar",
+    "resolution_category": "varchar",
+    "assignment_group": "varchar",
 }
 _EVENT_FIELD_COLUMNS = ",\n    ".join(f"{name} {kind}" for name, kind in EVENT_FIELDS.items())
 
@@ -56,6 +60,9 @@ create table if not exists raw.events (
 -- fields added after a warehouse was created (loads insert by name)
 alter table raw.events add column if not exists provisional_ticket_id varchar;
 alter table raw.events add column if not exists language varchar;
+alter table raw.events add column if not exists resolution_note varchar;
+alter table raw.events add column if not exists resolution_category varchar;
+alter table raw.events add column if not exists assignment_group varchar;
 
 create table if not exists raw.event_quarantine (
     source_file varchar not null,
@@ -97,6 +104,9 @@ create table if not exists raw.tickets (
     import_batch varchar not null,
     primary key (source, ticket_id)
 );
+-- columns added after a warehouse was created (imports insert by name)
+alter table raw.tickets add column if not exists resolution_note varchar;
+alter table raw.tickets add column if not exists resolution_category varchar;
 
 create table if not exists raw.ticket_activities (
     source varchar not null,

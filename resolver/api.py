@@ -43,12 +43,14 @@ from resolver.engine import InboundMessage, RequestError
 from resolver.events import format_time
 from resolver.http_input import NOT_UNICODE, BodyLimit, UnicodeText
 from resolver.identity import APPROVALS_ACT_AS, MESSAGES_ACT_AS
+from resolver.learned import LearnedKnowledge
 from resolver.oidc import ProviderUnavailableError
 from resolver.outage import OutageDetector
 from resolver.proactive import LockoutSource, poll_lockouts
 from resolver.runtime import Runtime
 
 EXPIRY_INTERVAL_SECONDS = 60
+LEARNED_POLL_SECONDS = 30  # an approved article is answered with within a minute
 QUEUE_INTERVAL_SECONDS = 60
 logger = logging.getLogger("unticket.api")
 # The `Authorization: Bearer` header, read on the event loop (and declared in the OpenAPI docs).
@@ -365,7 +367,9 @@ def _include_channels(
 def background_work(runtime: Runtime) -> list[tuple[float, Callable[[], object], str]]:
     """What the server does besides answering, as (every so many seconds, work, what it is):
     close timed-out conversations; file the tickets queued while the ITSM was unreachable;
-    watch the directory for lock-outs (`watch_lockouts`); detect outages (`detect_outages`)."""
+    record the ticket changes made in the ticketing system (every `ticket_sync_minutes`);
+    watch the directory for lock-outs (`watch_lockouts`); detect outages (`detect_outages`);
+    reload the knowledge base when a draft article is approved (`LearnedKnowledge`)."""
     engine = runtime.engine
     settings = engine.settings
     work: list[tuple[float, Callable[[], object], str]] = [
@@ -373,6 +377,8 @@ def background_work(runtime: Runtime) -> list[tuple[float, Callable[[], object],
     ]
     if isinstance(runtime.connectors.ticketing, QueuedTicketing):
         work.append((QUEUE_INTERVAL_SECONDS, engine.file_queued_tickets, "filing queued tickets"))
+    sync_seconds = settings.ticket_sync_minutes * 60
+    work.append((sync_seconds, engine.sync_tickets, "recording ticket changes from the ITSM"))
     directory = runtime.connectors.directory
     if settings.watch_lockouts and isinstance(directory, LockoutSource):
         watch = partial(poll_lockouts, engine, directory, set())
@@ -380,6 +386,8 @@ def background_work(runtime: Runtime) -> list[tuple[float, Callable[[], object],
     if settings.detect_outages:
         detector = OutageDetector(engine)
         work.append((settings.outage_poll_seconds, detector.poll, "detecting outages"))
+    learned = LearnedKnowledge(engine, settings.data_dir)
+    work.append((LEARNED_POLL_SECONDS, learned.poll, "reloading the approved knowledge articles"))
     return work
 
 

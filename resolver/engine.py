@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from catalogue import Catalogue, Intent
 from redaction import redact, redact_code, redact_user_ref
+from resolver.connectors.base import Resolution
 from resolver.connectors.queued import QueuedTicket
 from resolver.conversation import Conversation, ConversationStore
 from resolver.events import Event, EventLog, IdFactory, format_time, new_event, random_ids
@@ -22,11 +23,12 @@ from resolver.identity import SYSTEM, Credential
 from resolver.knowledge import KnowledgeBase
 from resolver.known_outages import KnownOutage, KnownOutages
 from resolver.language import LanguageDetector
+from resolver.llm import LlmProvider
 from resolver.messages import Messages
 from resolver.playbooks import Connectors, PlaybookRunner
 from resolver.recorder import Recorder
 from resolver.routing import Router
-from resolver.service_desk import ApprovalResult, ServiceDesk
+from resolver.service_desk import ApprovalResult, ServiceDesk, SyncSummary
 from resolver.turn import SMALL_TALK, Reply, RequestError, Turn
 from resolver.understanding import (
     Understander,
@@ -76,6 +78,7 @@ class Engine:
         ids: IdFactory = random_ids,
         router: Router | None = None,
         language: LanguageDetector | None = None,
+        llm: LlmProvider | None = None,
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
@@ -87,8 +90,11 @@ class Engine:
         self.log = log
         self.ids = ids
         self.language = language or LanguageDetector(catalogue.examples_by_language)
+        self.llm = llm  # the optional LLM provider (None: off, the default)
         self.messages = Messages(catalogue)
-        self.playbooks = PlaybookRunner(catalogue, connectors, codes, ids, router, self.messages)
+        self.playbooks = PlaybookRunner(
+            catalogue, connectors, codes, ids, router, self.messages, llm
+        )
         self.outages = KnownOutages(conversations.store)
         self.recorder = Recorder(
             conversations=conversations,
@@ -196,9 +202,19 @@ class Engine:
             approver_ref, approval_id, decision, credential, now
         )
 
-    def update_ticket(self, ticket_id: str, status: str, now: datetime | None = None) -> None:
+    def update_ticket(
+        self,
+        ticket_id: str,
+        status: str,
+        now: datetime | None = None,
+        resolution: Resolution | None = None,
+    ) -> None:
         """Record a ticket's status change: `ServiceDesk.update_ticket`."""
-        self.service_desk.update_ticket(ticket_id, status, now)
+        self.service_desk.update_ticket(ticket_id, status, now, resolution)
+
+    def sync_tickets(self, now: datetime | None = None) -> SyncSummary:
+        """Record the status changes made in the ticketing system: `ServiceDesk.sync_tickets`."""
+        return self.service_desk.sync_tickets(now)
 
     def file_queued_tickets(self, now: datetime | None = None) -> list[QueuedTicket]:
         """File the tickets queued while the ITSM was down: `ServiceDesk.file_queued_tickets`."""
@@ -332,12 +348,17 @@ class Engine:
         self, turn: Turn, text: str, understanding: Understanding | None = None
     ) -> None:
         understanding = understanding or self.understander.understand(text)
+        if self.llm is not None:  # what the intent model is unsure of goes to the LLM too
+            understanding = self.understander.reconsider(text, understanding)
+        if understanding.llm_call is not None:
+            turn.emit("llm_called", **understanding.llm_call.event_fields())
         turn.emit(
             "intent_detected",
             intent=understanding.intent,
             confidence=round(understanding.confidence, 4),
             alternatives=[[i, round(p, 4)] for i, p in understanding.alternatives],
             entities={e.type: e.id for e in understanding.entities},
+            **({"source": understanding.source} if understanding.source else {}),
         )
         if understanding.confidence >= self.settings.act_confidence:
             self._start(turn, understanding, text)

@@ -26,6 +26,8 @@ from resolver.connectors.base import (
 from resolver.connectors.embedded import EmbeddedApprovals
 from resolver.events import IdFactory, format_time
 from resolver.knowledge import summarise
+from resolver.llm import Completion, LlmProvider
+from resolver.llm.tasks import summarise_conversation, translate
 from resolver.messages import APPROVER_LANGUAGE, ENGLISH, Messages
 from resolver.routing import Router
 from resolver.targets import other_person_reference
@@ -84,6 +86,7 @@ class PlaybookRunner:
         ids: IdFactory,
         router: Router | None = None,
         messages: Messages | None = None,
+        llm: LlmProvider | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.connectors = connectors
@@ -91,6 +94,7 @@ class PlaybookRunner:
         self.ids = ids
         self.router = router  # suggests where escalations of an unspecified need go
         self.messages = messages or Messages(catalogue)
+        self.llm = llm  # the optional LLM provider: summaries and translations
 
     def _say(self, turn: Turn, key: str, **fields: Any) -> None:
         """Add a message to the reply, in the conversation's language."""
@@ -494,11 +498,18 @@ class PlaybookRunner:
     def answer_article(
         self, turn: Turn, article: Article, record: bool = True, score: float | None = None
     ) -> None:
-        """Answer from a knowledge article and ask whether it helped."""
+        """Answer from a knowledge article and ask whether it helped. Articles are written in
+        English: in another language the LLM provider translates the answer, when there is one,
+        else the employee is told it is in English."""
         turn.emit("knowledge_answered", article_id=article.id, score=score)
-        if turn.convo.language != ENGLISH:  # articles are written in English only
-            self._say(turn, "knowledge.in_english")
-        turn.say(summarise(article))
+        answer = summarise(article)
+        translated = self._translated(turn, answer)
+        if translated is not None:
+            turn.say(translated)
+        else:
+            if turn.convo.language != ENGLISH:
+                self._say(turn, "knowledge.in_english")
+            turn.say(answer)
         if record:
             turn.record_outcome("answered")
             self._say(turn, "knowledge.did_it_help")
@@ -508,7 +519,8 @@ class PlaybookRunner:
         """Open a ticket carrying the whole conversation, tell the employee, close.
 
         The employee's words in its title and description are redacted again here (they
-        were when received): nothing reaches the service desk unredacted."""
+        were when received): nothing reaches the service desk unredacted. With the LLM
+        provider, the description starts with its summary of the conversation."""
         convo = turn.convo
         intent = self.catalogue.intents.get(convo.intent or "human_handoff")
         intent = intent or self.catalogue.intent("human_handoff")
@@ -520,10 +532,13 @@ class PlaybookRunner:
         # titled by the words the need was understood from, not a greeting before them
         need = convo.request or (said[0] if said else "")
         routed = self.router.suggest(convo.intent, " ".join(said)) if self.router else None
+        summary = self._summary(turn)
         request = TicketRequest(
             requester_id=convo.employee_id,
             title=f"{intent.label.capitalize()}: {need[:80]}",
-            description=self._context(turn, reason) + (f"\n{routed.note}" if routed else ""),
+            description=(f"Summary: {summary}\n\n" if summary else "")
+            + self._context(turn, reason)
+            + (f"\n{routed.note}" if routed else ""),
             intent=routed.intent if routed else convo.intent,
             priority=ticket_priority(intent.blocking_factor),
             interaction_id=convo.interaction_id,
@@ -531,12 +546,35 @@ class PlaybookRunner:
         ticket = self.connectors.ticketing.open_ticket(request, turn.now)
         convo.ticket_id = ticket.ticket_id
         turn.emit(
-            "ticket_opened", ticket_id=ticket.ticket_id, reason=reason, priority=ticket.priority
+            "ticket_opened",
+            ticket_id=ticket.ticket_id,
+            reason=reason,
+            priority=ticket.priority,
+            summary=summary is not None,
         )
         turn.record_outcome("escalated")
         said = "escalate.queued" if ticket.status == "queued" else "escalate.opened"
         self._say(turn, said, ticket_id=ticket.ticket_id)
         turn.close("escalated")
+
+    def _summary(self, turn: Turn) -> str | None:
+        """The LLM provider's summary of the conversation for the agent, if it wrote one."""
+        if self.llm is None:
+            return None
+        return self._from_llm(turn, summarise_conversation(self.llm, turn.convo.transcript))
+
+    def _translated(self, turn: Turn, text: str) -> str | None:
+        """`text` in the conversation's language by the LLM provider, if it is not English and
+        the provider translated it."""
+        if self.llm is None or turn.convo.language == ENGLISH:
+            return None
+        return self._from_llm(turn, translate(self.llm, text, turn.convo.language))
+
+    def _from_llm(self, turn: Turn, completion: Completion) -> str | None:
+        """The provider's answer, its call logged as `llm_called` (a skipped call is not)."""
+        if completion.call is not None:
+            turn.emit("llm_called", **completion.call.event_fields())
+        return completion.text
 
     def _context(self, turn: Turn, reason: str) -> str:
         convo = turn.convo

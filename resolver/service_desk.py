@@ -1,17 +1,20 @@
-"""The service desk's side of the engine: approvers' decisions, ticket status changes, the
-tickets queued while the ITSM was down, and conversations nobody answered in time.
+"""The service desk's side of the engine: approvers' decisions, ticket status changes (made
+through the engine, or found in the ticketing system by the sync), the tickets queued while
+the ITSM was down, and conversations nobody answered in time.
 
 None of these answers an employee's message; each is a turn of its own, recorded as durably as
 one (through the engine's `Recorder`)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from catalogue import Catalogue
-from resolver.connectors.base import Approval, Person
+from redaction import redact
+from resolver.connectors.base import Approval, Person, Resolution, Ticket
 from resolver.connectors.queued import QueuedTicket, QueuedTicketing
 from resolver.conversation import ConversationStore
 from resolver.events import Event, IdFactory, new_event
@@ -20,8 +23,15 @@ from resolver.known_outages import KnownOutages
 from resolver.messages import APPROVER_LANGUAGE
 from resolver.playbooks import Connectors, PlaybookRunner
 from resolver.recorder import Recorder
+from resolver.ticket_sync import TicketSyncState
 from resolver.turn import RequestError, Turn
 from vocabulary import FILED, FINISHED_TICKET_STATUSES, SERVICE_DESK
+
+# The first sync asks the ticketing system for changes this far back.
+FIRST_SYNC_LOOKBACK = timedelta(days=30)
+# Each sync asks again from this long before the previous one ran, so a change the ticketing
+# system stamped with a clock a little behind ours is not missed (none is recorded twice).
+SYNC_OVERLAP = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,21 @@ class ApprovalResult:
     approval_id: str
     status: str
     message: str
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    """What a ticket sync found: the tickets the ticketing system reported changed since
+    `since`, and the status changes recorded (status -> tickets)."""
+
+    since: datetime
+    tickets_checked: int
+    recorded: dict[str, int]
+
+    @property
+    def changes(self) -> int:
+        """How many status changes were recorded."""
+        return sum(self.recorded.values())
 
 
 class ServiceDesk:
@@ -54,6 +79,7 @@ class ServiceDesk:
         self.outages = outages
         self.recorder = recorder
         self.ids = ids
+        self.sync_state = TicketSyncState(conversations.store)
 
     def decide_approval(
         self,
@@ -96,18 +122,59 @@ class ServiceDesk:
                 )
             return self._apply_decision(turn, approval, approver.employee_id, decision)
 
-    def update_ticket(self, ticket_id: str, status: str, now: datetime | None = None) -> None:
-        """Record a service-desk status change on a ticket (resolved, closed, ...); resolving
-        a known outage's incident ends the outage."""
+    def update_ticket(
+        self,
+        ticket_id: str,
+        status: str,
+        now: datetime | None = None,
+        resolution: Resolution | None = None,
+    ) -> None:
+        """Record a service-desk status change on a ticket (resolved, closed, ...), with how
+        it was fixed when a `resolution` is given; resolving a known outage's incident ends
+        the outage."""
         now = now or datetime.now(UTC)
+        if resolution is not None and status not in FINISHED_TICKET_STATUSES:
+            raise RequestError(f"a resolution goes with resolved or closed, not {status}")
         with self.recorder.durably():
-            ticket = self.connectors.ticketing.set_status(ticket_id, status, now)
+            ticket = self.connectors.ticketing.set_status(ticket_id, status, now, resolution)
             if status in FINISHED_TICKET_STATUSES:
                 self.outages.end_for_ticket({ticket_id, ticket.ticket_id}, now)
             event = self._status_event(
-                now, ticket.interaction_id, ticket.requester_id, ticket.ticket_id, status
+                now,
+                ticket.interaction_id,
+                ticket.requester_id,
+                ticket.ticket_id,
+                status,
+                **_resolution_fields(status, resolution or ticket.resolution),
             )
+            self.sync_state.remember(ticket.ticket_id, status, now)
             self.recorder.write([event])
+
+    def sync_tickets(self, now: datetime | None = None) -> SyncSummary:
+        """Record one `ticket_status_changed` (with the resolution of a resolved or closed
+        ticket) for every ticket whose status in the ticketing system differs from the last
+        one the log recorded, among those changed since the last sync (the first looks back
+        FIRST_SYNC_LOOKBACK); a re-run records nothing twice. Each event is stamped when the
+        ticketing system last updated the ticket (never later than `now`).
+
+        The ticketing system is asked outside the engine lock: turns go on while it answers."""
+        now = now or datetime.now(UTC)
+        since = self.sync_state.watermark() or now - FIRST_SYNC_LOOKBACK
+        tickets = self.connectors.ticketing.changed_since(since)
+        recorded: Counter[str] = Counter()
+        with self.recorder.durably():
+            events = []
+            for ticket in tickets:
+                if ticket.status == self.sync_state.last_status(ticket.ticket_id):
+                    continue
+                events.append(self._synced_event(ticket, now))
+                self.sync_state.remember(ticket.ticket_id, ticket.status, now)
+                if ticket.status in FINISHED_TICKET_STATUSES:
+                    self.outages.end_for_ticket({ticket.ticket_id}, now)
+                recorded[ticket.status] += 1
+            self.sync_state.advance(max(since, now - SYNC_OVERLAP))
+            self.recorder.write(events)
+        return SyncSummary(since, len(tickets), dict(recorded))
 
     def file_queued_tickets(self, now: datetime | None = None) -> list[QueuedTicket]:
         """File the tickets queued while the ITSM was unreachable (when it sits behind a queue)
@@ -202,6 +269,17 @@ class ServiceDesk:
         )
         return ApprovalResult(approval.approval_id, approval.status, message)
 
+    def _synced_event(self, ticket: Ticket, now: datetime) -> Event:
+        """The `ticket_status_changed` of a change the sync found in the ticketing system."""
+        return self._status_event(
+            min(ticket.updated_at, now),
+            ticket.interaction_id,
+            ticket.requester_id,
+            ticket.ticket_id,
+            ticket.status,
+            **_resolution_fields(ticket.status, ticket.resolution),
+        )
+
     def _status_event(
         self,
         now: datetime,
@@ -217,6 +295,20 @@ class ServiceDesk:
             interaction_id=interaction_id, employee_id=requester_id, channel=SERVICE_DESK,
             ticket_id=ticket_id, status=status, **fields,
         )  # fmt: skip
+
+
+def _resolution_fields(status: str, resolution: Resolution | None) -> dict[str, str]:
+    """The resolution a `ticket_status_changed` on a resolved or closed ticket carries: the
+    note (redacted: agents paste passwords too), the category and the assignment group, each
+    when known."""
+    if resolution is None or status not in FINISHED_TICKET_STATUSES:
+        return {}
+    fields = {
+        "resolution_note": redact(resolution.note) if resolution.note else None,
+        "resolution_category": resolution.category,
+        "assignment_group": resolution.assignment_group,
+    }
+    return {name: value for name, value in fields.items() if value}
 
 
 def _approval_refusal(

@@ -3,15 +3,16 @@
 Employees start conversations on a simulated clock (weekday and hour seasonality in their own
 time zone, holidays, a documented intent mix), phrase them in varied ways with typos, answer the
 engine's questions (one-time codes read from their phone's outbox, clarifications, app names),
-confirm, reject, come back, give up or ask for a person. Approvers decide, the service desk works
-tickets (heavy-tailed working times measured on real incident history, in the requester's
-office hours), and VPN gateway outages flood the engine. Accounts get locked out some time before
-their owner asks for an unlock, and the lock-out watcher offers a verified unlock first: an
-employee who reads the offer in time answers it instead of asking. The outage detector polls on
-the same clock as under `unticket serve`: it declares the gateway outages from the burst of
-reports and tells the reporters not told yet. Each employee writes in one language, drawn
-from their office's shares in the scenario: their needs, greetings, answers and requests for a
-person come from that language's file in `data/simulation/phrasings/` (one-time codes stay
+confirm, reject, come back, give up or ask for a person. Approvers decide, the service desk
+works tickets (heavy-tailed working times measured on real incident history, in the requester's
+office hours) and resolves each with a close note, category and assignment group drawn from
+`data/simulation/resolutions.yml`, and VPN gateway outages flood the engine. Accounts get locked
+out some time before their owner asks for an unlock, and the lock-out watcher offers a verified
+unlock first: an employee who reads the offer in time answers it instead of asking. The outage
+detector polls on the same clock as under `unticket serve`: it declares the gateway outages from
+the burst of reports and tells the reporters not told yet. Each employee writes in one language,
+drawn from their office's shares in the scenario: their needs, greetings, answers and requests
+for a person come from that language's file in `data/simulation/phrasings/` (one-time codes stay
 digits). Nothing here writes an event: every event comes from the engine. The same seed and
 start date give the same events.
 """
@@ -35,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from resolver.connectors.base import Resolution
 from resolver.engine import InboundMessage, RequestError
 from resolver.identity import SIMULATION
 from resolver.outage import OutageDetector
@@ -53,6 +55,11 @@ BASE_LANGUAGE = "en"  # every language's file has exactly the keys of this one
 REPLY_KEYS = ("greeting", "yes", "no", "confirm", "reject", "ask_human", "entity_answer", "choice")
 
 Phrasings = dict[str, list[str]]  # key (an intent or a reply) -> what an employee may type
+RESOLUTIONS_FILE = "resolutions.yml"  # under data/simulation/: how the desk fixes tickets
+FIXES_PER_INTENT = (3, 6)  # the distinct fixes each intent has, at least and at most
+NOTES_PER_FIX = (2, 4)
+FALLBACK_INTENT = "human_handoff"  # whose fixes a ticket of no (or an unknown) intent gets
+HOST_PREFIXES = ("LT", "WS", "MB")  # laptop, workstation, MacBook: the `{host}` of a note
 
 
 @dataclass
@@ -107,6 +114,41 @@ class OfficeCalendar:
     def is_working_day(self, day: date) -> bool:
         """Whether the office works on `day` (a working weekday and no holiday)."""
         return day.weekday() in self.weekdays and day not in self.holidays
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One way the service desk fixes a kind of ticket: its resolution category, the group
+    that applies it, its relative weight and the close notes agents write for it."""
+
+    category: str
+    group: str
+    weight: float
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DeskResolutions:
+    """The fixes of `resolutions.yml`: by intent for tickets, by outage intent for major
+    incidents."""
+
+    tickets: dict[str, list[Fix]]
+    major_incidents: dict[str, list[Fix]]
+
+    def draw(self, rng: random.Random, intent: str | None, major: bool = False) -> Resolution:
+        """A resolution for a ticket of `intent` (a major incident's, when `major`): a fix by
+        weight, one of its notes, a device name for its `{host}`."""
+        fixes = (
+            (self.major_incidents.get(intent or "") if major else None)
+            or self.tickets.get(intent or "")
+            or self.tickets[FALLBACK_INTENT]
+        )
+        fix = rng.choices(fixes, weights=[f.weight for f in fixes])[0]
+        note = rng.choice(fix.notes)
+        if "{host}" in note:
+            host = f"{rng.choice(HOST_PREFIXES)}-{rng.randint(1000, 9999)}"
+            note = note.replace("{host}", host)
+        return Resolution(note, fix.category, fix.group)
 
 
 @dataclass(order=True)
@@ -201,6 +243,8 @@ class Simulator:
         seed: int,
         start: date,
         days: int,
+        *,
+        resolutions: DeskResolutions,
     ) -> None:
         self.runtime = runtime
         self.engine = runtime.engine
@@ -211,6 +255,7 @@ class Simulator:
         self.rng = random.Random(seed)
         # the desk's own stream: calibrating it leaves every conversation as it was
         self.desk_rng = random.Random(f"desk-{seed}")
+        self.resolutions = resolutions
         self.start = start
         self.days = days
         self.end = datetime.combine(start + timedelta(days=days), time(), UTC)
@@ -368,7 +413,8 @@ class Simulator:
         incident = self.connectors.ticketing.open_outage(f"vpn:{gateway}")
         known = self.engine.outages.open_for("vpn_issue", location)
         for ticket_id in sorted({t.ticket_id for t in (incident, known) if t is not None}):
-            self.engine.update_ticket(ticket_id, "resolved", now)
+            fix = self.resolutions.draw(self.desk_rng, "vpn_issue", major=True)
+            self.engine.update_ticket(ticket_id, "resolved", now, fix)
 
     def _outage_poll_after(self, reply: Reply, now: datetime) -> None:
         """Poll the outage detector at its next tick (every `outage_poll_seconds` from the
@@ -392,9 +438,12 @@ class Simulator:
         for outage in self.detector.poll(now):
             if outage.intent != "vpn_issue" or outage.location not in self._degraded:
                 hours = self.desk["unfounded_outage_hours"]
+                fix = self.resolutions.draw(self.desk_rng, outage.intent, major=True)
                 self._schedule(
                     now + timedelta(hours=hours),
-                    lambda at, t=outage.ticket_id: self.engine.update_ticket(t, "resolved", at),
+                    lambda at, t=outage.ticket_id, r=fix: self.engine.update_ticket(
+                        t, "resolved", at, r
+                    ),
                 )
 
     def _sweep(self, now: datetime) -> None:
@@ -637,8 +686,9 @@ class Simulator:
     # -- service desk -----------------------------------------------------------------------
 
     def _watch_ticket(self, reply: Reply, employee_id: str, now: datetime) -> None:
-        """The desk picks a new ticket up and resolves it after a working time drawn for its
-        priority, both counted in the working hours of the employee's office."""
+        """The desk picks a new ticket up and resolves it, with a fix drawn for its intent,
+        after a working time drawn for its priority, both counted in the working hours of the
+        employee's office."""
         ticket_id = reply.ticket_id
         if not ticket_id or ticket_id in self._tickets_seen:
             return
@@ -650,12 +700,16 @@ class Simulator:
         rng = self.desk_rng
         hours = desk_working_hours(rng, resolution, self.desk["first_touch_within_hours"])
         pickup = min(hours / 2, rng.uniform(*self.desk["pickup_working_minutes"]) / 60)
+        fix = self.resolutions.draw(rng, ticket.intent)
         calendar = self._calendars[self._offices[employee_id]]
-        for after, status in ((pickup, "in_progress"), (hours, "resolved")):
+        for after, status, resolution in ((pickup, "in_progress", None), (hours, "resolved", fix)):
             at = add_working_hours(now, after, calendar, self.end)
             if at is not None:
                 self._schedule(
-                    at, lambda when, s=status: self.engine.update_ticket(ticket_id, s, when)
+                    at,
+                    lambda when, s=status, r=resolution: self.engine.update_ticket(
+                        ticket_id, s, when, r
+                    ),
                 )
 
     def _weighted(self, shares: dict[str, float]) -> str:
@@ -716,14 +770,20 @@ def run_simulation(
     on_day: Callable[[int], None] | None = None,
 ) -> SimulationSummary:
     """Generate an enterprise into an empty data dir and simulate it; events are not fsynced
-    one by one (a simulation is a bulk load; a killed run is simply run again)."""
-    bulk = settings.model_copy(update={"events_fsync": "never"})
+    one by one (a simulation is a bulk load; a killed run is simply run again), and the LLM
+    provider, when one is configured, is left out: simulated employees spend no tokens."""
+    bulk = settings.model_copy(update={"events_fsync": "never", "llm_base_url": None})
     create_enterprise(bulk, employees, seed)
     runtime = build_runtime(bulk, ids=ids_from_seed(seed))
-    scenario, phrasings = load_scenario(PROJECT_ROOT / "data" / "simulation")
+    directory = PROJECT_ROOT / "data" / "simulation"
+    scenario, phrasings = load_scenario(directory)
+    resolutions = load_resolutions(directory / RESOLUTIONS_FILE, list(scenario["intent_mix"]))
     began = time_module.perf_counter()
     try:
-        summary = Simulator(runtime, scenario, phrasings, seed, start, days).run(on_day)
+        simulator = Simulator(
+            runtime, scenario, phrasings, seed, start, days, resolutions=resolutions
+        )
+        summary = simulator.run(on_day)
     finally:
         runtime.close()
     summary.seconds = time_module.perf_counter() - began
@@ -746,6 +806,59 @@ def load_scenario(directory: Path) -> tuple[dict[str, Any], dict[str, Phrasings]
                 f"{PHRASINGS_DIR}/"
             )
     return scenario, phrasings
+
+
+def load_resolutions(path: Path, intents: list[str]) -> DeskResolutions:
+    """Read `resolutions.yml`: under `tickets`, 3-6 distinct fixes for each of `intents`
+    (and `human_handoff`, the fallback); under `major_incidents`, fixes by outage intent. Each
+    fix has a `category`, a `group`, a positive `weight` and 2-4 distinct `notes`; a ValueError
+    names the intent and fix that are not so."""
+    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(content, dict) or not isinstance(content.get("tickets"), dict):
+        raise ValueError(f"{path.name} needs `tickets:`, a mapping of intents to fixes")
+    missing = sorted({*intents, FALLBACK_INTENT} - set(content["tickets"]))
+    if missing:
+        raise ValueError(f"{path.name}: `tickets` has no fixes for the intents {missing}")
+    tickets = {
+        intent: _fixes(path.name, intent, entries, FIXES_PER_INTENT)
+        for intent, entries in content["tickets"].items()
+    }
+    major = {
+        intent: _fixes(path.name, intent, entries, (1, FIXES_PER_INTENT[1]))
+        for intent, entries in (content.get("major_incidents") or {}).items()
+    }
+    return DeskResolutions(tickets, major)
+
+
+def _fixes(name: str, intent: str, entries: object, count: tuple[int, int]) -> list[Fix]:
+    """One intent's fixes, checked: `count` (at least, at most) distinct well-formed fixes."""
+    low, high = count
+    if not isinstance(entries, list) or not low <= len(entries) <= high:
+        raise ValueError(f"{name}: {intent!r} needs a list of {low}-{high} fixes")
+    fixes = [_fix(name, intent, entry) for entry in entries]
+    if len(set(fixes)) != len(fixes):
+        raise ValueError(f"{name}: {intent!r} lists a fix twice")
+    return fixes
+
+
+def _fix(name: str, intent: str, entry: object) -> Fix:
+    """One fix, checked: category and group text, a positive weight, 2-4 distinct notes."""
+    low, high = NOTES_PER_FIX
+    where = f"{name}: a fix of {intent!r}"
+    if not isinstance(entry, dict) or set(entry) != {"category", "group", "weight", "notes"}:
+        raise ValueError(f"{where} needs exactly category, group, weight and notes")
+    notes = entry["notes"]
+    if not all(isinstance(entry[key], str) and entry[key] for key in ("category", "group")):
+        raise ValueError(f"{where} needs a category and a group")
+    if not isinstance(entry["weight"], int | float) or entry["weight"] <= 0:
+        raise ValueError(f"{where} ({entry['category']}) needs a positive weight")
+    if (
+        not isinstance(notes, list)
+        or not low <= len(set(notes)) == len(notes) <= high
+        or not all(isinstance(note, str) and note for note in notes)
+    ):
+        raise ValueError(f"{where} ({entry['category']}) needs {low}-{high} distinct notes")
+    return Fix(entry["category"], entry["group"], float(entry["weight"]), tuple(notes))
 
 
 def load_phrasings(directory: Path) -> dict[str, Phrasings]:

@@ -1,14 +1,19 @@
-"""Understanding a message: the trained intent model and entity extractor, plus the small,
-exact parsers a conversation needs for its replies (yes/no, a choice, a one-time code, a request
-for a person), each in English, German, Spanish and French."""
+"""Understanding a message: the trained intent model and entity extractor (with, optionally, the
+company's LLM for messages the model is unsure of), plus the small, exact parsers a conversation
+needs for its replies (yes/no, a choice, a one-time code, a request for a person), each in
+English, German, Spanish and French."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
+from catalogue import Intent
 from models.entities import Entity, EntityExtractor
 from models.intents import IntentClassifier, normalise
+from resolver.llm.provider import LlmCall, LlmProvider
+from resolver.llm.tasks import IntentAnswer, classify, intent_instructions
 
 _YES = re.compile(
     r"^(?:"
@@ -92,16 +97,39 @@ _CHOICE_PREFIX = re.compile(
 
 @dataclass(frozen=True)
 class Understanding:
-    """What a message asks for, how sure the model is, and what it mentions."""
+    """What a message asks for, how sure the model is, and what it mentions; `source` is "llm"
+    when the LLM provider's understanding was used, and `llm_call` the call made for it."""
 
     intent: str
     confidence: float
     alternatives: tuple[tuple[str, float], ...]
     entities: list[Entity] = field(default_factory=list)
+    source: str | None = None
+    llm_call: LlmCall | None = None
 
     def entity(self, entity_type: str) -> Entity | None:
         """Return the best entity of a type, if any."""
         return next((e for e in self.entities if e.type == entity_type), None)
+
+
+class LlmFallback:
+    """When and how the LLM provider is asked about a message the intent model is unsure of:
+    below `below_confidence`, with the catalogue's `intents`; its confidence is capped at
+    `max_confidence`, so its answer meets the same thresholds as the model's."""
+
+    def __init__(
+        self,
+        provider: LlmProvider,
+        intents: Iterable[Intent],
+        below_confidence: float,
+        max_confidence: float,
+    ) -> None:
+        listed = list(intents)
+        self.provider = provider
+        self.known = {intent.id for intent in listed}
+        self.instructions = intent_instructions(listed)
+        self.below_confidence = below_confidence
+        self.max_confidence = max_confidence
 
 
 class Understander:
@@ -112,21 +140,68 @@ class Understander:
         classifier: IntentClassifier,
         extractor: EntityExtractor,
         entity_types: dict[str, set[str]],
+        llm: LlmFallback | None = None,
     ) -> None:
         self.classifier = classifier
         self.extractor = extractor
         self.entity_types = entity_types
+        self.llm = llm
+        self._known_ids = {(alias.type, alias.id) for alias in extractor.aliases}
 
     def understand(self, text: str) -> Understanding:
         """Classify the intent, then look for the entities that intent can use."""
         prediction = self.classifier.predict(text)
-        types = self.entity_types.get(prediction.intent, set()) | {"ticket"}
         return Understanding(
             intent=prediction.intent,
             confidence=prediction.confidence,
             alternatives=prediction.alternatives,
-            entities=self.extractor.extract(text, types),
+            entities=self._entities(text, prediction.intent),
         )
+
+    def reconsider(self, text: str, understanding: Understanding) -> Understanding:
+        """With an LLM provider, put a message the intent model is unsure of (confidence below
+        the provider's threshold) to the LLM too; otherwise the understanding unchanged."""
+        if self.llm is None or understanding.confidence >= self.llm.below_confidence:
+            return understanding
+        return self.llm_understanding(text, understanding)
+
+    def llm_understanding(self, text: str, local: Understanding) -> Understanding:
+        """The LLM's understanding of `text` when it gives a valid one (an intent of the
+        catalogue; its entities kept only where they name a known id), else `local` unchanged
+        (with the call, when one was made)."""
+        if self.llm is None:
+            return local
+        classified = classify(self.llm.provider, self.llm.instructions, self.llm.known, text)
+        if classified.answer is None:
+            return replace(local, llm_call=classified.call)
+        answer = classified.answer
+        ranked = ((local.intent, local.confidence), *local.alternatives)
+        return Understanding(
+            intent=answer.intent,
+            confidence=min(answer.confidence, self.llm.max_confidence),
+            alternatives=tuple((i, p) for i, p in ranked if i != answer.intent),
+            entities=self._entities(text, answer.intent, answer),
+            source="llm",
+            llm_call=classified.call,
+        )
+
+    def _entities(self, text: str, intent: str, answer: IntentAnswer | None = None) -> list[Entity]:
+        """The entities of the types `intent` can use: those in `text`, then those the LLM's
+        `answer` names that resolve to a known id (any other is dropped)."""
+        types = self.entity_types.get(intent, set()) | {"ticket"}
+        found = self.extractor.extract(text, types)
+        for entity_type, value in (answer.entities if answer else {}).items():
+            named = self._resolve(entity_type, value) if entity_type in types else None
+            if named is not None and all(e.type != entity_type for e in found):
+                found.append(named)
+        return found
+
+    def _resolve(self, entity_type: str, value: str) -> Entity | None:
+        """The known entity a name (or an id) stands for, through the enterprise's aliases."""
+        if (entity_type, value.strip().lower()) in self._known_ids:
+            return Entity(entity_type, value.strip().lower(), value, 1.0)
+        matches = self.extractor.extract(value, {entity_type})
+        return matches[0] if matches else None
 
 
 def yes_or_no(text: str) -> bool | None:

@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     outage_poll_seconds: float = Field(
         default=60, gt=0, description="How often the outage detector counts the last hour."
     )
+    ticket_sync_minutes: float = Field(
+        default=5,
+        gt=0,
+        description="How often `unticket serve` records the ticket changes made in the "
+        "ticketing system (`unticket tickets sync`).",
+    )
     outage_intents: list[str] = Field(
         default_factory=lambda: ["vpn_issue", "email_issue", "wifi_issue", "printer_issue"],
         description="Intents a spike of which is an outage of a shared service; new requests "
@@ -277,6 +283,45 @@ class Settings(BaseSettings):
         description="Slack incoming-webhook URL `unticket report` posts its summary to (a secret: "
         "never printed or logged); unset means the report is only written to a folder.",
     )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible endpoint of the company's own LLM (vLLM, Ollama, "
+        "llama.cpp server, Azure OpenAI), e.g. http://127.0.0.1:11434/v1; unset (the default): "
+        "no LLM, everything stays on this machine. https unless on loopback; no credentials in "
+        "it (the key goes in llm_api_key).",
+    )
+    llm_model: str = Field(default="", description="The model the endpoint serves, by name.")
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="The endpoint's API key (a secret: never logged or recorded)."
+    )
+    llm_timeout_seconds: float = Field(
+        default=3, gt=0, description="The longest one LLM call may take; no retries beyond it."
+    )
+    llm_cool_down_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="After a failed or timed-out call, the LLM is not asked for this long.",
+    )
+    llm_price_per_1k_input: float = Field(
+        default=0, ge=0, description="Price of 1,000 input tokens, for cost figures."
+    )
+    llm_price_per_1k_output: float = Field(
+        default=0, ge=0, description="Price of 1,000 output tokens, for cost figures."
+    )
+    llm_below_confidence: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Ask the LLM only when the intent model's confidence is below this "
+        "(unset: act_confidence).",
+    )
+    llm_max_confidence: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description="The most confidence an LLM's understanding is given; it then goes through "
+        "the same thresholds, policy, verification and approvals as the intent model's.",
+    )
 
     @model_validator(mode="after")
     def _ldap_is_complete(self) -> Settings:
@@ -324,6 +369,24 @@ class Settings(BaseSettings):
         url = urlsplit(self.sms_api_url)
         if self.notifier == "sms" and url.scheme != "https" and not is_loopback(url.hostname or ""):
             raise ValueError("sms_api_url must be https:// (http only for a gateway on this host)")
+        return self
+
+    @model_validator(mode="after")
+    def _llm_is_complete(self) -> Settings:
+        """An LLM endpoint needs its model, TLS off this machine, and no secret in its URL."""
+        if not self.llm_base_url:
+            return self
+        if not self.llm_model:
+            raise ValueError("llm_base_url also needs UNTICKET_LLM_MODEL")
+        url = urlsplit(self.llm_base_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError("llm_base_url must be an http(s) URL, e.g. http://127.0.0.1:11434/v1")
+        if url.username or url.password:
+            raise ValueError(
+                "llm_base_url must not carry credentials: set UNTICKET_LLM_API_KEY instead"
+            )
+        if url.scheme != "https" and not is_loopback(url.hostname):
+            raise ValueError("llm_base_url must be https:// (http only for an LLM on this host)")
         return self
 
     @model_validator(mode="after")

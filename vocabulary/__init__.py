@@ -50,7 +50,8 @@ class Channel(StrEnum):
 
 
 # The `channel` of events the service desk writes about a ticket (`ticket_status_changed`): the
-# desk moved it, not an employee in a channel, so it is no Channel.
+# desk moved it, not an employee in a channel, so it is no Channel. Also the channel of
+# `article_approved`: the desk's reviewer approved a drafted article.
 SERVICE_DESK = "service_desk"
 
 
@@ -112,6 +113,8 @@ class EventType(StrEnum):
     FEEDBACK_RECEIVED = "feedback_received"
     OUTCOME_RECORDED = "outcome_recorded"
     INTERACTION_CLOSED = "interaction_closed"
+    LLM_CALLED = "llm_called"  # the optional LLM provider was asked (a skipped call is not)
+    ARTICLE_APPROVED = "article_approved"  # a reviewer approved a drafted knowledge article
 
 
 __all__ = [

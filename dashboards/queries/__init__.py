@@ -22,7 +22,12 @@ from dashboards.queries.impact import (
     productivity,
     savings_basis,
 )
-from dashboards.queries.knowledge import Knowledge, knowledge, text_of
+from dashboards.queries.knowledge import (
+    Knowledge,
+    knowledge,
+    learned_article_deflection,
+    text_of,
+)
 from dashboards.queries.overview import TILES, Overview, overview
 from dashboards.queries.published import CORE_MARTS, Filters, QueryError, clear_cache
 from dashboards.queries.speed import SPEED_BUCKETS, SPEED_DIMENSIONS, Speed, resolution_speed
@@ -49,6 +54,7 @@ __all__ = [
     "health",
     "interactions",
     "knowledge",
+    "learned_article_deflection",
     "overview",
     "pareto",
     "priorities",

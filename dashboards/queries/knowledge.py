@@ -8,6 +8,7 @@ import duckdb
 import polars as pl
 
 from dashboards.queries.published import Filters, optional_mart, query, read_frame
+from pipelines.report import table_exists
 
 
 class Knowledge(NamedTuple):
@@ -45,6 +46,29 @@ def knowledge(connection: duckdb.DuckDBPyConnection, filters: Filters) -> Knowle
         read_frame(connection, UNRECOGNIZED_SQL, filters.span),
         optional_mart(connection, "spikes"),
     )
+
+
+LEARNED_SINCE_APPROVAL_SQL = """
+select
+    article_id,
+    sum(answered) as answered,
+    sum(deflected) as deflected,
+    sum(confirmed) as confirmed
+from warehouse.marts.kpi_article_deflection_daily
+where is_learned and days_since_approval >= 0
+group by article_id
+order by article_id
+"""
+
+
+@query("warehouse")
+def learned_article_deflection(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """Each learned article's answers since its approval (kpi_article_deflection_daily, all
+    days, no filters): article_id, answered, deflected, confirmed; None until the warehouse
+    has the mart (a build before it existed)."""
+    if not table_exists(connection, "marts", "kpi_article_deflection_daily"):
+        return None
+    return read_frame(connection, LEARNED_SINCE_APPROVAL_SQL)
 
 
 def text_of(frame: pl.DataFrame, column: str) -> pl.Series:

@@ -285,12 +285,13 @@ def replace_tickets(
 
 
 def _redact_free_text(connection: duckdb.DuckDBPyConnection, tickets: str) -> None:
-    """Redact secrets in the titles and descriptions of temp table `tickets`, as the engine
-    does for chat: people paste passwords into tickets too, and history is a record as well."""
+    """Redact secrets in the titles, descriptions and resolution notes of temp table
+    `tickets`, as the engine does for chat: people paste passwords into tickets too, and
+    history is a record as well."""
     from redaction import redact
 
     columns = {row[0] for row in connection.execute(f"describe {tickets}").fetchall()}
-    free_text = [name for name in ("title", "description") if name in columns]
+    free_text = [name for name in ("title", "description", "resolution_note") if name in columns]
     if not free_text:
         return
     if not connection.execute(

@@ -13,8 +13,11 @@ case-insensitively; values not in the map are kept as they are):
     values: {priority: {Highest: "1 - Critical", ...}}
 
 `ticket_id` and `opened_at` are required: a file without their columns fails, and a row
-without their values (or a repeated ticket_id) is quarantined. A mapped column the file lacks
-leaves its field empty, with a note; other values that do not parse are left empty and noted.
+without their values (or a repeated ticket_id) is quarantined. How a ticket was fixed may be
+mapped too: `resolution_note` (the resolution comment or close notes, redacted like titles and
+descriptions), `resolution_category` (e.g. JSM's Resolution) and `assignment_group`. A mapped
+column the file lacks leaves its field empty, with a note; other values that do not parse are
+left empty and noted.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ TicketField = Literal[
     "description",
     "reassignments",
     "reopens",
+    "resolution_note",
+    "resolution_category",
 ]
 KINDS = {
     "opened_at": "timestamp",

@@ -14,6 +14,11 @@ Two forms, told apart by the header:
   `reopened` (reopen_count rose), `reassigned` (reassignment_count rose, or the assignment
   group changed from one group to another), `state changed` or `updated`.
 
+How an incident was fixed is kept when the export has it: the resolution code (`close_code`,
+the UCI log's `closed_code`, the label "Resolution code") as `resolution_category`, the close
+notes (`close_notes`, "Resolution notes") as `resolution_note` (redacted, as titles and
+descriptions are: agents paste passwords too) and the `assignment_group`.
+
 Headers match case-insensitively, and ServiceNow's labels are accepted for the fields whose
 label differs from the field name ("Opened", "Caller", "Updated", "Updates", ...). Dates are
 ISO 8601 or day-first `d/m/yyyy` or `dd-mm-yyyy`, each with an optional `H:MM` or `HH:MM:SS`
@@ -72,6 +77,8 @@ FIELDS = {
     "urgency": ("urgency",),
     "assignment_group": ("assignment_group",),
     "assigned_to": ("assigned_to",),
+    "close_code": ("close_code", "closed_code", "resolution_code"),
+    "close_notes": ("close_notes", "resolution_notes"),
     "caller_id": ("caller_id", "caller"),
     "location": ("location",),
     "short_description": ("short_description",),
@@ -112,6 +119,8 @@ TICKET_COLUMNS = {
     "description": "description",
     "reassignments": "reassignment_count",
     "reopens": "reopen_count",
+    "resolution_category": "close_code",
+    "resolution_note": "close_notes",
 }
 
 

@@ -121,8 +121,13 @@ _EVENTS_SUMMARY_SQL = """
         count(*) filter (where occurred_at > $future) as future_events,
         count(*) filter (where occurred_at < $earliest) as events_before_earliest,
         count(*) filter (
-            where interaction_id is null and event_type <> 'ticket_status_changed'
+            where interaction_id is null
+            and event_type not in ('ticket_status_changed', 'article_approved', 'llm_called')
         ) as events_without_interaction,
+        count(*) filter (
+            where coalesce(resolution_note, resolution_category, assignment_group) is not null
+            and not (event_type = 'ticket_status_changed' and status in ('resolved', 'closed'))
+        ) as resolutions_outside_finished_tickets,
         count(*) filter (where confidence not between 0 and 1) as confidence_outside_0_1,
         count(*) filter (where turn < 1) as turns_below_1,
         (epoch($now) - epoch(max(occurred_at))) / 3600.0 as hours_since_last_event,
@@ -158,7 +163,14 @@ def events_summary(now: datetime, limits: Thresholds) -> Dataset:
                 "events_without_interaction",
                 0,
                 CRITICAL,
-                "only ticket updates may lack an interaction_id",
+                "only ticket updates, article approvals and drafting LLM calls may lack an "
+                "interaction_id",
+            ),
+            at_most(
+                "resolutions_outside_finished_tickets",
+                0,
+                WARNING,
+                "only a ticket_status_changed to resolved or closed carries a resolution",
             ),
             at_most("confidence_outside_0_1", 0, WARNING, "intent confidence is within [0, 1]"),
             at_most("turns_below_1", 0, WARNING, "message turns count from 1"),

@@ -48,8 +48,19 @@ class Resource:
 
 
 @dataclass(frozen=True)
+class Resolution:
+    """How a ticket was fixed, as the service desk recorded it: the agent's `note` (free text,
+    which may hold a pasted secret: redact it before it is logged), the resolution `category`
+    (a resolution code) and the `assignment_group` that resolved it, each when known."""
+
+    note: str
+    category: str | None = None
+    assignment_group: str | None = None
+
+
+@dataclass(frozen=True)
 class Ticket:
-    """A ticket in the ticketing system."""
+    """A ticket in the ticketing system; `resolution` is known once it is resolved or closed."""
 
     ticket_id: str
     requester_id: str | None
@@ -60,6 +71,7 @@ class Ticket:
     interaction_id: str | None
     opened_at: datetime
     updated_at: datetime
+    resolution: Resolution | None = None
 
 
 @dataclass(frozen=True)
@@ -155,8 +167,14 @@ class Ticketing(Protocol):
     def tickets_of(self, requester_id: str) -> list[Ticket]:
         """Return a requester's tickets, newest first."""
 
-    def set_status(self, ticket_id: str, status: str, now: datetime) -> Ticket:
-        """Move a ticket to a new status."""
+    def set_status(
+        self, ticket_id: str, status: str, now: datetime, resolution: Resolution | None = None
+    ) -> Ticket:
+        """Move a ticket to a new status; a `resolution` goes with resolved or closed."""
+
+    def changed_since(self, since: datetime) -> list[Ticket]:
+        """Return the tickets Unticket opened that changed at or after `since`, oldest change
+        first."""
 
     def open_outage(self, service: str) -> Ticket | None:
         """Return the open major-incident ticket for a service, if there is one."""

@@ -28,6 +28,7 @@ from resolver.connectors.base import (
     Directory,
     NoLicenceError,
     Person,
+    Resolution,
     Resource,
     ResourceType,
     Ticket,
@@ -100,12 +101,21 @@ create index if not exists accounts_locked on accounts (locked_at) where locked_
 create index if not exists conversations_due on conversations (status, due_at);
 create index if not exists outbox_employee on outbox (employee_id);
 create index if not exists tickets_requester on tickets (requester_id);
+create index if not exists tickets_updated on tickets (updated_at);
 create table if not exists meta (key text primary key, value text not null);
 create table if not exists proactive_offers (
     employee_id text not null, locked_at text not null, interaction_id text not null,
     offered_at text not null, primary key (employee_id, locked_at)
 );
 """
+
+# Columns added to tables after stores were created: (table, column, declaration). Opening a
+# store adds those it lacks, so a store file from an earlier version keeps working.
+ADDED_COLUMNS = (
+    ("tickets", "resolution_note", "text"),
+    ("tickets", "resolution_category", "text"),
+    ("tickets", "assignment_group", "text"),
+)
 
 LOCKOUT_THRESHOLD = 5
 CHECKPOINT_INTERVAL_SECONDS = 0.25
@@ -177,6 +187,20 @@ def private_file(path: Path) -> Path:
     return path
 
 
+def add_missing_columns(db: sqlite3.Connection, columns: tuple[tuple[str, str, str], ...]) -> None:
+    """Add each (table, column, declaration) a table lacks; another process adding the same
+    column at the same moment is no error."""
+    for table, column, declaration in columns:
+        present = {row[1] for row in db.execute(f"pragma table_info({table})")}
+        if column in present:
+            continue
+        try:
+            db.execute(f"alter table {table} add column {column} {declaration}")
+        except sqlite3.OperationalError as error:
+            if "duplicate column" not in str(error):
+                raise
+
+
 def open_sqlite(path: Path, synchronous: str) -> sqlite3.Connection:
     """A SQLite connection threads may share, in autocommit mode (transactions are explicit),
     with write-ahead logging, rows as `sqlite3.Row`, and up to 5 s of waiting for another
@@ -203,6 +227,7 @@ class EnterpriseStore:
         self.db = open_sqlite(path, synchronous="normal")
         self.db.execute(f"pragma wal_autocheckpoint={SAFETY_NET_CHECKPOINT_PAGES}")
         self.db.executescript(SCHEMA)
+        add_missing_columns(self.db, ADDED_COLUMNS)
         self.lock = threading.RLock()
         self._checkpointer = Checkpointer(path, CHECKPOINT_INTERVAL_SECONDS)
 
@@ -526,6 +551,7 @@ def _version(text: str) -> tuple[int, ...]:
 
 
 def _ticket(row: sqlite3.Row) -> Ticket:
+    note = row["resolution_note"]
     return Ticket(
         ticket_id=row["ticket_id"],
         requester_id=row["requester_id"],
@@ -536,10 +562,21 @@ def _ticket(row: sqlite3.Row) -> Ticket:
         interaction_id=row["interaction_id"],
         opened_at=parse_time(row["opened_at"]),
         updated_at=parse_time(row["updated_at"]),
+        resolution=None
+        if note is None
+        else Resolution(note, row["resolution_category"], row["assignment_group"]),
     )
 
 
+def _resolution_values(resolution: Resolution | None) -> tuple[str | None, ...]:
+    """A resolution's note, category and group as stored (all null: no resolution)."""
+    if resolution is None:
+        return (None, None, None)
+    return (resolution.note, resolution.category, resolution.assignment_group)
+
+
 TICKET_STATUSES = tuple(status.value for status in TicketStatus)
+RESOLUTION_ASSIGNMENTS = ", resolution_note = ?, resolution_category = ?, assignment_group = ?"
 # Selects the tickets still in the service desk's queue.
 UNFINISHED = "status not in ({})".format(
     ", ".join(f"'{status}'" for status in sorted(FINISHED_TICKET_STATUSES))
@@ -610,22 +647,42 @@ class EmbeddedTicketing:
         rows = self.store.query(f"select * from tickets {where} order by seq desc limit ?", limit)
         return [_ticket(row) for row in rows]
 
-    def set_status(self, ticket_id: str, status: str, now: datetime) -> Ticket:
-        """Move a ticket to a new status."""
+    def set_status(
+        self, ticket_id: str, status: str, now: datetime, resolution: Resolution | None = None
+    ) -> Ticket:
+        """Move a ticket to a new status. Resolving or closing it with a `resolution` stores
+        that (without one, a resolution it has is kept); reopening it clears its resolution."""
         if status not in TICKET_STATUSES:
             raise ConnectorError(
                 f"ticketing: unknown status {status!r}; use one of {TICKET_STATUSES}"
             )
-        if not self.store.execute(
-            "update tickets set status = ?, updated_at = ? where ticket_id = ?",
+        finished = status in FINISHED_TICKET_STATUSES
+        if resolution is not None and not finished:
+            raise ConnectorError(
+                f"ticketing: a resolution goes with resolved or closed, not {status}"
+            )
+        keep = resolution is None and finished
+        columns = "" if keep else RESOLUTION_ASSIGNMENTS
+        changed = self.store.execute(
+            f"update tickets set status = ?, updated_at = ?{columns} where ticket_id = ?",
             status,
             format_time(now),
+            *(() if keep else _resolution_values(resolution)),
             ticket_id,
-        ):
+        )
+        if not changed:
             raise ConnectorError(f"ticketing: no ticket {ticket_id}")
         ticket = self.get_ticket(ticket_id)
         assert ticket is not None
         return ticket
+
+    def changed_since(self, since: datetime) -> list[Ticket]:
+        """Return the tickets updated at or after `since`, oldest update first."""
+        rows = self.store.query(
+            "select * from tickets where updated_at >= ? order by updated_at, seq",
+            format_time(since),
+        )
+        return [_ticket(row) for row in rows]
 
     def open_outage(self, service: str) -> Ticket | None:
         """Return the open major-incident ticket for a service, if there is one."""

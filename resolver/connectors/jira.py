@@ -26,24 +26,49 @@ Completed → resolved; Closed, Canceled, Declined → closed), else by status c
 INDETERMINATE → in_progress, DONE → resolved); priority Highest → P1, High → P2, Medium or none
 → P3 (Jira's default), Low and Lowest → P4; the reporter → the employee id (by the accountId
 looked up, or by the reporter's e-mail when Jira shows it). The intent reads as None.
+
+A resolved or closed request's resolution (JSM's request API has none, so the platform API is
+asked): the issue's `resolution.name` → the category; the resolution comment, the last comment
+(JSM's plain-text comments, public or internal) made when its status changed or before → the
+note; the name of its Team (the site's Atlassian Team field, found once by its type in
+`/rest/api/3/field`) → the group. Resolving or closing with a resolution first adds its note as
+an internal comment, then transitions with `fields.resolution` set to the category when the
+transition's screen offers a resolution of that name (a site's resolutions are its own list;
+otherwise its workflow sets one). The team is not written: it names who works the request,
+which the service desk decides. `changed_since` searches the project for the marker's word
+(`summary ~ "unticket"`, then the marker is checked) with `updated >= "-<n>m"`, a time relative
+to Jira's own clock, which no time zone of the integration account can shift.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import httpx
 
-from resolver.connectors.base import ConnectorError, Directory, Ticket, TicketRequest
+from resolver.connectors.base import (
+    ConnectorError,
+    Directory,
+    Resolution,
+    Ticket,
+    TicketRequest,
+)
 from resolver.connectors.http import Endpoint, request_json
-from vocabulary import TicketStatus
+from vocabulary import FINISHED_TICKET_STATUSES, TicketStatus
 
 REQUESTS = "/rest/servicedeskapi/request"
 SEARCH = "/rest/api/3/search/jql"
 USER_SEARCH = "/rest/api/3/user/search"
+ISSUE_FIELDS = "/rest/api/3/field"
+TEAM_FIELD_TYPE = "com.atlassian.teams:rm-teams-custom-field-team"
+MARKER_WORD = "unticket"
+PAGE_SIZE = 100
 STATUS_NAMES = {
     "open": "new",
     "new": "new",
@@ -158,50 +183,82 @@ class JiraServiceManagementTicketing:
         return self._ticket(self._call("POST", REQUESTS, json=body))
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
-        """Return a request by issue key (IT-42) or issue id."""
-        ref = ticket_id.strip().upper()
-        if not _KEY.fullmatch(ref):
-            return None
-        request = self._call("GET", f"{REQUESTS}/{ref}", missing_ok=True)
-        return self._ticket(request) if request else None
+        """Return a request by issue key (IT-42) or issue id, with its resolution once it is
+        resolved or closed."""
+        return self._request(ticket_id, with_resolution=True)
 
     def find_by_interaction(self, interaction_id: str) -> Ticket | None:
         """Return the request opened for an interaction, if there is one."""
         return self._find(interaction_id, open_only=False)
 
     def tickets_of(self, requester_id: str) -> list[Ticket]:
-        """Return the requests an employee reported in the project, newest first (at most 20)."""
+        """Return the requests an employee reported in the project, newest first (at most 20),
+        without their resolutions (each would cost two more requests while the employee
+        waits)."""
         account = self._account(requester_id)
         if account is None:
             return []
         jql = f"{self._project()} AND reporter = {_jql_string(account)} ORDER BY created DESC"
-        tickets = (self.get_ticket(issue["key"]) for issue in self._search(jql, TICKETS_OF_LIMIT))
+        tickets = (
+            self._request(issue["key"], with_resolution=False)
+            for issue in self._search(jql, TICKETS_OF_LIMIT)
+        )
         return [ticket for ticket in tickets if ticket is not None]
 
-    def set_status(self, ticket_id: str, status: str, now: datetime) -> Ticket:
-        """Move a request, through a workflow transition, to a status that means `status`."""
+    def set_status(
+        self, ticket_id: str, status: str, now: datetime, resolution: Resolution | None = None
+    ) -> Ticket:
+        """Move a request, through a workflow transition, to a status that means `status`;
+        a `resolution`'s note becomes an internal comment first, its category the
+        transition's resolution when the transition offers one of that name."""
         if status not in STATUSES:
             raise ConnectorError(f"jira: unknown status {status!r}; use one of {STATUSES}")
-        ticket = self.get_ticket(ticket_id)
+        if resolution is not None and status not in FINISHED_TICKET_STATUSES:
+            raise ConnectorError(f"jira: a resolution goes with resolved or closed, not {status}")
+        ticket = self._request(ticket_id, with_resolution=False)
         if ticket is None:
             raise ConnectorError(f"jira: no request {ticket_id}")
+        if resolution is not None and resolution.note:
+            comment = {"body": resolution.note, "public": False}
+            self._call("POST", f"{REQUESTS}/{ticket.ticket_id}/comment", json=comment)
         if ticket.status == status:
-            return ticket
+            return self.get_ticket(ticket.ticket_id) or ticket
         path = f"/rest/api/3/issue/{ticket.ticket_id}/transitions"
+        offered = self._call("GET", path, params={"expand": "transitions.fields"})
         transition = next(
             (
                 t
-                for t in self._call("GET", path)["transitions"]
+                for t in offered["transitions"]
                 if product_status(t["to"]["name"], t["to"]["statusCategory"]["key"]) == status
             ),
             None,
         )
         if transition is None:
             raise ConnectorError(f"jira: no transition takes {ticket.ticket_id} to {status}")
-        self._call("POST", path, json={"transition": {"id": transition["id"]}})
+        body: dict[str, Any] = {"transition": {"id": transition["id"]}}
+        name = _offered_resolution(transition, resolution)
+        if name is not None:
+            body["fields"] = {"resolution": {"name": name}}
+        self._call("POST", path, json=body)
         moved = self.get_ticket(ticket.ticket_id)
         assert moved is not None
         return moved
+
+    def changed_since(self, since: datetime) -> list[Ticket]:
+        """Return Unticket's requests updated at or after `since` (a minute earlier, to
+        allow for the clocks), oldest update first."""
+        minutes = math.ceil((datetime.now(UTC) - since).total_seconds() / 60) + 1
+        jql = (
+            f"{self._project()} AND summary ~ {_jql_string(MARKER_WORD)} "
+            f'AND updated >= "-{max(minutes, 1)}m" ORDER BY updated ASC'
+        )
+        keys = [
+            issue["key"]
+            for issue in self._search_pages(jql)
+            if split_marker(issue["fields"]["summary"])[1] is not None
+        ]
+        tickets = (self.get_ticket(key) for key in keys)
+        return [ticket for ticket in tickets if ticket is not None]
 
     def open_outage(self, service: str) -> Ticket | None:
         """Return the unresolved major incident Unticket opened for a service, if there is one."""
@@ -210,6 +267,19 @@ class JiraServiceManagementTicketing:
     def close(self) -> None:
         """Close the HTTP connections."""
         self._http.close()
+
+    def _request(self, ticket_id: str, with_resolution: bool) -> Ticket | None:
+        """A request by issue key or id; a finished one with its resolution, if asked."""
+        ref = ticket_id.strip().upper()
+        if not _KEY.fullmatch(ref):
+            return None
+        request = self._call("GET", f"{REQUESTS}/{ref}", missing_ok=True)
+        if not request:
+            return None
+        ticket = self._ticket(request)
+        if not with_resolution or ticket.status not in FINISHED_TICKET_STATUSES:
+            return ticket
+        return replace(ticket, resolution=self._resolution(ticket))
 
     def _project(self) -> str:
         return f"project = {_jql_string(self.project_key)}"
@@ -228,6 +298,56 @@ class JiraServiceManagementTicketing:
     def _search(self, jql: str, limit: int) -> list[dict[str, Any]]:
         body = {"jql": jql, "fields": ["summary"], "maxResults": limit}
         return self._call("POST", SEARCH, json=body)["issues"]
+
+    def _search_pages(self, jql: str) -> Iterator[dict[str, Any]]:
+        """Every issue a search finds, page by page (`nextPageToken`)."""
+        body: dict[str, Any] = {"jql": jql, "fields": ["summary"], "maxResults": PAGE_SIZE}
+        while True:
+            page = self._call("POST", SEARCH, json=body)
+            yield from page["issues"]
+            if page.get("isLast", True) or not page.get("nextPageToken"):
+                return
+            body["nextPageToken"] = page["nextPageToken"]
+
+    def _resolution(self, ticket: Ticket) -> Resolution | None:
+        """A finished request's resolution name, resolution comment and team; None when it
+        has none of them."""
+        team_field = self._team_field
+        wanted = ",".join(["resolution", *([team_field] if team_field else [])])
+        fields = self._call(
+            "GET", f"/rest/api/3/issue/{ticket.ticket_id}", params={"fields": wanted}
+        )["fields"]
+        category = (fields.get("resolution") or {}).get("name")
+        team = (fields.get(team_field) or {}) if team_field else {}
+        group = team.get("name") or team.get("title")
+        note = self._comment_before(ticket.ticket_id, ticket.updated_at)
+        if not (note or category or group):
+            return None
+        return Resolution(note, category, group)
+
+    def _comment_before(self, key: str, moment: datetime) -> str:
+        """The text of the last comment on a request made at or before `moment` ("" if none)."""
+        latest: tuple[datetime, str] | None = None
+        start = 0
+        while True:
+            params = {"start": str(start), "limit": str(PAGE_SIZE)}
+            page = self._call("GET", f"{REQUESTS}/{key}/comment", params=params)
+            for comment in page["values"]:
+                created = _millis(comment["created"])
+                if created <= moment and (latest is None or created >= latest[0]):
+                    latest = (created, comment.get("body") or "")
+            if page.get("isLastPage", True) or not page["values"]:
+                return latest[1] if latest else ""
+            start += len(page["values"])
+
+    @cached_property
+    def _team_field(self) -> str | None:
+        """The id of the site's Team field (`customfield_…`), or None when it has none."""
+        fields = self._call("GET", ISSUE_FIELDS)
+        return next(
+            (f["id"] for f in fields if (f.get("schema") or {}).get("custom") == TEAM_FIELD_TYPE),
+            None,
+        )
 
     def _account(self, requester_id: str | None) -> str | None:
         """The accountId of the employee's Atlassian account, found by directory e-mail."""
@@ -273,6 +393,16 @@ class JiraServiceManagementTicketing:
     def _call(self, method: str, path: str, missing_ok: bool = False, **kwargs: Any) -> Any:
         """One REST request (see `request_json`)."""
         return request_json(self._http, self._endpoint, method, path, missing_ok, **kwargs)
+
+
+def _offered_resolution(transition: Mapping[str, Any], resolution: Resolution | None) -> str | None:
+    """The resolution name a transition's screen offers for the resolution's category
+    (case-insensitive), or None."""
+    if resolution is None or not resolution.category:
+        return None
+    offered = ((transition.get("fields") or {}).get("resolution") or {}).get("allowedValues", [])
+    wanted = resolution.category.strip().lower()
+    return next((v["name"] for v in offered if v.get("name", "").lower() == wanted), None)
 
 
 def _jql_string(value: str) -> str:

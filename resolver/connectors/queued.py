@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from resolver.connectors.base import ConnectorError, Ticket, Ticketing, TicketRequest
+from resolver.connectors.base import ConnectorError, Resolution, Ticket, Ticketing, TicketRequest
 from resolver.connectors.embedded import open_sqlite
 from resolver.events import format_time, parse_time
 
@@ -140,17 +140,24 @@ class QueuedTicketing:
             filed = []
         return sorted([*waiting, *filed], key=lambda t: t.opened_at, reverse=True)
 
-    def set_status(self, ticket_id: str, status: str, now: datetime) -> Ticket:
+    def set_status(
+        self, ticket_id: str, status: str, now: datetime, resolution: Resolution | None = None
+    ) -> Ticket:
         """Move a ticket to a new status in the system (a queued ticket cannot move yet)."""
         item = self.queued(ticket_id)
         if item is None:
-            return self.inner.set_status(ticket_id, status, now)
+            return self.inner.set_status(ticket_id, status, now, resolution)
         if item.real_id is None:
             raise ConnectorError(
                 f"ticketing: {item.provisional_id} is still queued; it can change status "
                 "once it is filed"
             )
-        return self.inner.set_status(item.real_id, status, now)
+        return self.inner.set_status(item.real_id, status, now, resolution)
+
+    def changed_since(self, since: datetime) -> list[Ticket]:
+        """Return the system's tickets that changed at or after `since` (queued tickets have
+        not changed: they wait, `queued`, until they are filed)."""
+        return self.inner.changed_since(since)
 
     def open_outage(self, service: str) -> Ticket | None:
         """Return the open major incident of a service: a queued one, or the system's.

@@ -18,6 +18,15 @@ Read back: state 1 New → new, 2 In Progress → in_progress, 3 On Hold → on_
 resolved, 7 Closed and 8 Canceled → closed (a custom state → in_progress while the incident is
 active, closed after); priority 1-4 → P1-P4 and 5 Planning → P4; the caller's e-mail → the
 employee id. The intent is not kept in ServiceNow (the event log keeps it), so it reads as None.
+A resolved or closed incident's resolution: `close_notes` → the note, `close_code` (the
+resolution code; else the incident's `category`) → the category, and the assignment group's
+name (`assignment_group.name`, its display value) → the group.
+
+Resolving or closing writes `close_code` and `close_notes` (ServiceNow's data policy makes both
+mandatory): those of the resolution given, else the configured close code and a note saying
+Unticket marked it; a resolution's assignment group is written as the sys_id of the
+`sys_user_group` of that name. `changed_since` finds Unticket's incidents (`correlation_display`
+= Unticket) by `sys_updated_on`, page by page.
 
 Values are always requested raw (`sysparm_display_value=false`): display values are translated
 labels and times in the API user's time zone, raw values are codes and UTC. Credentials (Basic
@@ -33,16 +42,25 @@ from typing import Any
 
 import httpx
 
-from resolver.connectors.base import ConnectorError, Directory, Ticket, TicketRequest
+from resolver.connectors.base import (
+    ConnectorError,
+    Directory,
+    Resolution,
+    Ticket,
+    TicketRequest,
+)
 from resolver.connectors.http import Endpoint, request_json
 from vocabulary import FINISHED_TICKET_STATUSES
 
 INCIDENTS = "/api/now/table/incident"
 USERS = "/api/now/table/sys_user"
+GROUPS = "/api/now/table/sys_user_group"
 FIELDS = (
     "sys_id,number,short_description,state,active,priority,correlation_id,opened_at,"
-    "sys_updated_on,caller_id.email"
+    "sys_updated_on,caller_id.email,category,close_code,close_notes,assignment_group.name"
 )
+MARKER = "Unticket"  # the correlation_display of every incident Unticket opens
+PAGE_SIZE = 100
 STATES = {
     "1": "new",
     "2": "in_progress",
@@ -120,6 +138,7 @@ class ServiceNowTicketing:
             headers={"Accept": "application/json"},
         )
         self._callers: dict[str, str] = {}
+        self._groups: dict[str, str] = {}  # group name -> sys_id
         self._endpoint = Endpoint(
             "servicenow",
             self.instance_url,
@@ -138,7 +157,7 @@ class ServiceNowTicketing:
             "urgency": urgency,
             "category": self.categories.get(request.intent or "", self.default_category),
             "contact_type": self.contact_type,
-            "correlation_display": "Unticket",
+            "correlation_display": MARKER,
         }
         key = correlation(request.interaction_id, request.service)
         if key:
@@ -170,11 +189,19 @@ class ServiceNowTicketing:
         query = f"caller_id={caller}^ORDERBYDESCopened_at"
         return [self._ticket(record) for record in self._records(query, limit=20)]
 
-    def set_status(self, ticket_id: str, status: str, now: datetime) -> Ticket:
-        """Move an incident to the state for a product status (resolving carries close notes)."""
+    def set_status(
+        self, ticket_id: str, status: str, now: datetime, resolution: Resolution | None = None
+    ) -> Ticket:
+        """Move an incident to the state for a product status (resolving carries close notes:
+        the `resolution`'s, when given)."""
         if status not in STATE_CODES:
             raise ConnectorError(
                 f"servicenow: unknown status {status!r}; use one of {tuple(STATE_CODES)}"
+            )
+        finished = status in FINISHED_TICKET_STATUSES
+        if resolution is not None and not finished:
+            raise ConnectorError(
+                f"servicenow: a resolution goes with resolved or closed, not {status}"
             )
         records = self._records(f"number={_quote(ticket_id.strip().upper())}", limit=1)
         if not records:
@@ -182,12 +209,25 @@ class ServiceNowTicketing:
         body = {"state": STATE_CODES[status]}
         if status == "on_hold":
             body["hold_reason"] = HOLD_AWAITING_CALLER
-        if status in FINISHED_TICKET_STATUSES:
-            body["close_code"] = self.close_code
-            body["close_notes"] = f"Marked {status} through Unticket."
+        if finished:
+            body.update(self._closing_fields(status, resolution))
         path = f"{INCIDENTS}/{records[0]['sys_id']}"
         answer = self._call("PATCH", path, params=_read_params(), json=body)
         return self._ticket(answer["result"])
+
+    def changed_since(self, since: datetime) -> list[Ticket]:
+        """Return Unticket's incidents updated at or after `since`, oldest update first."""
+        stamp = since.astimezone(UTC).strftime(TIMESTAMP)
+        query = (
+            f"correlation_display={MARKER}^sys_updated_on>={stamp}"
+            "^ORDERBYsys_updated_on^ORDERBYnumber"
+        )
+        tickets: list[Ticket] = []
+        while True:
+            page = self._records(query, limit=PAGE_SIZE, offset=len(tickets))
+            tickets += [self._ticket(record) for record in page]
+            if len(page) < PAGE_SIZE:
+                return tickets
 
     def open_outage(self, service: str) -> Ticket | None:
         """Return the active major incident Unticket opened for a service, if there is one."""
@@ -212,12 +252,44 @@ class ServiceNowTicketing:
             self._callers[person.employee_id] = users[0]["sys_id"]
         return self._callers[person.employee_id]
 
+    def _closing_fields(self, status: str, resolution: Resolution | None) -> dict[str, str]:
+        """The close code and notes of a resolved or closed incident, and its assignment
+        group when the resolution names one."""
+        note = resolution.note if resolution else ""
+        category = resolution.category if resolution else None
+        fields = {
+            "close_code": category or self.close_code,
+            "close_notes": note or f"Marked {status} through Unticket.",
+        }
+        if resolution and resolution.assignment_group:
+            fields["assignment_group"] = self._group(resolution.assignment_group)
+        return fields
+
+    def _group(self, name: str) -> str:
+        """The sys_id of the `sys_user_group` called `name`."""
+        if name not in self._groups:
+            params = {
+                "sysparm_query": f"name={_quote(name)}",
+                "sysparm_fields": "sys_id",
+                "sysparm_limit": "1",
+            }
+            groups = self._call("GET", GROUPS, params=params)["result"]
+            if not groups:
+                raise ConnectorError(
+                    f"servicenow: no assignment group named {name!r}; use the exact name of a "
+                    "group in sys_user_group"
+                )
+            self._groups[name] = groups[0]["sys_id"]
+        return self._groups[name]
+
     def _first(self, query: str) -> Ticket | None:
         records = self._records(query, limit=1)
         return self._ticket(records[0]) if records else None
 
-    def _records(self, query: str, limit: int) -> list[dict[str, Any]]:
+    def _records(self, query: str, limit: int, offset: int = 0) -> list[dict[str, Any]]:
         params = {**_read_params(), "sysparm_query": query, "sysparm_limit": str(limit)}
+        if offset:
+            params["sysparm_offset"] = str(offset)
         return self._call("GET", INCIDENTS, params=params)["result"]
 
     def _ticket(self, record: Mapping[str, Any]) -> Ticket:
@@ -226,21 +298,34 @@ class ServiceNowTicketing:
         key = record.get("correlation_id") or None
         state = record.get("state", "")
         active = record.get("active", "true") == "true"
+        status = STATES.get(state, "in_progress" if active else "closed")
         return Ticket(
             ticket_id=record["number"],
             requester_id=person.employee_id if person else None,
             title=record.get("short_description", ""),
-            status=STATES.get(state, "in_progress" if active else "closed"),
+            status=status,
             priority=PRIORITIES.get(record.get("priority", ""), "P3"),
             intent=None,
             interaction_id=None if key is None or key.startswith("outage:") else key,
             opened_at=_time(record["opened_at"]),
             updated_at=_time(record.get("sys_updated_on") or record["opened_at"]),
+            resolution=_resolution(record) if status in FINISHED_TICKET_STATUSES else None,
         )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """One Table API request (see `request_json`)."""
         return request_json(self._http, self._endpoint, method, path, **kwargs)
+
+
+def _resolution(record: Mapping[str, Any]) -> Resolution | None:
+    """A resolved or closed incident's close notes, close code (else category) and assignment
+    group name; None when it has none of them."""
+    note = record.get("close_notes") or ""
+    category = record.get("close_code") or record.get("category") or None
+    group = record.get("assignment_group.name") or None
+    if not (note or category or group):
+        return None
+    return Resolution(note, category, group)
 
 
 def _read_params() -> dict[str, str]:

@@ -389,3 +389,80 @@ def test_roster_without_loadable_rows_or_columns_fails(connection, tmp_path: Pat
     with pytest.raises(ImportFailed, match="employee_id, name, department"):
         import_roster(not_a_roster, connection)
     assert snapshot(connection) == before
+
+
+def test_a_few_uci_rows_keep_their_closing_code_and_assignment_group(
+    connection, tmp_path: Path
+) -> None:
+    if not UCI.exists():
+        pytest.skip(f"{UCI} is not available")
+    with gzip.open(UCI, "rt", encoding="utf-8") as source:
+        rows = [next(source) for _ in range(25)]  # the header and INC0000045 ... INC0000060
+    sample = tmp_path / "uci_sample.csv"
+    sample.write_text("".join(rows), encoding="utf-8")
+
+    summary = import_servicenow(sample, connection)
+
+    assert (summary.rows_loaded, summary.rows_quarantined) == (24, 0)
+    kept = connection.execute(
+        "select ticket_id, resolution_category, assignment_group, resolution_note "
+        "from raw.tickets order by ticket_id"
+    ).fetchall()
+    assert kept == [
+        ("INC0000045", "code 5", "Group 56", None),
+        ("INC0000047", "code 5", "Group 24", None),  # the group of its last row
+        ("INC0000057", "code 10", "Group 70", None),
+        ("INC0000060", "code 3", "Group 25", None),
+    ]
+
+
+def test_close_notes_are_kept_redacted_under_servicenow_s_labels(
+    connection, tmp_path: Path
+) -> None:
+    export = tmp_path / "incidents.csv"
+    export.write_text(
+        "Number,Opened,Resolved,Priority,Category,Assignment group,Resolution code,"
+        "Resolution notes\n"
+        "INC0010001,2026-03-02 09:05:00,2026-03-02 10:00:00,3 - Moderate,inquiry,"
+        'Service Desk,Solved (Permanently),"Reset pw in AD, temp pw Winter2024! by phone."\n'
+        "INC0010002,2026-03-02 09:15:00,,4 - Low,network,Network,,\n",
+        encoding="utf-8",
+    )
+    import_servicenow(export, connection)
+    assert connection.execute(
+        "select ticket_id, resolution_category, resolution_note, assignment_group "
+        "from raw.tickets order by ticket_id"
+    ).fetchall() == [
+        (
+            "INC0010001",
+            "Solved (Permanently)",
+            "Reset pw in AD, temp pw [REDACTED] by phone.",
+            "Service Desk",
+        ),
+        ("INC0010002", None, None, "Network"),
+    ]
+
+
+def test_a_mapping_may_carry_the_resolution_of_each_ticket(connection, tmp_path: Path) -> None:
+    mapping = tmp_path / "desk.yml"
+    mapping.write_text(
+        "source: desk\n"
+        "columns: {ticket_id: Key, opened_at: Created, resolution_note: Resolution comment,\n"
+        "  resolution_category: Resolution, assignment_group: Team}\n",
+        encoding="utf-8",
+    )
+    export = tmp_path / "desk.csv"
+    export.write_text(
+        "Key,Created,Resolution,Resolution comment,Team\n"
+        'IT-1,2026-03-02 09:05,Done,"Cleared cache, password: Hunter2hunter2",Endpoint\n'
+        "IT-2,2026-03-02 09:15,,,\n",
+        encoding="utf-8",
+    )
+    import_csv(export, mapping, connection)
+    assert connection.execute(
+        "select ticket_id, resolution_category, resolution_note, assignment_group "
+        "from raw.tickets order by ticket_id"
+    ).fetchall() == [
+        ("IT-1", "Done", "Cleared cache, password: [REDACTED]", "Endpoint"),
+        ("IT-2", None, None, None),
+    ]

@@ -186,13 +186,20 @@ def test_background_work_follows_the_settings(runtime: Runtime) -> None:
 
     assert names() == [
         "closing timed-out conversations",
+        "recording ticket changes from the ITSM",
         "watching for lock-outs",
         "detecting outages",
+        "reloading the approved knowledge articles",
     ]
     runtime.engine.settings = runtime.engine.settings.model_copy(
-        update={"watch_lockouts": False, "detect_outages": False}
+        update={"watch_lockouts": False, "detect_outages": False, "ticket_sync_minutes": 2}
     )
-    assert names() == ["closing timed-out conversations"]
+    assert names() == [
+        "closing timed-out conversations",
+        "recording ticket changes from the ITSM",
+        "reloading the approved knowledge articles",
+    ]
+    assert background_work(runtime)[1][:2] == (120, runtime.engine.sync_tickets)
 
 
 def _free_port() -> int:

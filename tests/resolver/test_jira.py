@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from resolver.connectors.base import ConnectorError, Person, Ticket, TicketRequest
+from resolver.connectors.base import ConnectorError, Person, Resolution, Ticket, TicketRequest
 from resolver.connectors.embedded import EmbeddedDirectory
 from resolver.connectors.jira import (
     JiraServiceManagementTicketing,
@@ -225,3 +226,94 @@ def test_server_errors_and_timeouts(
         ConnectorError, match=r"did not answer GET /rest/servicedeskapi/request/IT-1 within 0\.2 s"
     ):
         client(stub, directory, timeout=0.2).get_ticket("IT-1")
+
+
+def test_a_resolved_request_reads_back_its_resolution_comment_and_team(
+    stub: JiraStub, directory: EmbeddedDirectory, person: Person
+) -> None:
+    jira = client(stub, directory)
+    ticket = open_one(jira, person)
+    stub.add_comment(ticket.ticket_id, "Can you try reinstalling figma?")
+    assert jira.get_ticket(ticket.ticket_id).resolution is None  # open: not resolved yet
+    stub.add_comment(ticket.ticket_id, "Cleared figma cache on LT-4821, launches fine.", False)
+    stub.set_team(ticket.ticket_id, "Endpoint")
+    stub.set_status(ticket.ticket_id, "Resolved", "Done")
+    stub.add_comment(ticket.ticket_id, "Thanks, all good!", later_ms=60_000)  # not the note
+
+    resolved = jira.get_ticket(ticket.ticket_id)
+
+    assert not stub.problems
+    assert resolved.resolution == Resolution(
+        "Cleared figma cache on LT-4821, launches fine.", "Done", "Endpoint"
+    )
+    issue = next(r for r in stub.requests if r.path == f"/rest/api/3/issue/{ticket.ticket_id}")
+    assert issue.params["fields"] == "resolution,customfield_10001"
+    # a site without a Team field: the resolution still reads, without a group
+    stub.set_team(ticket.ticket_id, "Endpoint")
+    plain = client(stub, directory)
+    plain.__dict__["_team_field"] = None
+    assert plain.get_ticket(ticket.ticket_id).resolution.assignment_group is None
+
+
+def test_resolving_with_a_resolution_comments_then_transitions_with_it(
+    stub: JiraStub, directory: EmbeddedDirectory, person: Person
+) -> None:
+    stub.resolutions.append("Known Error")
+    jira = client(stub, directory)
+    ticket = open_one(jira, person)
+    fix = Resolution("Rolled back figma 124.3 on LT-4821.", "known error", "Endpoint")
+
+    resolved = jira.set_status(ticket.ticket_id, "resolved", NOW, fix)
+
+    assert not stub.problems
+    comment = next(r for r in stub.requests if r.path.endswith("/comment") and r.method == "POST")
+    assert comment.body == {"body": "Rolled back figma 124.3 on LT-4821.", "public": False}
+    move = [r for r in stub.requests if r.path.endswith("/transitions")]
+    assert move[0].params == {"expand": "transitions.fields"}
+    assert move[1].body["fields"] == {"resolution": {"name": "Known Error"}}
+    assert resolved.resolution == Resolution("Rolled back figma 124.3 on LT-4821.", "Known Error")
+
+    # a category the site has no resolution for: the workflow's own (Done) is kept
+    other = open_one(jira, person, interaction_id="1" * 32)
+    closed = jira.set_status(other.ticket_id, "closed", NOW, Resolution("Dup.", "Duplicate of X"))
+    last_move = [r for r in stub.requests if r.path.endswith("/transitions") and r.body][-1]
+    assert last_move.body == {"transition": {"id": "15"}}
+    assert closed.resolution == Resolution("Dup.", "Done")
+    with pytest.raises(ConnectorError, match="goes with resolved or closed"):
+        jira.set_status(other.ticket_id, "in_progress", NOW, fix)
+
+
+def test_changed_since_finds_unticket_s_requests_by_marker_and_time(
+    stub: JiraStub,
+    directory: EmbeddedDirectory,
+    person: Person,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("resolver.connectors.jira.PAGE_SIZE", 2)
+    jira = client(stub, directory)
+    tickets = [open_one(jira, person, interaction_id=f"{n}" * 32) for n in range(3)]
+    foreign = open_one(jira, person, interaction_id=None)  # no marker: not found by a sync
+    an_hour_ago = int((datetime.now(UTC) - timedelta(hours=1)).timestamp() * 1000)
+    for issue in stub.issues:
+        issue["updated"] = an_hour_ago
+    stub.set_status(tickets[2].ticket_id, "Resolved")
+    stub.issue(tickets[0].ticket_id)["updated"] = an_hour_ago + 20 * 60_000
+    stub.issue(foreign.ticket_id)["updated"] = an_hour_ago + 30 * 60_000
+
+    changed = jira.changed_since(datetime.now(UTC) - timedelta(minutes=45))
+
+    assert not stub.problems
+    assert [t.ticket_id for t in changed] == [tickets[0].ticket_id, tickets[2].ticket_id]
+    assert changed[1].status == "resolved" and changed[1].resolution == Resolution("", "Done")
+    search = next(r for r in stub.requests if r.path == "/rest/api/3/search/jql")
+    assert search.body["jql"] == (
+        'project = "IT" AND summary ~ "unticket" AND updated >= "-47m" ORDER BY updated ASC'
+    )
+    everything = jira.changed_since(datetime.now(UTC) - timedelta(hours=2))
+    assert [t.ticket_id for t in everything] == [
+        tickets[1].ticket_id,
+        tickets[0].ticket_id,
+        tickets[2].ticket_id,
+    ]
+    pages = [r.body for r in stub.requests if r.path == "/rest/api/3/search/jql"][-2:]
+    assert "nextPageToken" not in pages[0] and pages[1]["nextPageToken"] == "2"

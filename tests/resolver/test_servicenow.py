@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
 
-from resolver.connectors.base import ConnectorError, Person, TicketRequest
+from resolver.connectors.base import ConnectorError, Person, Resolution, TicketRequest
 from resolver.connectors.embedded import EmbeddedDirectory
 from resolver.connectors.servicenow import ServiceNowTicketing, servicenow_auth
 from resolver.runtime import Runtime
@@ -234,3 +235,93 @@ def test_an_escalation_from_chat_reaches_servicenow_with_the_conversation(
         status = chat.say("what's the status of my ticket?")
         assert "INC0010001 (new)" in status.reply
         snow.close()
+
+
+def test_a_resolved_incident_reads_back_its_close_notes_code_and_group(
+    stub: ServiceNowStub, directory: EmbeddedDirectory, person: Person
+) -> None:
+    snow = client(stub, directory)
+    ticket = open_one(snow, person)
+    network = stub.add_group("Network")
+    assert snow.get_ticket(ticket.ticket_id).resolution is None  # open: not resolved yet
+    stub.set_state(
+        ticket.ticket_id,
+        "6",
+        close_code="Solved (Permanently)",
+        close_notes="Split tunnel route added on gw-lon, CHG0031842.",
+        assignment_group=network,
+    )
+    assert snow.get_ticket(ticket.ticket_id).resolution == Resolution(
+        "Split tunnel route added on gw-lon, CHG0031842.", "Solved (Permanently)", "Network"
+    )
+    lookup = stub.requests[-1]
+    assert "assignment_group.name" in lookup.params["sysparm_fields"]
+    assert lookup.params["sysparm_display_value"] == "false"
+    # no close code: the incident's category stands in; no group: none
+    stub.set_state(ticket.ticket_id, "7", close_code="", assignment_group="")
+    closed = snow.get_ticket(ticket.ticket_id)
+    assert closed.resolution == Resolution(
+        "Split tunnel route added on gw-lon, CHG0031842.", "inquiry", None
+    )
+
+
+def test_resolving_with_a_resolution_writes_close_code_notes_and_group(
+    stub: ServiceNowStub, directory: EmbeddedDirectory, person: Person
+) -> None:
+    snow = client(stub, directory)
+    ticket = open_one(snow, person)
+    group = stub.add_group("Identity & Access")
+    fix = Resolution("Reset MFA, user re-enrolled.", "Access / MFA", "Identity & Access")
+
+    resolved = snow.set_status(ticket.ticket_id, "resolved", NOW, fix)
+
+    assert not stub.problems
+    patch = stub.requests[-1]
+    assert patch.method == "PATCH"
+    assert patch.body == {
+        "state": "6",
+        "close_code": "Access / MFA",
+        "close_notes": "Reset MFA, user re-enrolled.",
+        "assignment_group": group,
+    }
+    assert (resolved.status, resolved.resolution) == ("resolved", fix)
+    with pytest.raises(ConnectorError, match="no assignment group named 'Nobody'"):
+        snow.set_status(ticket.ticket_id, "closed", NOW, Resolution("x", None, "Nobody"))
+    with pytest.raises(ConnectorError, match="goes with resolved or closed"):
+        snow.set_status(ticket.ticket_id, "in_progress", NOW, fix)
+
+
+def test_changed_since_pages_through_unticket_s_incidents_updated_from_then(
+    stub: ServiceNowStub,
+    directory: EmbeddedDirectory,
+    person: Person,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("resolver.connectors.servicenow.PAGE_SIZE", 2)
+    snow = client(stub, directory)
+    tickets = [open_one(snow, person, interaction_id=f"i-{n}") for n in range(3)]
+    stub.incidents.append(  # an incident someone else opened: not Unticket's
+        {**stub.incident(tickets[0].ticket_id), "number": "INC0099999", "sys_id": "f" * 32}
+    )
+    stub.incidents[-1]["correlation_display"] = ""
+    for record in stub.incidents:
+        record["sys_updated_on"] = "2026-11-02 08:00:00"
+    stub.set_state(tickets[2].ticket_id, "6", close_code="Solved", close_notes="Fixed.")
+    stub.incident(tickets[1].ticket_id)["sys_updated_on"] = "2026-11-02 09:30:00"
+
+    changed = snow.changed_since(NOW)  # 09:30 UTC
+
+    assert [t.ticket_id for t in changed] == [tickets[1].ticket_id, tickets[2].ticket_id]
+    assert changed[1].resolution == Resolution("Fixed.", "Solved", None)
+    everything = snow.changed_since(NOW - timedelta(days=1))
+    assert [t.ticket_id for t in everything] == [t.ticket_id for t in tickets]
+    queries = [
+        r.params
+        for r in stub.requests
+        if r.params.get("sysparm_query", "").startswith("correlation_display")
+    ]
+    assert queries[-1]["sysparm_query"] == (
+        "correlation_display=Unticket^sys_updated_on>=2026-11-01 09:30:00"
+        "^ORDERBYsys_updated_on^ORDERBYnumber"
+    )
+    assert [q.get("sysparm_offset") for q in queries[-2:]] == [None, "2"]

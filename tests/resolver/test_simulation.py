@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+import yaml
 
 from catalogue import cached_catalogue
+from redaction import redact
 from resolver.connectors.embedded import EnterpriseStore
 from resolver.events import parse_time, read_events
 from resolver.simulation import (
@@ -24,6 +26,7 @@ from resolver.simulation import (
     desk_working_hours,
     employee_language,
     load_phrasings,
+    load_resolutions,
     load_scenario,
     office_calendars,
     run_simulation,
@@ -362,3 +365,69 @@ def test_employees_start_in_their_office_s_languages_and_each_keeps_one(
     )
     assert {language for _, language in writers} == LANGUAGES, writers
     assert writers[("ber", "de")] > writers[("ber", "en")] > 0, writers
+
+
+SECRETS_IN_NOTES = ("Winter2024!", "Spring2025", "Welcome#2025", "Autumn2025!")
+
+
+def test_the_desk_resolves_every_escalation_with_a_note_a_category_and_a_group(
+    tmp_path: Path, trained_models: Path
+) -> None:
+    _, events, _ = simulate(tmp_path / "desk", trained_models, days=10, employees=150)
+    escalations = {e["ticket_id"] for e in events if e["event_type"] == "ticket_opened"}
+    resolved = [
+        e
+        for e in events
+        if e["event_type"] == "ticket_status_changed" and e["status"] == "resolved"
+    ]
+    assert len({e["ticket_id"] for e in resolved} & escalations) >= 5
+    for event in resolved:  # escalations and major incidents alike
+        assert event["resolution_note"] and event["resolution_category"], event
+        assert event["assignment_group"], event
+    assert len({e["assignment_group"] for e in resolved}) >= 3
+    notes = " ".join(e["resolution_note"] for e in resolved)
+    assert not any(secret in notes for secret in SECRETS_IN_NOTES)
+    assert "{host}" not in notes
+    in_progress = [
+        e
+        for e in events
+        if e["event_type"] == "ticket_status_changed" and e["status"] != "resolved"
+    ]
+    assert in_progress and not any("resolution_note" in e for e in in_progress)
+
+
+def test_every_intent_has_three_to_six_fixes_and_one_dominates() -> None:
+    scenario, _ = load_scenario(SIMULATION_DIR)
+    resolutions = load_resolutions(SIMULATION_DIR / "resolutions.yml", list(scenario["intent_mix"]))
+    assert set(scenario["intent_mix"]) <= set(resolutions.tickets)
+    for intent, fixes in resolutions.tickets.items():
+        weights = sorted((fix.weight for fix in fixes), reverse=True)
+        assert 3 <= len(fixes) <= 6 and weights[0] > weights[1], intent
+    rng = random.Random(3)
+    drawn = Counter(resolutions.draw(rng, "password_reset").note for _ in range(2000))
+    assert len(drawn) >= 8  # every note of every fix turns up
+    secret = [note for note in drawn if "Winter2024!" in note]
+    assert secret and redact(secret[0]) != secret[0]  # the engine logs it redacted
+
+
+def test_a_resolutions_file_that_misses_an_intent_or_a_rule_is_named(tmp_path: Path) -> None:
+    fix = {"category": "Access / Password", "group": "Service Desk L1", "weight": 1}
+    fixes = [{**fix, "weight": n, "notes": [f"note {n}a", f"note {n}b"]} for n in (1, 2, 3)]
+    path = tmp_path / "resolutions.yml"
+
+    def problem(tickets: dict) -> str:
+        path.write_text(yaml.safe_dump({"tickets": tickets}), encoding="utf-8")
+        with pytest.raises(ValueError) as failure:
+            load_resolutions(path, ["password_reset"])
+        return str(failure.value)
+
+    assert "no fixes for the intents ['human_handoff']" in problem({"password_reset": fixes})
+    assert "'password_reset' needs a list of 3-6 fixes" in problem(
+        {"password_reset": fixes[:2], "human_handoff": fixes}
+    )
+    one_note = [*fixes[:2], {**fixes[2], "notes": ["only one"]}]
+    assert "needs 2-4 distinct notes" in problem(
+        {"password_reset": one_note, "human_handoff": fixes}
+    )
+    twice = [*fixes[:2], fixes[0]]
+    assert "lists a fix twice" in problem({"password_reset": twice, "human_handoff": fixes})

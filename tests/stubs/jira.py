@@ -6,9 +6,16 @@ desk, its customers and requests in memory, answering like JSM and the Jira plat
         client = JiraServiceManagementTicketing(jira.url, jira.email, jira.api_token, ...)
 
 Endpoints: `POST /rest/servicedeskapi/request`, `GET /rest/servicedeskapi/request/{key}`,
-`GET /rest/api/3/user/search?query=`, `POST /rest/api/3/search/jql` (the clauses the client
-writes: `project = "X"`, `reporter = "id"`, `summary ~ "words"`, `statusCategory != Done`,
-`ORDER BY created ASC|DESC`), and `GET`/`POST /rest/api/3/issue/{key}/transitions`.
+`GET`/`POST /rest/servicedeskapi/request/{key}/comment` (plain-text comments, `public` or
+internal, paged by `start` and `limit`), `GET /rest/api/3/user/search?query=`,
+`POST /rest/api/3/search/jql` (the clauses the client writes: `project = "X"`, `reporter =
+"id"`, `summary ~ "words"`, `statusCategory != Done`, `updated >= "-<n>m"`, `ORDER BY created
+ASC|DESC` or `updated ASC`; paged by `nextPageToken`), `GET /rest/api/3/field` (the site's
+fields, with the Team field `customfield_10001`), `GET /rest/api/3/issue/{key}?fields=` (the
+platform's issue: `resolution`, `updated`, the team), and `GET`/`POST
+/rest/api/3/issue/{key}/transitions` (with `expand=transitions.fields`, a transition to a done
+status offers the site's resolutions; posting one sets it, as the workflow's "Done" does when
+none is posted; leaving done clears it).
 
 It checks Basic auth with the account e-mail and API token (401 otherwise),
 `Accept: application/json`, a JSON body with `Content-Type: application/json`, the service desk
@@ -45,11 +52,30 @@ WORKFLOW = {
     "Canceled": "DONE",
 }
 REQUEST_KEYS = {"serviceDeskId", "requestTypeId", "requestFieldValues", "raiseOnBehalfOf"}
+COMMENT_KEYS = {"body", "public"}
+TEAM_FIELD = "customfield_10001"
+SITE_FIELDS = [
+    {"id": "summary", "name": "Summary", "custom": False, "schema": {"type": "string"}},
+    {"id": "resolution", "name": "Resolution", "custom": False, "schema": {"type": "resolution"}},
+    {
+        "id": "customfield_10010",
+        "name": "Request Type",
+        "custom": True,
+        "schema": {"type": "sd-customerrequesttype", "custom": "com.atlassian.servicedesk"},
+    },
+    {
+        "id": TEAM_FIELD,
+        "name": "Team",
+        "custom": True,
+        "schema": {"type": "team", "custom": "com.atlassian.teams:rm-teams-custom-field-team"},
+    },
+]
 _CLAUSES = {
     "project": re.compile(r'project = "(?P<value>[^"]+)"'),
     "reporter": re.compile(r'reporter = "(?P<value>[^"]+)"'),
     "summary": re.compile(r'summary ~ "(?P<value>[^"]+)"'),
     "open": re.compile(r"statusCategory != Done"),
+    "updated": re.compile(r'updated >= "-(?P<value>\d+)m"'),
 }
 
 
@@ -62,6 +88,10 @@ class Seen:
     params: dict[str, str]
     headers: dict[str, str]
     body: Any
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
 
 
 def _date(millis: int) -> dict[str, Any]:
@@ -94,6 +124,7 @@ class JiraStub(LocalServer):
         }
         self.fail_status: int | None = None
         self.delays: dict[str, float] = {}
+        self.resolutions = ["Done", "Won't Do", "Duplicate", "Declined", "Cannot Reproduce"]
         self.customers: list[dict[str, str]] = []
         self.issues: list[dict[str, Any]] = []
         self.requests: list[Seen] = []
@@ -118,9 +149,18 @@ class JiraStub(LocalServer):
         """Return the stored issue with a key."""
         return next(i for i in self.issues if i["key"] == key)
 
-    def set_status(self, key: str, status: str) -> None:
-        """Move an issue as an agent would."""
-        self.issue(key).update(status=status, status_date=int(time.time() * 1000))
+    def set_status(self, key: str, status: str, resolution: str | None = None) -> None:
+        """Move an issue as an agent would (to a done status with `resolution`, else Done)."""
+        self._move(self.issue(key), status, resolution)
+
+    def add_comment(self, key: str, body: str, public: bool = True, later_ms: int = 0) -> None:
+        """Comment on an issue as an agent would (`later_ms` after now)."""
+        self._comment(self.issue(key), body, public, later_ms)
+
+    def set_team(self, key: str, name: str) -> None:
+        """Set an issue's Team field to a team called `name`."""
+        team = {"id": str(uuid.uuid4()), "name": name, "avatarUrl": "", "isVisible": True}
+        self.issue(key).update(team={**team, "title": name, "isShared": True}, updated=_now())
 
     # -- the API ----------------------------------------------------------------------------
 
@@ -159,8 +199,20 @@ class JiraStub(LocalServer):
                 for c in self.customers
                 if query in c["emailAddress"].lower()
             ]
+        if match := re.fullmatch(r"/rest/servicedeskapi/request/([^/]+)/comment", path):
+            issue = self._find(match[1])
+            if issue is None or method not in ("GET", "POST"):
+                return 404, _jsm_error("The request does not exist.")
+            return self._comments(issue, seen)
         if path == "/rest/api/3/search/jql" and method == "POST":
             return self._search(seen.body)
+        if path == "/rest/api/3/field" and method == "GET":
+            return 200, SITE_FIELDS
+        if match := re.fullmatch(r"/rest/api/3/issue/([^/]+)", path):
+            issue = self._find(match[1])
+            if method != "GET" or issue is None:
+                return 404, {"errorMessages": ["Issue does not exist."]}
+            return 200, self._platform_issue(issue, seen.params.get("fields", ""))
         if match := re.fullmatch(r"/rest/api/3/issue/([^/]+)/transitions", path):
             issue = self._find(match[1])
             if issue is None:
@@ -172,7 +224,7 @@ class JiraStub(LocalServer):
             return (
                 self._transitions(issue, seen)
                 if method == "POST"
-                else (200, {"transitions": self._available(issue)})
+                else (200, {"transitions": self._available(issue, seen.params.get("expand"))})
             )
         return 404, {"errorMessages": [f"No {method} {path}"]}
 
@@ -188,7 +240,7 @@ class JiraStub(LocalServer):
         if problems:
             self.problems.extend(problems)
             return 400, _jsm_error("; ".join(problems))
-        now = int(time.time() * 1000)
+        now = _now()
         reporter = body.get("raiseOnBehalfOf")
         issue = {
             "id": str(10000 + len(self.issues)),
@@ -199,6 +251,10 @@ class JiraStub(LocalServer):
             "status": "Waiting for support",
             "created": now,
             "status_date": now,
+            "updated": now,
+            "resolution": None,
+            "team": None,
+            "comments": [],
         }
         self.issues.append(issue)
         return 201, self._request(issue)
@@ -259,6 +315,70 @@ class JiraStub(LocalServer):
             "_links": {"web": f"{self.url}/servicedesk/customer/portal/1/{issue['key']}"},
         }
 
+    def _comments(self, issue: dict[str, Any], seen: Seen) -> tuple[int, Any]:
+        """A request's comments, a page of them (GET), or a new one (POST)."""
+        if seen.method == "POST":
+            body = seen.body
+            problems = (
+                ["the body is not a JSON object"]
+                if not isinstance(body, dict)
+                else [f"unknown key {key!r}" for key in body if key not in COMMENT_KEYS]
+                + ([] if isinstance(body.get("body"), str) and body["body"] else ["no body"])
+            )
+            if problems:
+                self.problems.extend(problems)
+                return 400, _jsm_error("; ".join(problems))
+            return 201, self._comment(issue, body["body"], bool(body.get("public", True)))
+        start = int(seen.params.get("start", "0"))
+        limit = int(seen.params.get("limit", "50"))
+        page = issue["comments"][start : start + limit]
+        return 200, {
+            "size": len(page),
+            "start": start,
+            "limit": limit,
+            "isLastPage": start + limit >= len(issue["comments"]),
+            "values": page,
+        }
+
+    def _comment(
+        self, issue: dict[str, Any], body: str, public: bool, later_ms: int = 0
+    ) -> dict[str, Any]:
+        now = _now() + later_ms
+        comment = {
+            "id": str(20000 + sum(len(i["comments"]) for i in self.issues)),
+            "body": body,
+            "public": public,
+            "author": {"accountId": "agent", "displayName": "Service Desk Agent"},
+            "created": _date(now),
+        }
+        issue["comments"].append(comment)
+        issue["updated"] = now
+        return comment
+
+    def _platform_issue(self, issue: dict[str, Any], wanted: str) -> dict[str, Any]:
+        """The platform API's issue with the `fields` asked for."""
+        resolution = next(
+            (
+                {"id": str(10000 + index), "name": name, "description": name}
+                for index, name in enumerate(self.resolutions)
+                if name == issue["resolution"]
+            ),
+            None,
+        )
+        updated = datetime.fromtimestamp(issue["updated"] / 1000, UTC)
+        values = {
+            "summary": issue["fields"]["summary"],
+            "resolution": resolution,
+            "updated": updated.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+            TEAM_FIELD: issue["team"],
+        }
+        names = [name for name in wanted.split(",") if name] or list(values)
+        return {
+            "id": issue["id"],
+            "key": issue["key"],
+            "fields": {name: values[name] for name in names if name in values},
+        }
+
     def _search(self, body: Any) -> tuple[int, Any]:
         jql = body.get("jql", "") if isinstance(body, dict) else ""
         where, _, order = jql.partition(" ORDER BY ")
@@ -272,13 +392,18 @@ class JiraStub(LocalServer):
                 self.problems.append(f"unsupported JQL clause {clause!r}")
                 return 400, {"errorMessages": [f"Error in the JQL Query: {clause}"]}
             found = [i for i in found if self._satisfies(i, kind, match)]
-        found.sort(key=lambda i: i["created"], reverse=order.strip() == "created DESC")
+        column, _, direction = order.strip().partition(" ")
+        found.sort(key=lambda i: i[column or "created"], reverse=direction == "DESC")
+        start = int(body.get("nextPageToken") or 0)
         limit = int(body.get("maxResults", 50))
         issues = [
             {"id": i["id"], "key": i["key"], "fields": {"summary": i["fields"]["summary"]}}
-            for i in found[:limit]
+            for i in found[start : start + limit]
         ]
-        return 200, {"issues": issues, "isLast": len(found) <= limit}
+        page: dict[str, Any] = {"issues": issues, "isLast": len(found) <= start + limit}
+        if not page["isLast"]:
+            page["nextPageToken"] = str(start + limit)
+        return 200, page
 
     def _satisfies(self, issue: dict[str, Any], kind: str, match: re.Match[str]) -> bool:
         if kind == "project":
@@ -288,28 +413,73 @@ class JiraStub(LocalServer):
         if kind == "summary":
             words = set(re.findall(r"[a-z0-9]+", issue["fields"]["summary"].lower()))
             return set(match["value"].lower().split()) <= words
+        if kind == "updated":
+            return issue["updated"] >= _now() - int(match["value"]) * 60_000
         return WORKFLOW[issue["status"]] != "DONE"
 
-    def _available(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
-        return [
-            {
+    def _available(self, issue: dict[str, Any], expand: str | None = None) -> list[dict]:
+        transitions = []
+        for index, (status, category) in enumerate(WORKFLOW.items()):
+            if status == issue["status"]:
+                continue
+            transition: dict[str, Any] = {
                 "id": str(11 + index),
                 "name": f"Move to {status}",
                 "to": {"name": status, "statusCategory": {"key": category.lower()}},
             }
-            for index, (status, category) in enumerate(WORKFLOW.items())
-            if status != issue["status"]
-        ]
+            if expand == "transitions.fields":
+                transition["fields"] = self._screen(category)
+            transitions.append(transition)
+        return transitions
+
+    def _screen(self, category: str) -> dict[str, Any]:
+        """The fields of a transition's screen: the resolution on the way to a done status."""
+        if category != "DONE":
+            return {}
+        allowed = [{"id": str(10000 + i), "name": n} for i, n in enumerate(self.resolutions)]
+        return {
+            "resolution": {
+                "required": False,
+                "schema": {"type": "resolution", "system": "resolution"},
+                "name": "Resolution",
+                "key": "resolution",
+                "operations": ["set"],
+                "allowedValues": allowed,
+            }
+        }
 
     def _transitions(self, issue: dict[str, Any], seen: Seen) -> tuple[int, Any]:
-        wanted = (seen.body or {}).get("transition", {}).get("id")
+        body = seen.body if isinstance(seen.body, dict) else {}
+        wanted = body.get("transition", {}).get("id")
         target = next((t for t in self._available(issue) if t["id"] == wanted), None)
         if target is None:
             return 400, {
                 "errorMessages": [f"Transition id '{wanted}' is not valid for this issue."]
             }
-        issue.update(status=target["to"]["name"], status_date=int(time.time() * 1000))
+        unknown = [
+            f
+            for f in body.get("fields", {})
+            if f not in self._screen(WORKFLOW[target["to"]["name"]])
+        ]
+        resolution = body.get("fields", {}).get("resolution", {}).get("name")
+        if unknown or (resolution is not None and resolution not in self.resolutions):
+            problem = f"Field {(unknown or ['resolution'])[0]!r} cannot be set to that here"
+            self.problems.append(problem)
+            return 400, {"errorMessages": [], "errors": {"resolution": problem}}
+        self._move(issue, target["to"]["name"], resolution)
         return 204, None
+
+    def _move(self, issue: dict[str, Any], status: str, resolution: str | None) -> None:
+        """Move an issue; the workflow sets the resolution (Done unless one was given) on the
+        way into a done status and clears it on the way out."""
+        done = WORKFLOW[status] == "DONE"
+        now = _now()
+        issue.update(
+            status=status,
+            status_date=now,
+            updated=now,
+            resolution=(resolution or issue["resolution"] or "Done") if done else None,
+        )
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stub = self

@@ -10,7 +10,9 @@ It checks what ServiceNow documents or enforces: Basic or Bearer auth (401 with
 `Content-Type: application/json` on POST and PATCH, known incident fields and choice values
 (ServiceNow silently drops unknown fields; here they are a `problem` and a 400), and the data
 policies that make close notes mandatory on resolve and a hold reason on hold. Encoded queries
-support `a=b`, `a!=b`, `^OR`, `^ORDERBY`/`^ORDERBYDESC` and dot-walked fields.
+support `a=b`, `a!=b`, `a>=b` (text order, which is time order for raw date-times), `^OR`,
+`^ORDERBY`/`^ORDERBYDESC` and dot-walked fields (`caller_id.email`, `assignment_group.name`);
+`sysparm_offset` pages. Groups (`sys_user_group`) are kept for `assignment_group` references.
 
 `fail_status` makes every request answer that HTTP error; `delays` holds the answers to a method
 (`{"POST": 0.5}`) that many seconds after the work is done, so a client that times out on a create
@@ -48,7 +50,10 @@ INCIDENT_FIELDS = {
     "close_code",
     "close_notes",
     "work_notes",
+    "assignment_group",
 }
+REFERENCES = {"caller_id": "users", "assignment_group": "groups"}  # field -> table it points to
+OPERATORS = ("!=", ">=", "=")  # tried in this order
 CONTACT_TYPES = {"chat", "virtual_agent", "email", "phone", "self-service", "walk-in"}
 LEVELS = {"1", "2", "3"}
 PRIORITY_MATRIX = {
@@ -91,6 +96,7 @@ class ServiceNowStub(LocalServer):
         self.delays: dict[str, float] = {}
         self.incidents: list[dict[str, str]] = []
         self.users: list[dict[str, str]] = []
+        self.groups: list[dict[str, str]] = []
         self.requests: list[Seen] = []
         self.problems: list[str] = []
         self._lock = threading.Lock()
@@ -109,14 +115,26 @@ class ServiceNowStub(LocalServer):
         self.users.append({"sys_id": sys_id, "email": email, "user_name": user_name})
         return sys_id
 
+    def add_group(self, name: str) -> str:
+        """Add a sys_user_group; return its sys_id."""
+        sys_id = uuid.uuid4().hex
+        self.groups.append({"sys_id": sys_id, "name": name})
+        return sys_id
+
     def incident(self, number: str) -> dict[str, str]:
         """Return the stored incident with a number."""
         return next(i for i in self.incidents if i["number"] == number)
 
-    def set_state(self, number: str, state: str) -> None:
-        """Move an incident as an agent would."""
+    def set_state(self, number: str, state: str, **fields: str) -> None:
+        """Move an incident as an agent would, setting other `fields` too (close_code,
+        close_notes, assignment_group as a group's sys_id, ...)."""
         record = self.incident(number)
-        record.update(state=state, active=str(state not in INACTIVE_STATES).lower())
+        record.update(
+            fields,
+            state=state,
+            active=str(state not in INACTIVE_STATES).lower(),
+            sys_updated_on=_stamp(),
+        )
 
     # -- the API ----------------------------------------------------------------------------
 
@@ -141,6 +159,8 @@ class ServiceNowStub(LocalServer):
         with self._lock:
             if table == "sys_user" and seen.method == "GET" and sys_id is None:
                 return 200, {"result": self._select(self.users, seen.params)}
+            if table == "sys_user_group" and seen.method == "GET" and sys_id is None:
+                return 200, {"result": self._select(self.groups, seen.params)}
             if table != "incident":
                 return 400, _error(f"Invalid table {table}", "")
             if seen.method == "GET" and sys_id is None:
@@ -222,8 +242,9 @@ class ServiceNowStub(LocalServer):
         found = [r for r in records if matching(lambda field, r=r: self._value(r, field))]
         for field, descending in reversed(order):
             found.sort(key=lambda r, f=field: self._value(r, f), reverse=descending)
+        offset = int(params.get("sysparm_offset", "0"))
         limit = int(params.get("sysparm_limit", "10000"))
-        return [self._project(r, params) for r in found[:limit]]
+        return [self._project(r, params) for r in found[offset : offset + limit]]
 
     def _project(self, record: dict[str, str], params: dict[str, str]) -> dict[str, str]:
         fields = params.get("sysparm_fields")
@@ -231,10 +252,13 @@ class ServiceNowStub(LocalServer):
         return {name: self._value(record, name) for name in names}
 
     def _value(self, record: dict[str, str], field: str) -> str:
-        """A field's raw value; `caller_id.email` walks to the caller's sys_user."""
-        if field.startswith("caller_id."):
-            user = next((u for u in self.users if u["sys_id"] == record.get("caller_id")), {})
-            return user.get(field.removeprefix("caller_id."), "")
+        """A field's raw value; `caller_id.email` walks to the caller's sys_user,
+        `assignment_group.name` to the group."""
+        reference, _, walked = field.partition(".")
+        if walked and reference in REFERENCES:
+            table = getattr(self, REFERENCES[reference])
+            target = next((t for t in table if t["sys_id"] == record.get(reference)), {})
+            return target.get(walked, "")
         return record.get(field, "")
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -289,7 +313,7 @@ def _error(message: str, detail: str) -> dict[str, Any]:
 
 def _encoded_query(query: str) -> tuple[Any, list[tuple[str, bool]]]:
     """A matcher for an encoded query (AND of OR-groups) and its ORDERBY fields."""
-    groups: list[list[tuple[str, str, bool]]] = []
+    groups: list[list[tuple[str, str, str]]] = []
     order: list[tuple[str, bool]] = []
     for term in query.replace("^^", "\0").split("^"):
         term = term.replace("\0", "^")
@@ -303,17 +327,25 @@ def _encoded_query(query: str) -> tuple[Any, list[tuple[str, bool]]]:
             continue
         alternative = term.startswith("OR") and bool(groups)
         term = term.removeprefix("OR") if alternative else term
-        negated = "!=" in term
-        field, value = term.split("!=" if negated else "=", 1)
+        operator = next(op for op in OPERATORS if op in term)
+        field, value = term.split(operator, 1)
         if alternative:
-            groups[-1].append((field, value, negated))
+            groups[-1].append((field, operator, value))
         else:
-            groups.append([(field, value, negated)])
+            groups.append([(field, operator, value)])
 
     def matching(value_of: Any) -> bool:
         return all(
-            any((value_of(field) == value) != negated for field, value, negated in group)
+            any(_compare(value_of(field), operator, value) for field, operator, value in group)
             for group in groups
         )
 
     return matching, order
+
+
+def _compare(actual: str, operator: str, value: str) -> bool:
+    if operator == "=":
+        return actual == value
+    if operator == "!=":
+        return actual != value
+    return actual >= value

@@ -8,6 +8,7 @@ load, build or report run the pipeline's own steps as recorded runs, like the fl
 | `enterprise` | simulate, enterprise init |
 | `warehouse` | ingest, build, import servicenow / xes / csv / roster |
 | `analytics` | dashboard, kpis, sql, export, report |
+| `evaluate` | eval understanding |
 | `approvals`, `tickets`, `pipeline`, `models`, `apikey` | their group's commands |
 """
 
@@ -19,6 +20,8 @@ from unticket.cli import (
     approvals,
     chat,
     enterprise,
+    evaluate,
+    knowledge,
     models,
     pipeline,
     tickets,
@@ -40,3 +43,5 @@ app.add_typer(warehouse.import_app, name="import")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(models.app, name="models")
 app.add_typer(apikey.app, name="apikey")
+app.add_typer(evaluate.app, name="eval")
+app.add_typer(knowledge.app, name="knowledge")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -16,8 +16,12 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 
 from unticket.cli.common import console, err, fail
+
+if TYPE_CHECKING:
+    from learning.candidates import Candidate
 
 app = typer.Typer(
     help="Train models on a company's own history, and apply them to files.", no_args_is_help=True
@@ -177,3 +181,103 @@ def predict_categorizer_command(
         f"({rate:,.0f} rows/s) into {len(model.labels)} categories"
     )
     console.print(f"Wrote {output}")
+
+
+def _ids(values: list[str] | None) -> list[int]:
+    """Candidate ids given as repeated options and/or separated by commas."""
+    ids = []
+    for value in values or []:
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            if not part.strip().isdigit():
+                fail(f"{part.strip()!r} is not a candidate id; use the numbers the table shows")
+            ids.append(int(part))
+    return ids
+
+
+@app.command("review")
+def review_command(
+    accept: Annotated[
+        list[str] | None,
+        typer.Option("--accept", help="Accept these candidate ids (3,7 or repeat)."),
+    ] = None,
+    reject: Annotated[
+        list[str] | None,
+        typer.Option("--reject", help="Reject these candidate ids (3,7 or repeat)."),
+    ] = None,
+    accept_all_shown: Annotated[
+        bool, typer.Option("--accept-all-shown", help="Accept every candidate the filters show.")
+    ] = False,
+    intent: Annotated[str | None, typer.Option(help="Show only candidates of this intent.")] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Show only candidates in this language (en, de, es, fr).")
+    ] = None,
+    reviewer: Annotated[
+        str | None, typer.Option("--as", help="Who reviews (default: your OS user name).")
+    ] = None,
+) -> None:
+    """Review the training examples proposed from resolved escalations: list the pending ones,
+    accept or reject them. Accepted examples retrain the intent model at the next nightly run,
+    kept only if it does not score worse on the held-out paraphrases.
+
+    Example: unticket models review --intent password_reset --language de (then, having
+    read them: unticket models review --accept 3,7 --reject 5 --as alice, or
+    unticket models review --intent vpn_issue --accept-all-shown)
+    """
+    import getpass
+
+    from learning.candidates import (
+        ACCEPTED,
+        REJECTED,
+        CandidateError,
+        decide,
+        open_candidates,
+        pending,
+    )
+    from settings import get_settings
+
+    accepted, rejected = _ids(accept), _ids(reject)
+    if both := sorted(set(accepted) & set(rejected)):
+        fail(f"ids {', '.join(map(str, both))} are both accepted and rejected: choose one")
+    name = reviewer or getpass.getuser()
+    store = open_candidates(get_settings().data_dir)
+    try:
+        shown = pending(store, intent, language)
+        if accept_all_shown:
+            accepted = sorted(set(accepted) | {c.candidate_id for c in shown})
+        try:
+            done = {
+                ACCEPTED: decide(store, accepted, ACCEPTED, name),
+                REJECTED: decide(store, rejected, REJECTED, name),
+            }
+        except CandidateError as error:
+            fail(f"{error}; run `unticket models review` to see the pending ids")
+        if not (accepted or rejected):
+            _print_candidates(shown)
+            return
+        remaining = len(pending(store))
+    finally:
+        store.close()
+    console.print(
+        f"{len(done[ACCEPTED])} accepted, {len(done[REJECTED])} rejected by {escape(name)}; "
+        f"{remaining} still pending. Accepted examples retrain the intent model at the next "
+        "`unticket pipeline run nightly` (kept only if not worse)."
+    )
+
+
+def _print_candidates(shown: list[Candidate]) -> None:
+    """Print the pending candidates as a table (employee text shown as typed, never as markup)."""
+    if not shown:
+        console.print("No candidates waiting for review (filters applied, if any).")
+        return
+    table = Table(title=f"{len(shown)} candidate examples waiting for review")
+    for column in ("id", "lang", "text", "proposed intent", "evidence"):
+        table.add_column(column, overflow="fold")
+    for candidate in shown:
+        table.add_row(
+            str(candidate.candidate_id), candidate.language, escape(candidate.text),
+            candidate.intent, escape(candidate.evidence),
+        )  # fmt: skip
+    console.print(table)
+    console.print("Accept with --accept ID, reject with --reject ID (both take 3,7 or repeat).")

@@ -1,4 +1,5 @@
--- Tickets the engine opened or linked reports to (major incidents), with when they were resolved;
+-- Tickets the engine opened or linked reports to (major incidents), with when they were resolved
+-- and how (the latest note, category and group the service desk gave, each the latest known);
 -- a ticket queued while the ITSM was down under its provisional id, with the ITSM's id.
 -- Incremental: tickets with newly loaded events are summarised again.
 
@@ -13,7 +14,11 @@ with
 
 events as (
 
-    select * from {{ ref('stg_unticket__ticket_events') }}
+    select
+        *,
+        {{ event_order_key('occurred_at', 'event_id') }} as event_order
+
+    from {{ ref('stg_unticket__ticket_events') }}
     where true  -- on incremental builds, only the tickets with new events:
     {% if is_incremental() %}
         {{ changed_events_filter('ticket_id', bounds, 'stg_unticket__ticket_events') }}
@@ -39,6 +44,17 @@ summarised as (
         -- a major incident has no interaction of its own: it is about its reports' intent
         -- (an outage is detected per intent, so they share one; min() keeps it deterministic)
         min(intent) filter (where event_type = 'outcome_recorded') as linked_intent,
+        -- how it was fixed: each the latest a status change carried (a reopened ticket keeps
+        -- its last resolution until it is resolved again)
+        {{ max_by('resolution_note', 'event_order') }} filter (
+            where event_type = 'ticket_status_changed' and resolution_note is not null
+        ) as resolution_note,
+        {{ max_by('resolution_category', 'event_order') }} filter (
+            where event_type = 'ticket_status_changed' and resolution_category is not null
+        ) as resolution_category,
+        {{ max_by('assignment_group', 'event_order') }} filter (
+            where event_type = 'ticket_status_changed' and assignment_group is not null
+        ) as assignment_group,
         max(itsm_ticket_id) as itsm_ticket_id,
         max(loaded_at) as last_loaded_at
 
@@ -59,6 +75,9 @@ final as (
         coalesce(escalation_reason, 'linked_to_incident') as escalation_reason,
         linked_interactions,
         linked_intent,
+        resolution_note,
+        resolution_category,
+        assignment_group,
         itsm_ticket_id,
         last_loaded_at,
         {{ build_stamp() }} as built_at

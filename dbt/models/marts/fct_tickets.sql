@@ -56,7 +56,10 @@ from_history as (
         working_hours_to_resolve,
         reassignments,
         reopens,
-        cast(null as {{ dbt.type_string() }}) as itsm_ticket_id
+        cast(null as {{ dbt.type_string() }}) as itsm_ticket_id,
+        resolution_note,
+        resolution_category,
+        assignment_group
 
     from history
 
@@ -79,7 +82,10 @@ from_engine as (
         timed_interactions.working_seconds_to_resolution / 3600.0 as working_hours_to_resolve,
         0 as reassignments,
         0 as reopens,
-        engine_tickets.itsm_ticket_id
+        engine_tickets.itsm_ticket_id,
+        engine_tickets.resolution_note,
+        engine_tickets.resolution_category,
+        engine_tickets.assignment_group
 
     from engine_tickets
     left join interactions on engine_tickets.interaction_id = interactions.interaction_id

@@ -21,6 +21,8 @@ renamed as (
         initial_category,
         subcategory,
         assignment_group,
+        resolution_note,
+        resolution_category,
         coalesce(reassignments, 0) as reassignments,
         coalesce(reopens, 0) as reopens
 

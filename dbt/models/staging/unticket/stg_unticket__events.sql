@@ -26,6 +26,11 @@ renamed as (
         result as action_result,
         reason,
         status as ticket_status,
+        -- on ticket_status_changed to resolved or closed: how the ticket was fixed, when known
+        -- (the note is redacted by the engine before it is logged)
+        resolution_note,
+        resolution_category,
+        assignment_group,
         decision,
         article_id,
         priority,
