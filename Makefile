@@ -8,13 +8,21 @@ CHROMIUM := $(VENV)/.chromium
 # The directory tests run Debian's OpenLDAP server as a child process (the system daemon stays off).
 SLAPD    := $(VENV)/.slapd
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The Spark engine's tests run Spark in the test process: Java 17 or later, from Debian if missing.
+JAVA     := $(VENV)/.java
 # `make demo SERVE=0` stops after the report instead of serving the dashboards.
 SERVE    ?= 1
 # SQL lint of the dbt project (.sqlfluff): its dbt templater compiles the models against the
 # profile, which reads the warehouse paths from the environment; scratch files under dbt/target.
+# The second pass compiles for Spark (.sqlfluff-spark), which starts Spark in the lint's process:
+# bound to loopback, its warehouse and metastore among the scratch files.
 SQLFLUFF := UNTICKET_WAREHOUSE=$(CURDIR)/dbt/target/sqlfluff/warehouse.duckdb \
 	UNTICKET_BUILD_STATE=$(CURDIR)/dbt/target/sqlfluff/build-state.duckdb \
-	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/sqlfluff
+	DBT_SEND_ANONYMOUS_USAGE_STATS=false SPARK_LOCAL_IP=127.0.0.1 \
+	PYSPARK_SUBMIT_ARGS="--conf spark.sql.warehouse.dir=$(CURDIR)/dbt/target/sqlfluff/spark \
+	--conf spark.ui.enabled=false --driver-java-options \
+	-Dderby.system.home=$(CURDIR)/dbt/target/sqlfluff/spark pyspark-shell" $(BIN)/sqlfluff
+SQL_LINT := $(SQLFLUFF) lint dbt/models dbt/tests dbt/macros
 
 .PHONY: demo test lint format install clean bench
 
@@ -36,6 +44,11 @@ $(SLAPD): | $(STAMP)
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends slapd ldap-utils)
 	touch $(SLAPD)
 
+$(JAVA): | $(STAMP)
+	command -v java >/dev/null || ($(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends default-jre-headless)
+	touch $(JAVA)
+
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -47,18 +60,20 @@ ifneq ($(SERVE),0)
 	$(BIN)/unticket dashboard --port 8501 --headless
 endif
 
-test: $(STAMP) $(CHROMIUM) $(SLAPD)
+test: $(STAMP) $(CHROMIUM) $(SLAPD) $(JAVA)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	mkdir -p dbt/target/sqlfluff
-	$(SQLFLUFF) lint dbt/models dbt/tests dbt/macros
+	$(SQL_LINT)
+	$(SQL_LINT) --config .sqlfluff-spark
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(STAMP) $(JAVA)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	mkdir -p dbt/target/sqlfluff
-	$(SQLFLUFF) lint dbt/models dbt/tests dbt/macros
+	$(SQL_LINT)
+	$(SQL_LINT) --config .sqlfluff-spark
 
 format: $(STAMP)
 	$(BIN)/ruff format .

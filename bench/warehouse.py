@@ -6,7 +6,12 @@ times `unticket ingest` and `unticket build` in a child process each and reports
 (max RSS). Then three times appends about 100 k new events and times the incremental ingest,
 build and publish (the first two publishes fill the two slots publishing alternates between).
 
+With `--engine spark` (default size 1 M) it builds the same ingested data on DuckDB, then on
+Spark in the build's process with `local[1]` and `local[2]` (each a full build), and prints the
+three times and the speed-up the second core gives Spark.
+
 Run: .venv/bin/python bench/warehouse.py [--sizes 1000000 10000000] [--keep DIR]
+     .venv/bin/python bench/warehouse.py --engine spark [--sizes 1000000]
 """
 
 from __future__ import annotations
@@ -148,10 +153,11 @@ def generate(events_dir: Path, first: int, last: int, total: int, tag: str) -> i
         return pool.submit(_generate, events_dir, first, last, total, tag).result()
 
 
-def timed_command(arguments: list[str], data_dir: Path) -> tuple[float, float]:
-    """Run a `unticket` command in a child; return its seconds and peak memory (GB). The
-    command's own timings (`in N s`: the build's dbt and publish parts) are printed."""
-    env = {**os.environ, "UNTICKET_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+def timed_command(arguments: list[str], data_dir: Path, **variables: str) -> tuple[float, float]:
+    """Run a `unticket` command in a child (with more environment `variables`); return its
+    seconds and peak memory (GB: the child's own, not a JVM it starts). The command's own
+    timings (`in N s`: the build's dbt and publish parts) are printed."""
+    env = {**os.environ, "UNTICKET_DATA_DIR": str(data_dir), "COLUMNS": "200", **variables}
     command = [sys.executable, "-m", "unticket", *arguments]
     began = time.perf_counter()
     child = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, text=True)
@@ -167,8 +173,8 @@ def timed_command(arguments: list[str], data_dir: Path) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024 / 1024
 
 
-def measure(size: int, keep: Path | None) -> float:
-    """Generate `size` interactions, ingest and build; print and return the total seconds."""
+def generated_data_dir(size: int, keep: Path | None) -> Path:
+    """A fresh data dir with an enterprise and the event log of `size` interactions."""
     data_dir = keep or Path(tempfile.mkdtemp(prefix=f"unticket-bench-{size}-"))
     events_dir = data_dir / "events"
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -181,6 +187,13 @@ def measure(size: int, keep: Path | None) -> float:
         f"{size:,} interactions: {events:,} events, {size_gb:.1f} GB generated in "
         f"{time.perf_counter() - began:.0f} s"
     )
+    return data_dir
+
+
+def measure(size: int, keep: Path | None) -> float:
+    """Generate `size` interactions, ingest and build; print and return the total seconds."""
+    data_dir = generated_data_dir(size, keep)
+    events_dir = data_dir / "events"
     ingest_s, ingest_gb = timed_command(["ingest"], data_dir)
     build_s, build_gb = timed_command(["build"], data_dir)
     total = ingest_s + build_s
@@ -202,12 +215,41 @@ def measure(size: int, keep: Path | None) -> float:
     return total
 
 
+def measure_spark(size: int, keep: Path | None) -> None:
+    """Build `size` ingested interactions on DuckDB, then on Spark with one and two cores
+    (each a full build: the Spark folder is removed first); print the times and the speed-up."""
+    data_dir = generated_data_dir(size, keep)
+    timed_command(["ingest"], data_dir)
+    duckdb_s, _ = timed_command(["build", "--engine", "duckdb"], data_dir)
+    print(f"  DuckDB build {duckdb_s:.1f} s")
+    spark_s = {}
+    for cores in (1, 2):
+        shutil.rmtree(data_dir / "spark", ignore_errors=True)
+        spark_s[cores], _ = timed_command(
+            ["build", "--engine", "spark"], data_dir,
+            UNTICKET_SPARK_MASTER=f"local[{cores}]", UNTICKET_SPARK_DRIVER_MEMORY="6g",
+        )  # fmt: skip
+        print(f"  Spark build, local[{cores}]: {spark_s[cores]:.1f} s")
+    print(
+        f"{size:,} interactions: DuckDB {duckdb_s:.0f} s, Spark local[1] {spark_s[1]:.0f} s, "
+        f"local[2] {spark_s[2]:.0f} s; speed-up from the second core {spark_s[1] / spark_s[2]:.2f}"
+    )
+    if keep is None:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def main() -> None:
-    """Measure each size and the growth ratio between the first two."""
+    """Measure each size and the growth ratio between the first two, or the two engines."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+")
     parser.add_argument("--keep", type=Path, help="keep the data dir of the last size here")
+    parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
     args = parser.parse_args()
+    if args.engine == "spark":
+        for size in args.sizes or [1_000_000]:
+            measure_spark(size, args.keep)
+        return
+    args.sizes = args.sizes or [1_000_000, 10_000_000]
     totals = [measure(size, args.keep) for size in args.sizes]
     if len(totals) >= 2:
         ratio = totals[1] / totals[0]

@@ -464,7 +464,7 @@ def validate_marts(settings: Settings, run_id: str) -> StepOutcome:
 
 def transform(settings: Settings) -> StepOutcome:
     """`dbt build` the working warehouse (incremental when it can be)."""
-    from pipelines.transform import build_warehouse
+    from pipelines.transform import build_warehouse, engine_label
 
     def work() -> StepOutcome:
         result = build_warehouse(settings)
@@ -474,7 +474,7 @@ def transform(settings: Settings) -> StepOutcome:
         return StepOutcome(
             step="transform",
             rows_out=result.nodes,
-            summary=f"{result.nodes} nodes, {kind}",
+            summary=f"{result.nodes} nodes, {kind}, on {engine_label(settings)}",
             warnings=list(result.warnings),
         )
 

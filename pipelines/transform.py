@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from catalogue import load_catalogue
+from pipelines import spark
 from pipelines.reference import load_reference_data
 from pipelines.warehouse import connect
 from settings import PROJECT_ROOT, Settings
@@ -29,18 +30,20 @@ def build_state_path(warehouse: Path) -> Path:
 
 @dataclass
 class BuildResult:
-    """What `dbt build` did: success, and the nodes that failed or warned."""
+    """What `dbt build` did: success, the nodes that failed or warned, the marts it built."""
 
     success: bool
     full_refresh: bool = False
     nodes: int = 0
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    marts: list[spark.Mart] = field(default_factory=list)
 
 
 def run_dbt(arguments: list[str], warehouse: Path, settings: Settings) -> BuildResult:
-    """Run a dbt command against a warehouse file with absolute project and profile paths;
-    `settings` give the build's variables (the re-contact window) and DuckDB's memory limit."""
+    """Run a dbt command against a warehouse file with absolute project and profile paths, on
+    `settings.engine` (the profile's target); `settings` give the build's variables (the
+    re-contact window) and DuckDB's memory limit."""
     from dbt.cli.main import dbtRunner
 
     os.environ["UNTICKET_WAREHOUSE"] = str(warehouse.resolve())
@@ -53,9 +56,13 @@ def run_dbt(arguments: list[str], warehouse: Path, settings: Settings) -> BuildR
         # dbt re-parses the project when its variables change, but not when the project
         # moves; with the path among them, a moved installation never reuses stale paths
         "project_dir": str(DBT_PROJECT),
+        # where a Spark build's sources are (pipelines/spark.py, macro register_raw_tables)
+        "raw_location": str(spark.sources_dir(settings).resolve()),
     }
     command = [
         *arguments,
+        "--target",
+        "spark" if settings.engine == "spark" else "local",
         "--vars",
         json.dumps(variables),
         "--project-dir",
@@ -80,6 +87,8 @@ def run_dbt(arguments: list[str], warehouse: Path, settings: Settings) -> BuildR
             outcome.failures.append(f"{node.node.name}: {node.message}")
         elif status == "warn":
             outcome.warnings.append(f"{node.node.name}: {node.message}")
+        if node.node.resource_type == "model" and node.node.schema == "marts":
+            outcome.marts.append(spark.Mart(node.node.name, node.node.compiled_code))
     if result.exception is not None:
         outcome.failures.append(str(result.exception))
     return outcome
@@ -122,7 +131,7 @@ def build_fingerprint(settings: Settings, connection: duckdb.DuckDBPyConnection)
         for path in sorted(folder.rglob("*")):
             if path.is_file() and not _is_tool_output(path.relative_to(folder)):
                 digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
-    digest.update(str(settings.recontact_window_hours).encode())
+    digest.update(f"{settings.recontact_window_hours} {settings.engine}".encode())
     for query in _REFERENCE_DATA_QUERIES:
         digest.update(repr(connection.execute(query).fetchall()).encode())
     return digest.hexdigest()
@@ -153,7 +162,7 @@ def _plan_build(settings: Settings, connection: duckdb.DuckDBPyConnection, build
     built = connection.execute(
         "select count(*) from information_schema.tables where table_name = 'fct_interactions'"
     ).fetchone()[0]
-    state_kept = build_state_path(settings.work_warehouse_path).exists()
+    state_kept = _state_path(settings).exists()
     full_refresh = last is None or last[0] != fingerprint or not built or not state_kept
     old = datetime(1900, 1, 1)
     connection.execute(
@@ -170,6 +179,40 @@ def _plan_build(settings: Settings, connection: duckdb.DuckDBPyConnection, build
     return full_refresh
 
 
+def engine_label(settings: Settings) -> str:
+    """The engine a build runs on, for people: `DuckDB` or `Spark (local[*])`."""
+    return f"Spark ({settings.spark_master})" if settings.engine == "spark" else "DuckDB"
+
+
+def _state_path(settings: Settings) -> Path:
+    """What an incremental build on the configured engine needs from the last one: the
+    build-state file (DuckDB), or Spark's intermediate tables."""
+    if settings.engine == "spark":
+        return settings.spark_dir / "warehouse" / "intermediate.db"
+    return build_state_path(settings.work_warehouse_path)
+
+
+def build_on_spark(settings: Settings, full_refresh: bool) -> BuildResult:
+    """Export the sources for Spark, `dbt build` on Spark, and copy the marts it built into
+    the working warehouse (pipelines/spark.py)."""
+    connection = connect(settings.work_warehouse_path, memory_limit=settings.duckdb_memory_limit)
+    try:
+        spark.export_sources(connection, settings)
+    finally:
+        connection.close()
+    with spark.spark_session(settings) as session:
+        result = build_models(settings.work_warehouse_path, settings, full_refresh)
+        if result.success:
+            connection = connect(
+                settings.work_warehouse_path, memory_limit=settings.duckdb_memory_limit
+            )
+            try:
+                spark.copy_marts(session, connection, result.marts)
+            finally:
+                connection.close()
+    return result
+
+
 def build_warehouse(settings: Settings) -> BuildResult:
     """Refresh the catalogue's reference tables, then `dbt build` the warehouse: incrementally,
     unless the project, catalogue, roster or ticket history changed since the last good build."""
@@ -183,7 +226,10 @@ def build_warehouse(settings: Settings) -> BuildResult:
             connection.execute("drop schema if exists intermediate cascade")
     finally:
         connection.close()
-    result = build_models(settings.work_warehouse_path, settings, full_refresh)
+    if settings.engine == "spark":
+        result = build_on_spark(settings, full_refresh)
+    else:
+        result = build_models(settings.work_warehouse_path, settings, full_refresh)
     result.full_refresh = full_refresh
     connection = connect(settings.work_warehouse_path, memory_limit=settings.duckdb_memory_limit)
     try:

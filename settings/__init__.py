@@ -97,6 +97,24 @@ class Settings(BaseSettings):
         default="6GB",
         description="Memory DuckDB may use when loading or building; it spills beyond.",
     )
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description="The engine `unticket build` runs dbt on: DuckDB in this process (the "
+        "embedded default), or Apache Spark for scale (pipelines/spark.py).",
+    )
+    spark_master: str = Field(
+        default="local[*]",
+        description="The Spark master of a Spark build: local[N] in this process, or a "
+        "cluster's URL (spark://host:7077, k8s://...).",
+    )
+    spark_driver_memory: str = Field(
+        default="2g", description="Memory of the Spark driver (the JVM this process starts)."
+    )
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="More Spark properties for a Spark build (a [spark_conf] table in the "
+        "config file), e.g. spark.sql.shuffle.partitions; they win over Unticket's defaults.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `unticket serve` binds to.")
     port: int = Field(default=8080, gt=0, lt=65536, description="Port `unticket serve` uses.")
     directory: Literal["embedded", "ldap"] = Field(
@@ -490,6 +508,12 @@ class Settings(BaseSettings):
         """A small published DuckDB file with the latest pipeline runs, builds and data-quality
         results, republished after every run (also after one that did not publish)."""
         return self.data_dir / "ops.duckdb"
+
+    @property
+    def spark_dir(self) -> Path:
+        """Everything a Spark build keeps: the sources it reads (Parquet), its warehouse of
+        Parquet tables and its metastore."""
+        return self.data_dir / "spark"
 
     @property
     def reports_dir(self) -> Path:

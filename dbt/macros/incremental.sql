@@ -90,3 +90,51 @@
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#
+    How an incremental model replaces its rows, on each engine. DuckDB deletes the rows of the
+    keys (`unique_key`) or periods the run rebuilt and inserts the new ones. Spark on Parquet
+    cannot delete rows: it overwrites whole partitions (`partition_by`: a day or week column),
+    every partition the run wrote a row to. A period mart rebuilds whole periods anyway; a model
+    keyed by an id adds `kept_rows` to its last select, the rows it did not rebuild in the
+    partitions it overwrites, so both engines end with the same table.
+#}
+{% macro replacing_strategy() -%}
+    {{ return(adapter.dispatch('replacing_strategy', 'unticket')()) }}
+{%- endmacro %}
+
+{% macro default__replacing_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__replacing_strategy() -%}
+    {{ return('insert_overwrite') }}
+{%- endmacro %}
+
+{# The rows an incremental run on Spark keeps from `this`, after the model's last select (of
+   the rebuilt rows, `rebuilt`): in every partition it overwrites (those of the rebuilt rows and
+   those the rebuilt keys were in before), the rows of the keys it did not rebuild. The model
+   puts `partition_column` last, where Spark keeps a partition column. #}
+{% macro kept_rows(key, partition_column, rebuilt='final') -%}
+    {{ return(adapter.dispatch('kept_rows', 'unticket')(key, partition_column, rebuilt)) }}
+{%- endmacro %}
+
+{% macro default__kept_rows(key, partition_column, rebuilt) -%}
+{%- endmacro %}
+
+{% macro spark__kept_rows(key, partition_column, rebuilt) -%}
+    {%- if is_incremental() %}
+union all
+select kept.* from {{ this }} as kept
+where exists (
+        select 1 from (
+            select {{ partition_column }} from {{ rebuilt }}
+            union
+            select {{ partition_column }} from {{ this }}
+            where {{ key }} in (select {{ key }} from {{ rebuilt }})
+        ) as overwritten
+        where overwritten.{{ partition_column }} <=> kept.{{ partition_column }}
+    )
+    and kept.{{ key }} not in (select {{ key }} from {{ rebuilt }})
+    {%- endif %}
+{%- endmacro %}

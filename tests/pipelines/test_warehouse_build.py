@@ -297,6 +297,8 @@ def test_the_models_are_sql_other_engines_parse() -> None:
     for name, text in texts.items():
         assert not re.search(r",\s*from\b", text), f"{name}: a trailing comma before from"
         assert not re.search(r"\*\s*(replace|exclude)\s*\(", text), f"{name}: * replace/exclude"
+        # `x / 3600.0` is a double on DuckDB, a decimal rounded to 6 places on Spark
+        assert not re.search(r"/\s*\d+\.\d+\b", text), f"{name}: divided by a decimal"
         if name != "macros/portability.sql":
             assert not re.search(r"\bhash\(", text), f"{name}: hash() outside portability.sql"
 

@@ -7,6 +7,7 @@ under the data dir's pipeline lock, exactly as the scheduled flows do.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
     from pipelines.warehouse import LoadSummary
 
 app = typer.Typer()
+
+
+class Engine(StrEnum):
+    """The engines `unticket build` runs dbt on."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 import_app = typer.Typer(
     help="Import ticket history and the employee roster into the warehouse.", no_args_is_help=True
 )
@@ -64,19 +74,32 @@ def ingest() -> None:
 
 
 @app.command()
-def build() -> None:
+def build(
+    engine: Annotated[
+        Engine | None,
+        typer.Option(
+            help="The engine dbt runs on (default: UNTICKET_ENGINE, else duckdb). spark runs "
+            "Spark in this process on UNTICKET_SPARK_MASTER (local[*]) and copies the marts "
+            "into the same warehouse."
+        ),
+    ] = None,
+) -> None:
     """Build the warehouse (reference data from the catalogue, then `dbt build`, incremental
     when it can be) and publish it for readers. `unticket pipeline run nightly` also checks data
     quality before publishing.
 
-    Example: unticket build
+    Example: unticket build --engine spark
     """
     from pipelines import steps
+    from pipelines.transform import engine_label
 
     settings = get_settings()
+    if engine is not None:
+        settings = settings.model_copy(update={"engine": engine.value})
     kept = ". The last published warehouse is still in place."
+    where = engine_label(settings)
     with recorded_command("build", settings, after_failure=kept) as run:
-        with err.status("building the warehouse (dbt build: models and tests)"):
+        with err.status(f"building the warehouse on {where} (dbt build: models and tests)"):
             built = run.add(steps.transform(settings))
         for warning in built.warnings:
             console.print(f"[yellow]warning[/yellow] {escape(warning)}")

@@ -3,7 +3,10 @@
 -- a ticket queued while the ITSM was down under its provisional id, with the ITSM's id.
 -- Incremental: tickets with newly loaded events are summarised again.
 
-{{ config(materialized='incremental', unique_key='ticket_id', incremental_strategy='delete+insert') }}
+{{ config(
+    materialized='incremental', unique_key='ticket_id', incremental_strategy=replacing_strategy(),
+    partition_by='opened_on'
+) }}
 
 {% set bounds = {'loaded_after': none, 'scan_from': none} %}
 {% if execute and is_incremental() %}
@@ -80,7 +83,8 @@ final as (
         assignment_group,
         itsm_ticket_id,
         last_loaded_at,
-        {{ build_stamp() }} as built_at
+        {{ build_stamp() }} as built_at,
+        cast(opened_at as date) as opened_on
 
     from summarised
     where opened_at is not null
@@ -88,3 +92,4 @@ final as (
 )
 
 select * from final
+{{ kept_rows('ticket_id', 'opened_on') }}

@@ -83,10 +83,10 @@ timed as (
     select
         tickets.*,
         coalesce(category_map.intent, 'unmapped') as intent,
-        {{ dbt.datediff('tickets.opened_at', 'tickets.resolved_at', 'second') }} / 3600.0
+        {{ dbt.datediff('tickets.opened_at', 'tickets.resolved_at', 'second') }} / 3600e0
             as hours_to_resolve,
         case
-            when tickets.resolved_at is not null then coalesce(working_seconds.seconds, 0) / 3600.0
+            when tickets.resolved_at is not null then coalesce(working_seconds.seconds, 0) / 3600e0
         end as working_hours_to_resolve
 
     from tickets

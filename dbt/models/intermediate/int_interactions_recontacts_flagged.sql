@@ -4,7 +4,10 @@
 -- from one window before the earliest change onwards are computed again (an earlier interaction
 -- cannot have a re-contact that late), and only the flags that changed are written.
 
-{{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
+{{ config(
+    materialized='incremental', unique_key='interaction_id', incremental_strategy=replacing_strategy(),
+    partition_by='started_on'
+) }}
 
 with
 
@@ -70,6 +73,7 @@ flagged as (
 
     select
         interaction_id,
+        started_at,
         next_same_intent_at,
         -- the window's end to the microsecond: a next contact 72 h and 0.8 s later is outside
         coalesce(
@@ -88,20 +92,28 @@ final as (
         interaction_id,
         case when has_recontact then next_same_intent_at end as recontact_started_at,
         has_recontact,
-        {{ build_stamp() }} as built_at
+        {{ build_stamp() }} as built_at,
+        cast(started_at as date) as started_on
 
     from flagged
 
+),
+
+rebuilt as (
+
+    select * from final
+    {% if is_incremental() %}
+    -- only new flags and flags that changed: a row left out keeps its old stamp, so the facts
+    -- downstream rebuild only the interactions whose re-contact really changed
+    where not exists (
+        select 1 from {{ this }} as previous
+        where previous.interaction_id = final.interaction_id
+            and previous.has_recontact = final.has_recontact
+            and previous.recontact_started_at is not distinct from final.recontact_started_at
+    )
+    {% endif %}
+
 )
 
-select * from final
-{% if is_incremental() %}
--- only new flags and flags that changed: a row left out keeps its old stamp, so the facts
--- downstream rebuild only the interactions whose re-contact really changed
-where not exists (
-    select 1 from {{ this }} as previous
-    where previous.interaction_id = final.interaction_id
-        and previous.has_recontact = final.has_recontact
-        and previous.recontact_started_at is not distinct from final.recontact_started_at
-)
-{% endif %}
+select * from rebuilt
+{{ kept_rows('interaction_id', 'started_on', 'rebuilt') }}

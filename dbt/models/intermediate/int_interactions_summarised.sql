@@ -2,7 +2,10 @@
 -- what, how it ended and when. "Latest" means latest by (occurred_at, event_id), so ties are broken the same way
 -- on every run. Incremental: interactions with newly loaded events are summarised again.
 
-{{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
+{{ config(
+    materialized='incremental', unique_key='interaction_id', incremental_strategy=replacing_strategy(),
+    partition_by='started_on'
+) }}
 
 {% set bounds = {'loaded_after': none, 'scan_from': none} %}
 {% if execute and is_incremental() %}
@@ -89,10 +92,12 @@ final as (
         ticket_opened,
         was_answered,
         last_loaded_at,
-        {{ build_stamp() }} as built_at
+        {{ build_stamp() }} as built_at,
+        cast(started_at as date) as started_on
 
     from summarised
 
 )
 
 select * from final
+{{ kept_rows('interaction_id', 'started_on') }}

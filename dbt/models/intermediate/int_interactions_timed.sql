@@ -4,7 +4,10 @@
 -- their ticket does. Incremental: interactions that changed, or whose ticket changed, are timed
 -- again.
 
-{{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
+{{ config(
+    materialized='incremental', unique_key='interaction_id', incremental_strategy=replacing_strategy(),
+    partition_by='started_on'
+) }}
 
 with
 
@@ -120,7 +123,8 @@ timed as (
         case
             when resolved.resolved_at is not null then coalesce(working_seconds.seconds, 0)
         end as working_seconds_to_resolution,
-        {{ build_stamp() }} as built_at
+        {{ build_stamp() }} as built_at,
+        cast(resolved.started_at as date) as started_on
 
     from resolved
     left join working_seconds on resolved.interaction_id = working_seconds.interaction_id
@@ -128,3 +132,4 @@ timed as (
 )
 
 select * from timed
+{{ kept_rows('interaction_id', 'started_on', 'timed') }}

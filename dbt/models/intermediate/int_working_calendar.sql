@@ -45,9 +45,10 @@ working_days as (
     left join holidays
         on locations.location_id = holidays.location_id and days.day = holidays.holiday
     where holidays.holiday is null
-        and {{ dbt.position(
-            "cast(" ~ weekday_monday_zero('days.day') ~ " as " ~ dbt.type_string() ~ ")", 'locations.working_weekdays'
-        ) }} > 0
+        and instr(
+            locations.working_weekdays,
+            cast({{ weekday_monday_zero('days.day') }} as {{ dbt.type_string() }})
+        ) > 0
 
 ),
 

@@ -39,7 +39,7 @@ final as (
         baselines.baseline_working_hours,
         baselines.baseline_source,
         baselines.baseline_working_hours * intents.blocking_factor
-            + cost_settings.ticket_context_switch_minutes / 60.0 as baseline_lost_hours
+            + cost_settings.ticket_context_switch_minutes / 60e0 as baseline_lost_hours
 
     from intents
     cross join cost_settings

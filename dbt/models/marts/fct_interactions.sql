@@ -2,7 +2,10 @@
 -- what it cost or saved the employee. Definitions: see the column descriptions (_marts.yml).
 -- Incremental: interactions whose summary, re-contact flag or timing changed are rebuilt.
 
-{{ config(materialized='incremental', unique_key='interaction_id', incremental_strategy='delete+insert') }}
+{{ config(
+    materialized='incremental', unique_key='interaction_id', incremental_strategy=replacing_strategy(),
+    partition_by='started_on'
+) }}
 
 {% set upstreams = [
     'int_interactions_summarised', 'int_interactions_recontacts_flagged', 'int_interactions_timed'
@@ -116,8 +119,8 @@ measured as (
             and is_resolved_without_ticket
             and coalesce(feedback, '') <> 'rejected'
             and not is_false_deflection as is_deflected,
-        working_seconds_to_resolution / 3600.0 * coalesce(blocking_factor, 0)
-            + case when outcome = 'escalated' then ticket_context_switch_minutes / 60.0 else 0 end
+        working_seconds_to_resolution / 3600e0 * coalesce(blocking_factor, 0)
+            + case when outcome = 'escalated' then ticket_context_switch_minutes / 60e0 else 0 end
             as lost_hours
 
     from flagged
@@ -165,13 +168,15 @@ final as (
                 + coalesce(ticket_cost_usd, 0) - (select self_help.cost_usd from self_help)
             else 0
         end as unconfirmed_cost_usd,
-        {{ build_stamp() }} as built_at
+        {{ build_stamp() }} as built_at,
+        cast(started_at as date) as started_on
 
     from credited
 
 )
 
 select * from final
+{{ kept_rows('interaction_id', 'started_on') }}
 {% if not is_incremental() %}
 -- stored in time order, so a period's queries skip the other periods' row groups (new
 -- interactions, appended by incremental builds, are the newest anyway)

@@ -2,7 +2,10 @@
 -- Incremental: engine tickets that changed, or whose interaction changed, are rebuilt; history
 -- changes only by an import, which makes the next build a full refresh.
 
-{{ config(materialized='incremental', unique_key='ticket_key', incremental_strategy='delete+insert') }}
+{{ config(
+    materialized='incremental', unique_key='ticket_key', incremental_strategy=replacing_strategy(),
+    partition_by='opened_on'
+) }}
 
 with
 
@@ -78,8 +81,8 @@ from_engine as (
         engine_tickets.opened_at,
         engine_tickets.resolved_at,
         {{ dbt.datediff('engine_tickets.opened_at', 'engine_tickets.resolved_at', 'second') }}
-            / 3600.0 as hours_to_resolve,
-        timed_interactions.working_seconds_to_resolution / 3600.0 as working_hours_to_resolve,
+            / 3600e0 as hours_to_resolve,
+        timed_interactions.working_seconds_to_resolution / 3600e0 as working_hours_to_resolve,
         0 as reassignments,
         0 as reopens,
         engine_tickets.itsm_ticket_id,
@@ -106,10 +109,12 @@ final as (
 
     select
         *,
-        {{ build_stamp() }} as built_at
+        {{ build_stamp() }} as built_at,
+        cast(opened_at as date) as opened_on
 
     from unioned
 
 )
 
 select * from final
+{{ kept_rows('ticket_key', 'opened_on') }}

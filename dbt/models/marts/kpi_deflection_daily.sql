@@ -5,7 +5,10 @@
 -- a period without scanning the interactions.
 -- Incremental: the days from the first one with a rebuilt interaction are recomputed whole.
 
-{{ config(materialized='incremental', unique_key='day', incremental_strategy='delete+insert') }}
+{{ config(
+    materialized='incremental', unique_key='day', incremental_strategy=replacing_strategy(),
+    partition_by='day'
+) }}
 
 with
 

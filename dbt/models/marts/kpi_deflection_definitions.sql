@@ -2,7 +2,10 @@
 -- like with like. `strict` is the headline; `lenient` is never to be presented as one.
 -- Incremental: the weeks from the first one with a rebuilt interaction are recomputed whole.
 
-{{ config(materialized='incremental', unique_key='week', incremental_strategy='delete+insert') }}
+{{ config(
+    materialized='incremental', unique_key='week', incremental_strategy=replacing_strategy(),
+    partition_by='week'
+) }}
 
 with
 

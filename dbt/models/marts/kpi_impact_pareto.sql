@@ -39,7 +39,7 @@ ticket_lost_time as (
             else tickets.intent end as issue_type,
         tickets.working_hours_to_resolve
             * coalesce(intents.blocking_factor, median_blocking.blocking_factor)
-            + cost_settings.ticket_context_switch_minutes / 60.0 as lost_hours
+            + cost_settings.ticket_context_switch_minutes / 60e0 as lost_hours
 
     from tickets
     cross join median_blocking

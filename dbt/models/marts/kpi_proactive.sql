@@ -3,7 +3,10 @@
 -- one major incident instead of opening a ticket each.
 -- Incremental: the weeks from the first one with a rebuilt interaction are recomputed whole.
 
-{{ config(materialized='incremental', unique_key='week', incremental_strategy='delete+insert') }}
+{{ config(
+    materialized='incremental', unique_key='week', incremental_strategy=replacing_strategy(),
+    partition_by='week'
+) }}
 
 with
 

@@ -1,7 +1,10 @@
 -- Lost hours, hours saved and cost saved by department × intent × week.
 -- Incremental: the weeks from the first one with a rebuilt interaction are recomputed whole.
 
-{{ config(materialized='incremental', unique_key='week', incremental_strategy='delete+insert') }}
+{{ config(
+    materialized='incremental', unique_key='week', incremental_strategy=replacing_strategy(),
+    partition_by='week'
+) }}
 
 with
 

@@ -49,10 +49,10 @@ compared as (
         unioned.dimension,
         unioned.dimension_value,
         unioned.resolved_interactions,
-        {{ array_item('unioned.calendar_seconds', 1) }} / 3600.0 as p50_hours,
-        {{ array_item('unioned.calendar_seconds', 2) }} / 3600.0 as p90_hours,
-        {{ array_item('unioned.working_seconds', 1) }} / 3600.0 as p50_working_hours,
-        {{ array_item('unioned.working_seconds', 2) }} / 3600.0 as p90_working_hours,
+        {{ array_item('unioned.calendar_seconds', 1) }} / 3600e0 as p50_hours,
+        {{ array_item('unioned.calendar_seconds', 2) }} / 3600e0 as p90_hours,
+        {{ array_item('unioned.working_seconds', 1) }} / 3600e0 as p50_working_hours,
+        {{ array_item('unioned.working_seconds', 2) }} / 3600e0 as p90_working_hours,
         intents.baseline_working_hours,
         intents.baseline_source
 

@@ -12,8 +12,8 @@ renamed as (
         location_id,
         name as location_name,
         timezone,
-        cast(work_start as time) as work_start,
-        cast(work_end as time) as work_end,
+        {{ time_of_day("work_start") }} as work_start,
+        {{ time_of_day("work_end") }} as work_end,
         weekdays as working_weekdays
 
     from source
