@@ -79,7 +79,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) $(CHROMIUM)
+bench: $(STAMP) $(CHROMIUM) $(JAVA)
 	$(BIN)/pip install --quiet -e '.[evaluation]'
 	$(BIN)/python -m bench.understanding
 	$(BIN)/python -m bench.embeddings
@@ -87,6 +87,7 @@ bench: $(STAMP) $(CHROMIUM)
 	$(BIN)/python bench/http_api.py
 	$(BIN)/python -m bench.simulation
 	$(BIN)/python bench/warehouse.py
+	$(BIN)/python bench/warehouse.py --engine spark
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python -m bench.models_all
 	$(BIN)/python -m bench.slack_latency

@@ -126,6 +126,11 @@ def _count(connection: duckdb.DuckDBPyConnection, table: SourceTable) -> int:
     return connection.execute(f"select count(*) from ({table.query})").fetchone()[0]
 
 
+def _literal(path: Path | str) -> str:
+    """A path as a SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def _replace_folder(
     connection: duckdb.DuckDBPyConnection, table: SourceTable, folder: Path
 ) -> None:
@@ -136,11 +141,13 @@ def _replace_folder(
     staging.mkdir(parents=True)
     if table.partition and _count(connection, table):
         connection.execute(
-            f"copy ({table.query}) to '{staging}' "
+            f"copy ({table.query}) to {_literal(staging)} "
             f"(format parquet, partition_by ({table.partition}), overwrite_or_ignore)"
         )
     else:
-        connection.execute(f"copy ({table.query}) to '{staging / 'data.parquet'}' (format parquet)")
+        connection.execute(
+            f"copy ({table.query}) to {_literal(staging / 'data.parquet')} (format parquet)"
+        )
     _swap(staging, folder)
 
 
@@ -215,7 +222,7 @@ def _rewrite_days(
     shutil.rmtree(staging, ignore_errors=True)
     connection.execute(
         f"copy (select * from ({table.query}) where {table.partition} in ({changed})) "
-        f"to '{staging}' (format parquet, partition_by ({table.partition}))"
+        f"to {_literal(staging)} (format parquet, partition_by ({table.partition}))"
     )
     for day in sorted(staging.iterdir()):
         _swap(day, folder / day.name)
@@ -327,7 +334,7 @@ def _mart_source(session: SparkSession, connection: duckdb.DuckDBPyConnection, n
     without rows (no files), its columns from Spark."""
     location = _location(session, f"marts.{name}")
     if any(Path(location).rglob("*.parquet")):
-        return f"read_parquet('{location}/**/*.parquet', hive_partitioning = true)"
+        return f"read_parquet({_literal(location + '/**/*.parquet')}, hive_partitioning = true)"
     connection.register("empty_mart", session.table(f"marts.{name}").limit(0).toArrow())
     return "empty_mart"
 

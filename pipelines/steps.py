@@ -471,10 +471,13 @@ def transform(settings: Settings) -> StepOutcome:
         if not result.success:
             raise StepError("dbt build failed: " + "; ".join(result.failures))
         kind = "full refresh" if result.full_refresh else "incremental"
+        summary = f"{result.nodes} nodes, {kind}, on {engine_label(settings)}"
+        if result.phases:
+            summary += f" ({result.timings()})"
         return StepOutcome(
             step="transform",
             rows_out=result.nodes,
-            summary=f"{result.nodes} nodes, {kind}, on {engine_label(settings)}",
+            summary=summary,
             warnings=list(result.warnings),
         )
 

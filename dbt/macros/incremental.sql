@@ -135,6 +135,9 @@ where exists (
         ) as overwritten
         where overwritten.{{ partition_column }} <=> kept.{{ partition_column }}
     )
-    and kept.{{ key }} not in (select {{ key }} from {{ rebuilt }})
+    -- not exists, not `not in`: an anti join on the key, where `not in` must mind nulls
+    and not exists (
+        select 1 from {{ rebuilt }} as replaced where replaced.{{ key }} = kept.{{ key }}
+    )
     {%- endif %}
 {%- endmacro %}

@@ -14,7 +14,7 @@
 
 {% macro spark__register_raw_tables() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
-    {%- set location = var('raw_location') -%}
+    {%- set location = var('raw_location') | replace('\\', '\\\\') | replace("'", "\\'") -%}
     {#- `scores` are written into the marts after the build: not a source of it -#}
     {%- set sources = graph.sources.values()
         | rejectattr('source_name', 'equalto', 'scores') | list -%}

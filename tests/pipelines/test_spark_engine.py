@@ -14,9 +14,11 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from catalogue import load_catalogue
 from pipelines.ingest import ingest_events
 from pipelines.publish import publish_warehouse
-from pipelines.spark import SOURCE_TABLES, sources_dir
+from pipelines.reference import load_reference_data
+from pipelines.spark import SOURCE_TABLES, export_sources, sources_dir
 from pipelines.transform import build_models, build_warehouse
 from pipelines.warehouse import connect
 from resolver.simulation import run_simulation
@@ -170,3 +172,50 @@ def test_kpis_print_the_same_figures_from_either_engine(
         printed.append(result.output)
     assert "Deflection rate" in printed[0]
     assert printed[1] == printed[0]
+
+
+def _exported_events(settings: Settings) -> list[tuple]:
+    folder = sources_dir(settings) / "raw" / "events"
+    with duckdb.connect() as connection:
+        return connection.execute(
+            f"select event_id, event_date from read_parquet('{folder}/**/*.parquet', "
+            "hive_partitioning = true) order by event_id"
+        ).fetchall()
+
+
+def _raw_events(settings: Settings) -> list[tuple]:
+    with duckdb.connect(str(settings.work_warehouse_path), read_only=True) as connection:
+        return connection.execute(
+            "select event_id, cast(occurred_at as date) from raw.events order by event_id"
+        ).fetchall()
+
+
+def test_the_export_rewrites_only_the_days_with_new_events(
+    tmp_path: Path, trained_models: Path
+) -> None:
+    source = make_settings(tmp_path / "source", trained_models)
+    run_simulation(source, employees=60, days=4, seed=9, start=date(2026, 9, 7))
+    settings = make_settings(tmp_path / "data", trained_models)
+    shutil.copy(source.state_db, settings.state_db)
+    partitions = sorted(source.events_dir.iterdir())
+    summaries = []
+    for days in (partitions[:3], partitions[3:], []):
+        load(settings, days)
+        connection = connect(settings.work_warehouse_path)
+        load_reference_data(load_catalogue(settings.catalogue_dir), connection, settings.state_db)
+        connection.execute("create or replace table ops.build_scope as select now() as built_after")
+        summaries.append(export_sources(connection, settings))
+        connection.close()
+        assert _exported_events(settings) == _raw_events(settings)
+    assert summaries[0].all_events and summaries[0].event_days == 3
+    # the last day's events and the later events of earlier days' interactions
+    assert not summaries[1].all_events and 1 <= summaries[1].event_days <= 4
+    assert summaries[2].event_days == 0
+    # events removed from the warehouse (a replaced data dir): everything is written again
+    connection = connect(settings.work_warehouse_path)
+    connection.execute(
+        "delete from raw.events where cast(occurred_at as date) = ?", [date(2026, 9, 7)]
+    )
+    assert export_sources(connection, settings).all_events
+    connection.close()
+    assert _exported_events(settings) == _raw_events(settings)
