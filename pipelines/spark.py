@@ -315,24 +315,43 @@ def copy_marts(
     session: SparkSession, connection: duckdb.DuckDBPyConnection, marts: list[Mart]
 ) -> None:
     """Replace each mart in the working DuckDB with Spark's table: its Parquet files read in
-    place, the columns in the model's order, timestamps as naive UTC."""
+    place, the columns in the model's order, timestamps as naive UTC, and the rows in the order
+    of the day or week Spark partitioned it by (a period's queries skip the other periods'
+    row groups, as after a DuckDB build)."""
     connection.execute("set TimeZone = 'UTC'")
     connection.execute("create schema if not exists marts")
     for mart in marts:
         columns = session.sql(mart.compiled_sql).columns
-        source = _mart_source(session, connection, mart.name)
+        location = _location(session, f"marts.{mart.name}")
+        source = _mart_source(session, connection, mart.name, location)
         described = connection.execute(f"describe select * from {source}").fetchall()
         types = {row[0]: row[1] for row in described}
         select = ", ".join(_naive(column, types[column]) for column in columns)
+        order = ", ".join(f'"{column}"' for column in _partition_columns(location))
         connection.execute(
             f"create or replace table marts.{mart.name} as select {select} from {source}"
+            + (f" order by {order}" if order else "")
         )
 
 
-def _mart_source(session: SparkSession, connection: duckdb.DuckDBPyConnection, name: str) -> str:
+def _partition_columns(location: str) -> list[str]:
+    """The columns a Spark table's files are partitioned by, from its folder names
+    (`started_on=2026-09-07`)."""
+    columns: list[str] = []
+    folder = Path(location)
+    while True:
+        partitions = [child for child in folder.iterdir() if "=" in child.name and child.is_dir()]
+        if not partitions:
+            return columns
+        columns.append(partitions[0].name.split("=", 1)[0])
+        folder = partitions[0]
+
+
+def _mart_source(
+    session: SparkSession, connection: duckdb.DuckDBPyConnection, name: str, location: str
+) -> str:
     """What DuckDB reads a Spark mart from: its Parquet files in place, or, for a table
     without rows (no files), its columns from Spark."""
-    location = _location(session, f"marts.{name}")
     if any(Path(location).rglob("*.parquet")):
         return f"read_parquet({_literal(location + '/**/*.parquet')}, hive_partitioning = true)"
     connection.register("empty_mart", session.table(f"marts.{name}").limit(0).toArrow())

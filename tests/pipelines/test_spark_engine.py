@@ -1,6 +1,7 @@
-"""The warehouse on both engines: one simulation built on DuckDB and on Spark (in this process,
-`local[2]`) gives the same marts, after a full build and after an incremental load that changes
-interactions already built, and `unticket kpis` prints the same figures from either."""
+"""The warehouse on both engines: one simulation and an imported ticket history built on DuckDB
+and on Spark (in this process, `local[2]`) give the same marts, after a full build and after an
+incremental load that changes interactions already built, and `unticket kpis` prints the same
+figures from either."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from catalogue import load_catalogue
+from pipelines.importers.csv_mapping import import_csv
+from pipelines.importers.servicenow import import_servicenow
 from pipelines.ingest import ingest_events
 from pipelines.publish import publish_warehouse
 from pipelines.reference import load_reference_data
@@ -22,7 +25,7 @@ from pipelines.spark import SOURCE_TABLES, export_sources, sources_dir
 from pipelines.transform import build_models, build_warehouse
 from pipelines.warehouse import connect
 from resolver.simulation import run_simulation
-from settings import Settings, get_settings
+from settings import PROJECT_ROOT, Settings, get_settings
 from tests.conftest import make_settings
 from unticket.cli import app
 
@@ -69,12 +72,19 @@ def assert_same_marts(duckdb_marts: Marts, spark_marts: Marts) -> None:
                     assert left == right, (mart, column, expected, actual)
 
 
-def load(settings: Settings, partitions: list[Path]) -> None:
-    """Add days of the simulated event log to a data dir's log and ingest them."""
+IMPORTS = PROJECT_ROOT / "tests" / "fixtures" / "importers"
+
+
+def load(settings: Settings, partitions: list[Path], history: bool = False) -> None:
+    """Add days of the simulated event log to a data dir's log and ingest them; with
+    `history`, import ticket history too (a ServiceNow audit log and a JSM export)."""
     for partition in partitions:
         shutil.copytree(partition, settings.events_dir / partition.name)
     connection = connect(settings.work_warehouse_path)
     ingest_events(settings.events_dir, connection)
+    if history:
+        import_servicenow(IMPORTS / "servicenow_audit_variants.csv", connection)
+        import_csv(IMPORTS / "jsm_export.csv", PROJECT_ROOT / "data/mappings/jsm.yml", connection)
     connection.close()
 
 
@@ -104,7 +114,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Bu
     for days in (partitions[:FIRST_DAYS], partitions[FIRST_DAYS:]):
         for settings in (on_duckdb, on_spark):
             shutil.copy(source.state_db, settings.state_db)
-            load(settings, days)
+            load(settings, days, history=days[0] == partitions[0])
             result = build_warehouse(settings)
             assert result.success, result.failures
             assert result.full_refresh == (days[0] == partitions[0])
@@ -129,6 +139,8 @@ def test_a_full_build_gives_the_same_marts_on_both_engines(builds: Builds) -> No
     on_duckdb, on_spark = builds.full
     assert len(on_duckdb) == 11
     assert len(on_duckdb["fct_interactions"][1]) > 50
+    sources = {row[1] for row in on_duckdb["fct_tickets"][1]}
+    assert sources == {"unticket", "servicenow", "jsm"}
     assert_same_marts(on_duckdb, on_spark)
 
 
