@@ -97,9 +97,8 @@ def sources_dir(settings: Settings) -> Path:
 
 @dataclass
 class ExportSummary:
-    """What `export_sources` wrote: rows per table, and the event days rewritten."""
+    """What `export_sources` wrote of the events: the days rewritten, and whether all were."""
 
-    rows: dict[str, int]
     event_days: int
     all_events: bool
 
@@ -110,7 +109,6 @@ def export_sources(connection: duckdb.DuckDBPyConnection, settings: Settings) ->
     the export cannot be trusted to be a prefix of today's events); the rest are small or change
     only by an import, and are rewritten whole."""
     root = sources_dir(settings)
-    rows: dict[str, int] = {}
     event_days, all_events = 0, False
     for table in SOURCE_TABLES:
         folder = root / table.schema / table.name
@@ -118,8 +116,7 @@ def export_sources(connection: duckdb.DuckDBPyConnection, settings: Settings) ->
             event_days, all_events = _export_events(connection, table, folder)
         else:
             _replace_folder(connection, table, folder)
-        rows[table.name] = _count(connection, table)
-    return ExportSummary(rows=rows, event_days=event_days, all_events=all_events)
+    return ExportSummary(event_days=event_days, all_events=all_events)
 
 
 def _count(connection: duckdb.DuckDBPyConnection, table: SourceTable) -> int:
