@@ -49,7 +49,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from catalogue import Article, Catalogue
-from models.topics import Topic, TopicParameters, discover_topics, draft_article
+from models.topics import (
+    NON_TOPIC_INTENTS,
+    REQUEST_MESSAGES,
+    Topic,
+    TopicParameters,
+    discover_topics,
+    draft_article,
+)
 from redaction import redact, redact_user_ref
 from resolver.connectors.embedded import add_missing_columns
 from resolver.events import Event, EventLog, new_event, random_ids
@@ -98,26 +105,9 @@ create table if not exists article_drafts (
 # Columns added since the table was first created: (table, column, declaration).
 ADDED_COLUMNS = (("article_drafts", "written_by", "text not null default 'notes'"),)
 
-RESOLVED_ESCALATIONS_SQL = """
-with
-
-requests as (
-
-    select
-        messages.interaction_id,
-        messages.turn,
-        messages.text,
-    from raw.events as messages
-    inner join raw.events as detections
-        on detections.interaction_id = messages.interaction_id
-        and detections.occurred_at = messages.occurred_at
-        and detections.event_type = 'intent_detected'
-    where messages.event_type = 'message_received'
-        and detections.intent not in ('human_handoff', 'greeting', 'thanks', 'goodbye')
-        and not regexp_full_match(trim(messages.text), '[0-9]*')
-
-),
-
+RESOLVED_ESCALATIONS_SQL = (
+    REQUEST_MESSAGES
+    + """
 opened as (
 
     select distinct ticket_id, interaction_id
@@ -152,6 +142,7 @@ where tickets.source = 'unticket' and tickets.resolution_note is not null
 group by all
 order by id
 """
+)
 
 
 class DraftError(ValueError):
@@ -228,7 +219,7 @@ def resolved_escalations(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     employee asked, redacted when logged), note, intent (escalated under), category_intent (the
     resolution category's intent in the seed, or null), resolution_category, assignment_group,
     at (resolved)."""
-    return connection.sql(RESOLVED_ESCALATIONS_SQL).pl()
+    return connection.sql(RESOLVED_ESCALATIONS_SQL, params=[list(NON_TOPIC_INTENTS)]).pl()
 
 
 def propose_drafts(

@@ -93,7 +93,10 @@ TOPICS_SCHEMA = {
     "draft_markdown": pl.String,
 }
 
-INTERACTION_TEXTS = """
+# The employee's requests, as CTEs to open a query with: each message the engine understood
+# as neither small talk nor NON_TOPIC_INTENTS (the query's one parameter), without the bare
+# one-time codes (digits only). Topics and article drafts read requests through it.
+REQUEST_MESSAGES = """
 with
 
 small_talk as (
@@ -120,7 +123,11 @@ requests as (
         and not regexp_full_match(trim(messages.text), '[0-9]*')
 
 ),
+"""
 
+INTERACTION_TEXTS = (
+    REQUEST_MESSAGES
+    + """
 answered as (
 
     select distinct interaction_id from raw.events where event_type = 'knowledge_answered'
@@ -146,6 +153,7 @@ where interactions.outcome in ('unrecognized', 'escalated')
 group by all
 order by id
 """
+)
 
 UNMAPPED_TICKET_TEXTS = """
 select
