@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+import duckdb
 import pytest
 
 from catalogue import cached_catalogue
@@ -200,6 +201,12 @@ def events_of(settings: Settings, interaction_id: str | None = None) -> list[dic
         for e in read_events(settings.events_dir)
         if interaction_id is None or e["interaction_id"] == interaction_id
     ]
+
+
+def work_warehouse_rows(settings: Settings, sql: str) -> list[tuple]:
+    """The rows of a query on the working warehouse (what the last build wrote)."""
+    with duckdb.connect(str(settings.work_warehouse_path), read_only=True) as warehouse:
+        return warehouse.execute(sql).fetchall()
 
 
 def build_published_warehouse(settings: Settings, **simulation: object) -> None:

@@ -7,14 +7,12 @@ from __future__ import annotations
 from contextlib import closing
 from datetime import timedelta
 
-import duckdb
-
 from learning.drafts import approval_log, approve_draft, open_drafts, save_proposals
 from pipelines.ingest import ingest_events
-from pipelines.transform import build_state_path, build_warehouse
+from pipelines.transform import build_warehouse
 from pipelines.warehouse import connect
 from settings import Settings
-from tests.conftest import NOW, Chat, make_runtime
+from tests.conftest import NOW, Chat, make_runtime, work_warehouse_rows
 from tests.learning.test_drafts import INTENTS, printer_proposal
 
 APPROVED_AT = NOW - timedelta(days=1)
@@ -51,13 +49,11 @@ def test_a_learned_article_answering_after_its_approval_shows_in_the_mart(
     result = build_warehouse(settings)  # a full build: models, data tests and unit tests
 
     assert result.success, result.failures
-    path = settings.work_warehouse_path
-    with duckdb.connect(str(path), read_only=True) as warehouse:
-        warehouse.execute(f"attach '{build_state_path(path)}' as build_state (read_only)")
-        rows = warehouse.execute(
-            "select day, article_id, answered, is_learned, approved_at, days_since_approval "
-            "from marts.kpi_article_deflection_daily order by article_id"
-        ).fetchall()
+    rows = work_warehouse_rows(
+        settings,
+        "select day, article_id, answered, is_learned, approved_at, days_since_approval "
+        "from marts.kpi_article_deflection_daily order by article_id",
+    )
     learned = [row for row in rows if row[1] == article_id]
     assert learned == [
         (NOW.date(), article_id, 2, True, APPROVED_AT.replace(tzinfo=None), 1),

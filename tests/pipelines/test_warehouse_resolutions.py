@@ -6,15 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
-
 from pipelines.importers.servicenow import import_servicenow
 from pipelines.ingest import ingest_events
-from pipelines.transform import build_state_path, build_warehouse
+from pipelines.transform import build_warehouse
 from pipelines.warehouse import connect
 from resolver.connectors.base import Resolution
 from settings import Settings
-from tests.conftest import NOW, Chat, make_runtime
+from tests.conftest import NOW, Chat, make_runtime, work_warehouse_rows
 
 HISTORY = (
     "number,opened_at,resolved_at,priority,category,assignment_group,close_code,close_notes\n"
@@ -55,13 +53,11 @@ def test_fct_tickets_shows_each_ticket_s_latest_resolution(
     result = build_warehouse(settings)  # a full build: models, data tests and unit tests
 
     assert result.success, result.failures
-    path = settings.work_warehouse_path
-    with duckdb.connect(str(path), read_only=True) as warehouse:
-        warehouse.execute(f"attach '{build_state_path(path)}' as build_state (read_only)")
-        rows = warehouse.execute(
-            "select ticket_key, resolution_note, resolution_category, assignment_group "
-            "from marts.fct_tickets order by ticket_key"
-        ).fetchall()
+    rows = work_warehouse_rows(
+        settings,
+        "select ticket_key, resolution_note, resolution_category, assignment_group "
+        "from marts.fct_tickets order by ticket_key",
+    )
     assert rows == [
         (
             "servicenow:INC0010001",
