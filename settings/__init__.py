@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -33,6 +34,13 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class Engine(StrEnum):
+    """The engines `unticket build` runs dbt on."""
+
+    duckdb = "duckdb"
+    spark = "spark"
 
 
 def _config_file() -> Path:
@@ -97,8 +105,8 @@ class Settings(BaseSettings):
         default="6GB",
         description="Memory DuckDB may use when loading or building; it spills beyond.",
     )
-    engine: Literal["duckdb", "spark"] = Field(
-        default="duckdb",
+    engine: Engine = Field(
+        default=Engine.duckdb,
         description="The engine `unticket build` runs dbt on: DuckDB in this process (the "
         "embedded default), or Apache Spark for scale (pipelines/spark.py).",
     )

@@ -7,14 +7,13 @@ under the data dir's pipeline lock, exactly as the scheduled flows do.
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from settings import get_settings
+from settings import Engine, get_settings
 from unticket.cli.common import console, err, recorded_command
 
 if TYPE_CHECKING:
@@ -24,13 +23,6 @@ if TYPE_CHECKING:
     from pipelines.warehouse import LoadSummary
 
 app = typer.Typer()
-
-
-class Engine(StrEnum):
-    """The engines `unticket build` runs dbt on."""
-
-    duckdb = "duckdb"
-    spark = "spark"
 
 
 import_app = typer.Typer(
@@ -95,7 +87,7 @@ def build(
 
     settings = get_settings()
     if engine is not None:
-        settings = settings.model_copy(update={"engine": engine.value})
+        settings = settings.model_copy(update={"engine": engine})
     kept = ". The last published warehouse is still in place."
     where = engine_label(settings)
     with recorded_command("build", settings, after_failure=kept) as run:
