@@ -135,16 +135,21 @@ def engine_outcomes(runtime: Runtime, cases: list[Labelled], employees: Iterator
         tally["clarified"] += "clarification_requested" in kinds
         tally["escalated"] += "ticket_opened" in kinds
         tally["out-of-scope acted on"] += bool(kinds & ACTION_EVENTS) and not support
+        tally["own language"] += reply.language == case.language
         if wrong:
             wrong_examples.append((case, reply.intent, sorted(articles)))
     print("held-out paraphrases through the engine (first turn):")
-    print("  lang     n  understood  wrong answer  clarified  escalated  out-of-scope actions")
+    print(
+        "  lang     n  understood  wrong answer  clarified  escalated  replied in its language"
+        "  out-of-scope actions"
+    )
     rows = [*sorted(tallies.items()), ("all", sum(tallies.values(), Counter()))]
     for language, t in rows:
         n, acted_on = t["total"], t["out-of-scope acted on"]
         print(
             f"  {language:4s} {n:5d}  {t['understood'] / n:10.3f}  {t['wrong answer'] / n:12.3f}"
-            f"  {t['clarified'] / n:9.3f}  {t['escalated'] / n:9.3f}  {acted_on:d}"
+            f"  {t['clarified'] / n:9.3f}  {t['escalated'] / n:9.3f}"
+            f"  {t['own language'] / n:23.3f}  {acted_on:d}"
         )
     print(
         "  goals: understood >= 0.90 in English and 0.85 in each other language; "

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from detect_secrets.plugins.artifactory import ArtifactoryDetector
 from detect_secrets.plugins.aws import AWSKeyDetector
@@ -327,6 +328,7 @@ _CODE_SHAPED = re.compile(r"(?<!\w)\d(?:[ -]?\d){3,7}(?!\w)")
 _CHANNEL_PREFIX = re.compile(r"^[a-z]+:")  # slack:U0123ABCD, teams:…, unknown:jdoe
 _USER_REF = re.compile(r"[A-Za-z0-9._%+@:-]{1,128}")
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
+USER_REF_CACHE_SIZE = 4096
 
 
 def redact(text: str) -> str:
@@ -349,10 +351,12 @@ def redact_code(text: str) -> str:
     return _DIGITS.sub(MASK, redacted)
 
 
+@lru_cache(maxsize=USER_REF_CACHE_SIZE)
 def redact_user_ref(ref: str) -> str:
     """Return a user reference (id, username, e-mail, `channel:id`) as it is, or `[REDACTED]`
     when it may be a secret: spaces, unusual characters, upper and lower case with digits, or
-    anything `redact` would hide."""
+    anything `redact` would hide. The same people write again and again, so the answers for
+    the last `USER_REF_CACHE_SIZE` references are remembered."""
     value = ref.strip()
     if _EMAIL.fullmatch(value):
         return ref
@@ -679,13 +683,13 @@ def _is_code_shaped(text: str) -> bool:
     """A short message that is essentially a 4-8 digit number ("482913", "code: 558 201"), unless
     a word says what else the number is ("ext. 4471")."""
     stripped = text.strip()
-    if len(stripped) > 40 or "\n" in stripped:
+    if len(stripped) > 40 or "\n" in stripped or _CODE_SHAPED.search(stripped) is None:
         return False
     if not _NUMBER_LABELS.isdisjoint(_LABEL_WORD.findall(stripped.lower())):
         return False
     digits = sum(char.isdigit() for char in stripped)
     letters = sum(char.isalpha() for char in stripped)
-    return digits >= letters and _CODE_SHAPED.search(stripped) is not None
+    return digits >= letters
 
 
 def _mostly_secret(text: str, spans: list[Span]) -> bool:

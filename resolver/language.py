@@ -18,16 +18,19 @@ languages only. Lingua is reliable on a sentence and guesses on a word, so:
 Cost: lingua takes about 0.1-0.3 ms a call (more for longer texts, so it reads at most the
 first `MAX_WORDS` words, which decide as well as the whole message does), and would be called
 on the first message of a conversation and on longer messages after it, about half of all
-messages. Most of those are plainly English, so lingua is skipped for them: a message of at
-least two words, every one of which the catalogue's English examples use, one at least a word
-no other language's examples use ("my", "forgot", "printer"), is English. On the held-out
-paraphrases that takes 67 % of the English ones and none of the others. Chat
+messages. Many of those are plainly in one language, so lingua is skipped for them: a message
+of at least two words, every one of which the catalogue's examples in a language use, one at
+least a word no other language's examples use ("my", "forgot"; "mein", "vergessen";
+"olvidé"; "oublié"), is in that language. On the held-out paraphrases that takes 67 % of the
+English ones, 31 % of the German, 44 % of the Spanish and 48 % of the French, and it is right
+more often than lingua on them (a word the team's French examples use and no other
+language's does is a better sign of French than lingua's general statistics). Chat
 repeats itself ("I forgot my password", "vpn not working"), so lingua's answers for the last
 `CACHE_SIZE` distinct texts are remembered, keyed by a digest of the words (the words
 themselves are not kept).
 
 On the catalogue's held-out paraphrases (`data/eval/paraphrases/`) the first message of a
-conversation is taken in its own language 96-99 % of the time; the misses are mostly mixed
+conversation is taken in its own language 98-99.7 % of the time; the misses are mostly mixed
 with English product names ("olvidé el password de Salesforce") and are answered in English.
 """
 
@@ -87,10 +90,13 @@ class LanguageDetector:
 
     def __init__(self, examples: ExamplesByLanguage) -> None:
         self._lingua = _lingua()
-        vocabularies = {language: _vocabulary(texts) for language, texts in examples.items()}
-        english = vocabularies.pop(DEFAULT_LANGUAGE.value, frozenset())
-        self._english = english
-        self._only_english = english.difference(*vocabularies.values())
+        self._vocabularies = {language: _vocabulary(texts) for language, texts in examples.items()}
+        self._own_words = {  # the words of a language's examples that no other language's use
+            language: vocabulary.difference(
+                *(other for name, other in self._vocabularies.items() if name != language)
+            )
+            for language, vocabulary in self._vocabularies.items()
+        }
         self._cache: LRUCache[bytes, list[tuple[str, float]]] = LRUCache(CACHE_SIZE)
         self._lock = threading.Lock()
 
@@ -107,13 +113,16 @@ class LanguageDetector:
             self._cache[key] = found
         return found
 
-    def plainly_english(self, kept: list[str]) -> bool:
-        """Whether a message's words (two or more) are all English examples' words, one at
-        least found in no other language's examples."""
+    def plainly_in(self, kept: list[str]) -> str | None:
+        """The language a message's words (two or more) plainly are in: every one is a word of
+        its examples, one at least a word no other language's examples use; else None."""
         lowered = [word.lower() for word in kept]
-        if len(lowered) < 2 or not self._english.issuperset(lowered):
-            return False
-        return not self._only_english.isdisjoint(lowered)
+        if len(lowered) < 2:
+            return None
+        for language, vocabulary in self._vocabularies.items():
+            if vocabulary.issuperset(lowered) and not self._own_words[language].isdisjoint(lowered):
+                return language  # its own word is in no other vocabulary: the only one
+        return None
 
     def detect(self, text: str, so_far: str | None = None) -> str:
         """The language (ISO 639-1) to answer `text` in, given the conversation's language so
@@ -127,8 +136,9 @@ class LanguageDetector:
             return Language.ES.value
         if so_far is None and " ".join(kept).lower() in _GREETINGS:
             return _GREETINGS[" ".join(kept).lower()]
-        if self.plainly_english(kept):
-            return Language.EN.value
+        plainly = self.plainly_in(kept)
+        if plainly is not None:
+            return plainly
         (best, share), (_, runner_up) = self.confidences(" ".join(kept[:MAX_WORDS]))[:2]
         if so_far is None and len(kept) > 1:
             sure = share >= START_CONFIDENCE and share - runner_up >= START_MARGIN

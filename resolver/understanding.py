@@ -74,9 +74,8 @@ _HUMAN = re.compile(
     r"parler (?:à|a) (?:quelqu['’]un|une personne|un humain|un agent|un conseiller|un technicien)|"
     r"une vraie personne|un humain|un agent|un technicien|"
     r"(?:ouvrir|ouvrez|créer|créez|creer) un ticket|appelez-moi|rappelez-moi"
-    r")(?!\w)",
-    re.IGNORECASE,
-)
+    r")(?!\w)"
+)  # in lower case, for the lower-cased text: quicker than IGNORECASE on every message
 _CODE = re.compile(r"^\D{0,40}?(\d{6})\D{0,20}$")
 _ORDINALS = {
     **dict.fromkeys(("1", "first", "one", "erste", "ersten", "erster", "erstes", "eins"), 0),
@@ -216,7 +215,7 @@ def yes_or_no(text: str) -> bool | None:
 
 def asks_for_human(text: str) -> bool:
     """Tell whether the message explicitly asks for a person."""
-    return bool(_HUMAN.search(text))
+    return bool(_HUMAN.search(text.lower()))
 
 
 def one_time_code(text: str) -> str | None:

@@ -69,13 +69,15 @@ def test_only_words_count() -> None:
     assert words("d'accord, quelqu'un?") == ["d'accord", "quelqu'un"]
 
 
-def test_plainly_english_text_is_english_without_asking_lingua(
+def test_text_plainly_in_one_language_is_taken_without_asking_lingua(
     detector: LanguageDetector,
 ) -> None:
-    assert detector.plainly_english(words("my laptop will not turn on"))
-    assert not detector.plainly_english(words("my Laptop startet nicht"))  # German words
-    assert not detector.plainly_english(words("password"))  # one word says little
-    assert not detector.plainly_english(words("la VPN no funciona"))
+    assert detector.plainly_in(words("my laptop will not turn on")) == "en"
+    assert detector.plainly_in(words("mein Laptop startet nicht")) == "de"
+    assert detector.plainly_in(words("la VPN no funciona")) == "es"
+    assert detector.plainly_in(words("mon imprimante ne fonctionne pas")) == "fr"
+    assert detector.plainly_in(words("my Laptop startet nicht")) is None  # mixed
+    assert detector.plainly_in(words("password")) is None  # one word says little
 
 
 def test_every_detector_shares_one_lingua_model(detector: LanguageDetector) -> None:
