@@ -36,8 +36,7 @@ from learning.candidates import (
 from models.intents import IntentClassifier, load_or_train
 from models.kept_intents import load_current
 from models.paraphrases import IntentScores
-from pipelines.ingest import ingest_events
-from pipelines.transform import build_warehouse
+from pipelines import steps
 from pipelines.warehouse import connect
 from resolver.simulation import run_simulation
 from settings import Settings
@@ -82,12 +81,8 @@ def run(data_dir: Path, employees: int, seed: int) -> None:
         f"{summary.tickets:,} tickets ({seconds:.0f} s)",
         flush=True,
     )
-    connection = connect(settings.work_warehouse_path)
-    ingest_events(settings.events_dir, connection)
-    connection.close()
-    built = build_warehouse(settings)
-    if not built.success:
-        raise SystemExit(f"the warehouse build failed: {built.failures}")
+    steps.ingest(settings)
+    steps.transform(settings)
     print(f"warehouse built ({time.perf_counter() - began:.0f} s)", flush=True)
 
     catalogue = load_catalogue(settings.catalogue_dir)

@@ -35,8 +35,8 @@ from learning.drafts import (
     open_drafts,
     refresh_drafts,
 )
-from pipelines.ingest import ingest_events
-from pipelines.transform import build_state_path, build_warehouse
+from pipelines import steps
+from pipelines.transform import build_state_path
 from pipelines.warehouse import connect
 from resolver.runtime import build_runtime
 from resolver.simulation import (
@@ -76,15 +76,9 @@ where intent = $intent and outcome <> 'pending'
 
 
 def build(settings: Settings) -> None:
-    """Ingest the event log and build the warehouse, as the pipeline's steps do."""
-    connection = connect(settings.work_warehouse_path)
-    try:
-        ingest_events(settings.events_dir, connection)
-    finally:
-        connection.close()
-    built = build_warehouse(settings)
-    if not built.success:
-        sys.exit(f"the warehouse build failed: {built.failures}")
+    """Ingest the event log and build the warehouse: the pipeline's own steps."""
+    steps.ingest(settings)
+    steps.transform(settings)
 
 
 def continue_simulation(settings: Settings, days: int, seed: int, start: date) -> int:

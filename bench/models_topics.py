@@ -30,9 +30,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from models.spikes import detect_spikes, interaction_counts, spike_episodes
 from models.topics import Topic, discover_topics, interaction_texts, unmapped_ticket_texts
-from pipelines.ingest import ingest_events
-from pipelines.transform import build_warehouse
-from pipelines.warehouse import connect
+from pipelines import steps
 from resolver.simulation import run_simulation
 from settings import PROJECT_ROOT, Settings
 
@@ -49,11 +47,8 @@ def build(data_dir: Path, employees: int, days: int, seed: int) -> Path:
     settings = Settings(data_dir=data_dir)
     began = time_module.perf_counter()
     summary = run_simulation(settings, employees=employees, days=days, seed=seed, start=START)
-    connection = connect(settings.work_warehouse_path, memory_limit=settings.duckdb_memory_limit)
-    ingest_events(settings.events_dir, connection)
-    connection.close()
-    result = build_warehouse(settings)
-    assert result.success, result.failures
+    steps.ingest(settings)
+    steps.transform(settings)
     print(
         f"simulated {summary.interactions:,} interactions of {employees:,} employees over "
         f"{days} days and built the warehouse in {time_module.perf_counter() - began:.0f} s"
