@@ -165,20 +165,11 @@ class Proposal:
     written_by: str = WRITTEN_BY_NOTES
 
 
-@dataclass(frozen=True)
-class Draft:
-    """A saved draft and what reviewers did with it."""
+@dataclass(frozen=True, kw_only=True)
+class Draft(Proposal):
+    """A saved draft (its proposal as reviewers may have edited it) and what they did with it."""
 
-    draft_id: str
     status: str
-    title: str
-    intent: str
-    steps: tuple[str, ...]
-    symptoms: tuple[str, ...]
-    keywords: tuple[str, ...]
-    ticket_ids: tuple[str, ...]
-    resolution_category: str | None
-    assignment_group: str | None
     drafted_at: str
     updated_at: str
     edited_by: str | None
@@ -186,7 +177,6 @@ class Draft:
     decided_by: str | None
     decided_at: str | None
     article_id: str | None
-    written_by: str = WRITTEN_BY_NOTES
 
 
 @dataclass(frozen=True)
