@@ -35,8 +35,8 @@ FIRST_DAYS = 7  # of the 10 simulated: the first load; the other 3 come incremen
 
 
 def marts_of(settings: Settings) -> Marts:
-    """Every mart of the working warehouse: its columns in order and its rows (sorted), without
-    the build stamp."""
+    """Every mart of the working warehouse: its columns in order (name and type) and its rows
+    (sorted), without the build stamp."""
     with duckdb.connect(str(settings.work_warehouse_path), read_only=True) as connection:
         tables = connection.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' "
@@ -45,8 +45,8 @@ def marts_of(settings: Settings) -> Marts:
         marts = {}
         for (table,) in tables:
             result = connection.execute(f"select * from marts.{table}")
-            columns = [column[0] for column in result.description]
-            kept = [i for i, column in enumerate(columns) if column != "built_at"]
+            columns = [f"{name} {kind}" for name, kind, *_ in result.description]
+            kept = [i for i, column in enumerate(columns) if not column.startswith("built_at ")]
             rows = [tuple(row[i] for i in kept) for row in result.fetchall()]
             marts[table] = ([columns[i] for i in kept], sorted(rows, key=_sort_key))
         return marts
@@ -58,7 +58,8 @@ def _sort_key(row: tuple) -> tuple:
 
 
 def assert_same_marts(duckdb_marts: Marts, spark_marts: Marts) -> None:
-    """The same marts, columns (in order) and rows; floating-point numbers within 1e-9."""
+    """The same marts, columns (in order, of the same types) and rows; floating-point numbers
+    within 1e-9."""
     assert sorted(spark_marts) == sorted(duckdb_marts)
     for mart, (columns, rows) in duckdb_marts.items():
         spark_columns, spark_rows = spark_marts[mart]

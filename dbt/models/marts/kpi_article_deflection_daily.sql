@@ -55,10 +55,10 @@ daily as (
         day,
         article_id,
         count(*) as answered,
-        sum(case when feedback = 'confirmed' then 1 else 0 end) as confirmed,
-        sum(case when feedback = 'rejected' then 1 else 0 end) as rejected,
-        sum(case when outcome = 'escalated' then 1 else 0 end) as escalated_after,
-        sum(case when is_deflected then 1 else 0 end) as deflected
+        count(*) filter (where feedback = 'confirmed') as confirmed,
+        count(*) filter (where feedback = 'rejected') as rejected,
+        count(*) filter (where outcome = 'escalated') as escalated_after,
+        count(*) filter (where is_deflected) as deflected
     from answered
     group by day, article_id
 
@@ -76,8 +76,9 @@ final as (
         daily.deflected,
         daily.article_id like 'learned-%' as is_learned,
         approvals.approved_at,
-        {{ dbt.datediff('cast(approvals.approved_at as date)', 'daily.day', 'day') }}
-            as days_since_approval
+        cast(
+            {{ dbt.datediff('cast(approvals.approved_at as date)', 'daily.day', 'day') }} as integer
+        ) as days_since_approval
     from daily
     left join approvals on daily.article_id = approvals.article_id
 

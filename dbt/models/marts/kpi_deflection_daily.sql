@@ -28,19 +28,19 @@ daily as (
         coalesce(department, 'unknown') as department,
         language,
         count(*) as interactions,
-        sum(case when is_support then 1 else 0 end) as support_interactions,
-        sum(case when is_deflected then 1 else 0 end) as deflected,
-        sum(case when is_support and outcome = 'auto_resolved' then 1 else 0 end) as auto_resolved,
-        sum(case when is_support and outcome = 'answered' then 1 else 0 end) as answered,
-        sum(case when is_support and outcome = 'escalated' then 1 else 0 end) as escalated,
-        sum(case when is_support and outcome <> 'escalated' then 1 else 0 end) as not_escalated,
-        sum(case when is_support and outcome = 'abandoned' then 1 else 0 end) as abandoned,
-        sum(case when is_support and outcome = 'unrecognized' then 1 else 0 end) as unrecognized,
-        sum(case when is_support and is_false_deflection then 1 else 0 end) as false_deflections,
-        sum(case when is_support and feedback = 'confirmed' then 1 else 0 end) as confirmed,
-        sum(case when is_support and feedback = 'rejected' then 1 else 0 end) as rejected,
-        sum(case when is_support and is_resolved_without_ticket then 1 else 0 end) as resolved,
-        sum(case when is_support and has_recontact then 1 else 0 end) as recontacts,
+        count(*) filter (where is_support) as support_interactions,
+        count(*) filter (where is_deflected) as deflected,
+        count(*) filter (where is_support and outcome = 'auto_resolved') as auto_resolved,
+        count(*) filter (where is_support and outcome = 'answered') as answered,
+        count(*) filter (where is_support and outcome = 'escalated') as escalated,
+        count(*) filter (where is_support and outcome <> 'escalated') as not_escalated,
+        count(*) filter (where is_support and outcome = 'abandoned') as abandoned,
+        count(*) filter (where is_support and outcome = 'unrecognized') as unrecognized,
+        count(*) filter (where is_support and is_false_deflection) as false_deflections,
+        count(*) filter (where is_support and feedback = 'confirmed') as confirmed,
+        count(*) filter (where is_support and feedback = 'rejected') as rejected,
+        count(*) filter (where is_support and is_resolved_without_ticket) as resolved,
+        count(*) filter (where is_support and has_recontact) as recontacts,
         coalesce(sum(case when is_support then lost_hours end), 0) as lost_hours,
         coalesce(sum(case when is_support then lost_hours * loaded_hourly_cost end), 0)
             as lost_cost_usd,
@@ -53,10 +53,10 @@ daily as (
         coalesce(sum(case when is_support then unconfirmed_hours end), 0) as unconfirmed_hours,
         coalesce(sum(case when is_support then unconfirmed_cost_usd end), 0)
             as unconfirmed_cost_usd,
-        sum(case when is_support and outcome = 'answered' and feedback = 'confirmed' then 1 else 0 end)
+        count(*) filter (where is_support and outcome = 'answered' and feedback = 'confirmed')
             as answers_confirmed,
-        sum(
-            case when is_support and was_answered and feedback in ('confirmed', 'rejected') then 1 else 0 end
+        count(*) filter (
+            where is_support and was_answered and feedback in ('confirmed', 'rejected')
         ) as answers_with_feedback
 
     from interactions

@@ -21,15 +21,14 @@ weekly as (
     select
         cast({{ dbt.date_trunc('week', 'started_at') }} as date) as week,
         count(*) as support_interactions,
-        sum(case when is_deflected then 1 else 0 end) as deflected,
-        sum(case when automation_ran or feedback = 'confirmed' then 1 else 0 end)
+        count(*) filter (where is_deflected) as deflected,
+        count(*) filter (where automation_ran or feedback = 'confirmed')
             as ai_ran_or_positive,
-        sum(case
-            when is_resolved_without_ticket and coalesce(feedback, '') <> 'rejected' then 1 else 0
-        end) as bot_resolved,
-        sum(case when outcome = 'escalated' and is_automatable_intent then 1 else 0 end)
+        count(*) filter (where is_resolved_without_ticket and coalesce(feedback, '') <> 'rejected')
+            as bot_resolved,
+        count(*) filter (where outcome = 'escalated' and is_automatable_intent)
             as handleable_tickets,
-        sum(case when outcome <> 'escalated' then 1 else 0 end) as not_escalated
+        count(*) filter (where outcome <> 'escalated') as not_escalated
 
     from interactions
     group by 1

@@ -66,7 +66,7 @@ ranked as (
         '{{ level }}' as level,
         item,
         lost_hours,
-        row_number() over (order by lost_hours desc, item asc) as item_rank,
+        cast(row_number() over (order by lost_hours desc, item asc) as integer) as item_rank,
         sum(lost_hours) over (
             order by lost_hours desc, item asc rows unbounded preceding
         ) as cumulative_lost_hours

@@ -43,12 +43,12 @@ weekly as (
 
     select
         week,
-        sum(case when is_proactive and is_unlock then 1 else 0 end) as unlock_offers,
-        sum(case when is_proactive and is_unlock and outcome = 'auto_resolved' then 1 else 0 end)
+        count(*) filter (where is_proactive and is_unlock) as unlock_offers,
+        count(*) filter (where is_proactive and is_unlock and outcome = 'auto_resolved')
             as resolved_before_reported,
-        sum(case when not is_proactive and is_unlock then 1 else 0 end) as unlock_requests,
-        sum(case when is_proactive and not is_unlock then 1 else 0 end) as outage_notices,
-        sum(case when not is_proactive and is_linked_to_incident then 1 else 0 end)
+        count(*) filter (where not is_proactive and is_unlock) as unlock_requests,
+        count(*) filter (where is_proactive and not is_unlock) as outage_notices,
+        count(*) filter (where not is_proactive and is_linked_to_incident)
             as reports_linked_to_incidents,
         count(distinct case when is_linked_to_incident then ticket_id end) as incidents
 
