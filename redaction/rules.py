@@ -329,6 +329,7 @@ _CHANNEL_PREFIX = re.compile(r"^[a-z]+:")  # slack:U0123ABCD, teams:…, unknown
 _USER_REF = re.compile(r"[A-Za-z0-9._%+@:-]{1,128}")
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 USER_REF_CACHE_SIZE = 4096
+MAX_USER_REF_CHARS = 320  # an e-mail address is at most 254 characters, a `channel:` before it
 
 
 def redact(text: str) -> str:
@@ -351,12 +352,17 @@ def redact_code(text: str) -> str:
     return _DIGITS.sub(MASK, redacted)
 
 
-@lru_cache(maxsize=USER_REF_CACHE_SIZE)
 def redact_user_ref(ref: str) -> str:
     """Return a user reference (id, username, e-mail, `channel:id`) as it is, or `[REDACTED]`
-    when it may be a secret: spaces, unusual characters, upper and lower case with digits, or
-    anything `redact` would hide. The same people write again and again, so the answers for
-    the last `USER_REF_CACHE_SIZE` references are remembered."""
+    when it may be a secret: spaces, unusual characters, upper and lower case with digits,
+    anything `redact` would hide, or more than `MAX_USER_REF_CHARS` characters. The same
+    people write again and again, so the answers for the last `USER_REF_CACHE_SIZE`
+    references are remembered (never for a longer one, which no cache should hold)."""
+    return MASK if len(ref) > MAX_USER_REF_CHARS else _redact_user_ref(ref)
+
+
+@lru_cache(maxsize=USER_REF_CACHE_SIZE)
+def _redact_user_ref(ref: str) -> str:
     value = ref.strip()
     if _EMAIL.fullmatch(value):
         return ref

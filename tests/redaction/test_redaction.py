@@ -122,6 +122,7 @@ def test_redaction_is_idempotent() -> None:
         ("correct horse battery staple", False),
         ("AKIA7ULQUYFH9OYLIW3P", False),
         ("482913", False),
+        ("jdoe" * 100, False),  # longer than any user reference
     ],
 )
 def test_a_user_reference_that_may_be_a_secret_is_redacted(ref: str, kept: bool) -> None:
